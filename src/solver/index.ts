@@ -1,0 +1,7 @@
+/** The solver's public surface: everything outside src/solver imports from here. */
+export { SolverError, type SolverErrorCode } from './errors.js';
+export { leverageScores } from './leverage.js';
+export { resolveOptions } from './options.js';
+export { solve } from './solve.js';
+export { findStart } from './start-point.js';
+export * from './types.js';
