@@ -1,5 +1,49 @@
-import type { SolveOptions } from './types.js';
+/** Solver options: defaults and validation. */
+import { SolverError } from './errors.js';
+import { LINE_SEARCHES, METHODS, type SolveOptions } from './types.js';
+
+const DEFAULT_MAX_ITERATIONS = { newton: 100, 'gauss-newton': 100, gd: 20_000 } as const;
+
 /** Fills defaults and validates (SolverError INVALID_OPTION naming the option). */
 export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOptions {
-  throw new Error(`not implemented yet ${Object.keys(options)}`);
+  const method = options.method ?? 'newton';
+  if (!METHODS.includes(method)) {
+    throw invalid('method', `method must be one of ${METHODS.join(', ')}, got ${String(method)}`);
+  }
+  const lineSearch = options.lineSearch ?? 'armijo';
+  if (!LINE_SEARCHES.includes(lineSearch)) {
+    throw invalid('lineSearch', `lineSearch must be one of ${LINE_SEARCHES.join(', ')}, got ${String(lineSearch)}`);
+  }
+  const resolved: SolveOptions = {
+    method,
+    lineSearch,
+    maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS[method],
+    tolerance: options.tolerance ?? 1e-10,
+    lossChangeTolerance: options.lossChangeTolerance ?? 0,
+    maxSeconds: options.maxSeconds ?? Infinity,
+    stepSize: options.stepSize ?? 1,
+    record: { every: options.record?.every ?? 1, includeX: options.record?.includeX ?? true },
+  };
+  if (!(Number.isInteger(resolved.maxIterations) && resolved.maxIterations >= 0)) {
+    throw invalid('maxIterations', `maxIterations must be an integer >= 0, got ${resolved.maxIterations}`);
+  }
+  for (const key of ['tolerance', 'lossChangeTolerance'] as const) {
+    if (!(Number.isFinite(resolved[key]) && resolved[key] >= 0)) {
+      throw invalid(key, `${key} must be a finite number >= 0, got ${resolved[key]}`);
+    }
+  }
+  if (!(resolved.maxSeconds > 0)) {
+    throw invalid('maxSeconds', `maxSeconds must be > 0, got ${resolved.maxSeconds}`);
+  }
+  if (!(Number.isFinite(resolved.stepSize) && resolved.stepSize > 0)) {
+    throw invalid('stepSize', `stepSize must be a finite number > 0, got ${resolved.stepSize}`);
+  }
+  if (!(Number.isInteger(resolved.record.every) && resolved.record.every >= 1)) {
+    throw invalid('record.every', `record.every must be an integer >= 1, got ${resolved.record.every}`);
+  }
+  return resolved;
+}
+
+function invalid(field: string, message: string): SolverError {
+  return new SolverError('INVALID_OPTION', message, field);
 }

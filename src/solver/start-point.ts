@@ -1,8 +1,219 @@
-import type { Problem } from './types.js';
 /**
- * The default start: the analytic centre of the cell {x : signs_i (a_i^T x - b_i) > 0}. Throws SolverError
- * EMPTY_CELL or UNBOUNDED_CELL.
+ * The default start point: the analytic centre of the cell {x : signs_i (a_i^T x - b_i) > 0}, i.e. the
+ * minimiser of -sum_i log(signs_i s_i(x)) (MATH.md, "Start point").
+ *
+ * Rows are scaled to unit norm first; that changes the barrier only by a constant, so the centre is the
+ * same, and it makes the distances below comparable across problems.
  */
+import { SolverError } from './errors.js';
+import { HouseholderQr, toColumnMajor } from './householder-qr.js';
+import { solveShifted } from './shifted-cholesky.js';
+import type { Problem } from './types.js';
+import { validateProblem } from './validate.js';
+
+/** Validates the problem, then finds the analytic centre of its cell. */
 export function findStart(problem: Problem): Float64Array {
-  throw new Error(`not implemented yet ${problem.n}`);
+  validateProblem(problem);
+  return analyticCentre(problem);
+}
+
+interface Cell {
+  n: number;
+  d: number;
+  /** unit rows signs_i a_i / ||a_i||, row-major */
+  rows: Float64Array;
+  offsets: Float64Array;
+  /** radius beyond which a point counts as "at infinity" */
+  radius: number;
+}
+
+/** Assumes a validated problem (shapes, finiteness, full column rank). */
+export function analyticCentre(problem: Problem): Float64Array {
+  const cell = normalisedCell(problem);
+  const x = feasiblePoint(cell);
+  return centre(cell, x);
+}
+
+function normalisedCell(problem: Problem): Cell {
+  const { n, d, A, b, signs } = problem;
+  const rows = new Float64Array(n * d);
+  const offsets = new Float64Array(n);
+  let maxOffset = 0;
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm = Math.hypot(norm, A[i * d + j]);
+    const sign = signs ? signs[i] : 1;
+    if (norm === 0) {
+      // The slack of a zero row is the constant -b_i: it never changes sign, and may already be wrong.
+      if (sign * -b[i] > 0) continue;
+      throw new SolverError(
+        'EMPTY_CELL',
+        `the cell is empty: row ${i} of A is zero, so its slack is always ${-b[i]}, never of sign ${sign}`,
+        'A',
+      );
+    }
+    const f = sign / norm;
+    for (let j = 0; j < d; j++) rows[i * d + j] = A[i * d + j] * f;
+    offsets[i] = b[i] * f;
+    maxOffset = Math.max(maxOffset, Math.abs(offsets[i]));
+  }
+  return { n, d, rows, offsets, radius: 1e6 * (1 + maxOffset) };
+}
+
+function cellSlacks(cell: Cell, x: Float64Array): Float64Array {
+  const { n, d, rows, offsets } = cell;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = -offsets[i];
+    for (let j = 0; j < d; j++) v += rows[i * d + j] * x[j];
+    s[i] = v;
+  }
+  return s;
+}
+
+const positive = (s: Float64Array): boolean => s.every((v) => v > 0);
+
+/**
+ * Phase I: a strictly feasible point. Barrier method on min t s.t. s_i(x) + t > 0 and ||x|| < radius
+ * (the ball keeps the subproblems bounded even when the cell is unbounded or empty); it returns as soon
+ * as t < 0. Weak duality decides emptiness: on the central path t* >= t - (n + 1) / kappa.
+ */
+function feasiblePoint(cell: Cell): Float64Array {
+  const { n, d, rows, radius } = cell;
+  const x = new Float64Array(d);
+  let s = cellSlacks(cell, x);
+  if (positive(s)) return x;
+  let t = 1 - Math.min(...s);
+  const dim = d + 1;
+  const r2 = radius * radius;
+  const phi = (xx: Float64Array, tt: number, kappa: number): number => {
+    const ss = cellSlacks(cell, xx);
+    let v = kappa * tt;
+    for (let i = 0; i < n; i++) {
+      const c = ss[i] + tt;
+      if (!(c > 0)) return Infinity;
+      v -= Math.log(c);
+    }
+    const room = r2 - dot(xx, xx);
+    return room > 0 ? v - Math.log(room) : Infinity;
+  };
+  for (let kappa = 1, outer = 0; outer < 60; outer++, kappa *= 8) {
+    for (let inner = 0; inner < 200; inner++) {
+      s = cellSlacks(cell, x);
+      const g = new Float64Array(dim);
+      const H = new Float64Array(dim * dim);
+      g[d] = kappa;
+      for (let i = 0; i < n; i++) {
+        const c = s[i] + t;
+        const c1 = 1 / c;
+        const c2 = c1 * c1;
+        for (let j = 0; j < d; j++) g[j] -= rows[i * d + j] * c1;
+        g[d] -= c1;
+        for (let j = 0; j < d; j++) {
+          const f = rows[i * d + j] * c2;
+          for (let k = j; k < d; k++) H[j * dim + k] += f * rows[i * d + k];
+          H[j * dim + d] += f;
+        }
+        H[d * dim + d] += c2;
+      }
+      const room = r2 - dot(x, x);
+      for (let j = 0; j < d; j++) {
+        g[j] += (2 * x[j]) / room;
+        for (let k = j; k < d; k++) {
+          H[j * dim + k] += (4 * x[j] * x[k]) / (room * room) + (j === k ? 2 / room : 0);
+        }
+      }
+      for (let j = 0; j < dim; j++) for (let k = 0; k < j; k++) H[j * dim + k] = H[k * dim + j];
+      const step = solveShifted(H, dim, g.map((v) => -v));
+      if (!step) throw breakdown('phase I');
+      const p = step.solution;
+      const lambda2 = -dot(g, p);
+      if (lambda2 < 1e-10) break;
+      // Damped Newton for a self-concordant barrier: 1/(1 + lambda) stays feasible and decreases phi.
+      let alpha = lambda2 > 0.0625 ? 1 / (1 + Math.sqrt(lambda2)) : 1;
+      const f0 = phi(x, t, kappa);
+      const trial = new Float64Array(d);
+      let accepted = false;
+      for (let h = 0; h < 60; h++) {
+        for (let j = 0; j < d; j++) trial[j] = x[j] + alpha * p[j];
+        if (phi(trial, t + alpha * p[d], kappa) <= f0) {
+          accepted = true;
+          break;
+        }
+        alpha /= 2;
+      }
+      if (!accepted) break;
+      x.set(trial);
+      t += alpha * p[d];
+      if (t < 0 && positive(cellSlacks(cell, x))) return x;
+    }
+    const gap = (n + 1) / kappa;
+    if (t - gap > 0) {
+      throw new SolverError(
+        'EMPTY_CELL',
+        'the cell is empty: no x has slacks of the requested signs (phase I bound ' +
+          `${(t - gap).toExponential(2)} > 0 on the largest violation)`,
+        'signs',
+      );
+    }
+    if (gap < 1e-13 * (1 + radius / 1e6)) break;
+  }
+  throw new SolverError(
+    'EMPTY_CELL',
+    'the cell is empty or has no interior: no x has all slacks strictly of the requested signs',
+    'signs',
+  );
+}
+
+/**
+ * Phase II: damped Newton on -sum log s_i. The Newton step solves the least-squares problem
+ * min || diag(1/s) A p - 1 || by QR (no normal equations), and lambda^2 = 1^T diag(1/s) A p.
+ * A bounded cell has lambda < 1 somewhere and converges quadratically; on an unbounded cell lambda >= 1
+ * everywhere and the iterates run off geometrically, which the radius check catches.
+ */
+function centre(cell: Cell, start: Float64Array): Float64Array {
+  const { n, d, rows, radius } = cell;
+  const x = Float64Array.from(start);
+  let previous = Infinity;
+  for (let iteration = 0; iteration < 500; iteration++) {
+    const s = cellSlacks(cell, x);
+    const inv = s.map((v) => 1 / v);
+    const qr = new HouseholderQr(toColumnMajor(rows, n, d, inv), n, d);
+    const p = qr.solveLeastSquares(new Float64Array(n).fill(1));
+    let lambda2 = 0;
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let j = 0; j < d; j++) v += rows[i * d + j] * p[j];
+      lambda2 += v * inv[i];
+    }
+    if (!Number.isFinite(lambda2)) throw breakdown('the analytic centre');
+    const lambda = Math.sqrt(Math.max(lambda2, 0));
+    if (lambda < 1e-13 || (lambda < 1e-7 && lambda >= previous)) return x;
+    previous = lambda;
+    let alpha = lambda > 0.25 ? 1 / (1 + lambda) : 1;
+    // Rounding can put a full step a hair outside the cell; back off until it is inside.
+    for (let h = 0; h < 60; h++, alpha /= 2) {
+      const trial = x.map((v, j) => v + alpha * p[j]);
+      if (positive(cellSlacks(cell, trial))) {
+        x.set(trial);
+        break;
+      }
+    }
+    if (Math.sqrt(dot(x, x)) > radius) break;
+  }
+  throw new SolverError(
+    'UNBOUNDED_CELL',
+    'the cell is unbounded, so it has no analytic centre: give x0, or choose signs that close the cell',
+    'signs',
+  );
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let v = 0;
+  for (let i = 0; i < a.length; i++) v += a[i] * b[i];
+  return v;
+}
+
+function breakdown(where: string): SolverError {
+  return new SolverError('NUMERICAL_BREAKDOWN', `numerical breakdown while computing ${where}`);
 }

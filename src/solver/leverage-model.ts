@@ -1,0 +1,442 @@
+/**
+ * The loss L(x) = 1/2 ||sigma(x) - sigma||^2 + 1/2 ||diag(w) A x||^2, its gradient, the Jacobian of the
+ * scores and the exact Hessian, as derived in MATH.md.
+ *
+ * Two computation paths give the same numbers:
+ * - `factored`: never forms an n x n array. With A_x = U T (thin QR) and y_i = u_i (x) u_i, every term
+ *   is a product with Y (rows y_i), accumulated row by row; only the d(d+1)/2 distinct entries of y_i are
+ *   used. Gradient O(n d^2), Hessian O(n d^3 + d^4), memory O(n d + d^3).
+ * - `direct`: forms P = U U^T and the literal formulas, O(n^2 d) time and O(n^2) memory. Cheaper when
+ *   n < d(d+1)/2, and an independent check of the factored path in the tests.
+ */
+import { HouseholderQr, toColumnMajor } from './householder-qr.js';
+import type { Problem } from './types.js';
+
+export type DerivativePath = 'factored' | 'direct';
+
+/** Everything known at one x once the scores are computed. */
+export interface Point {
+  x: Float64Array;
+  /** s = A x - b */
+  s: Float64Array;
+  /** A_x = diag(s)^-1 A, row-major n x d */
+  ax: Float64Array;
+  /** thin Q of A_x, row-major n x d */
+  u: Float64Array;
+  /** sigma(x) */
+  lev: Float64Array;
+  /** rho = sigma(x) - sigma */
+  rho: Float64Array;
+  loss: number;
+}
+
+export interface Derivatives {
+  gradient: Float64Array;
+  /** exact Hessian, d x d row-major (when asked for) */
+  hessian?: Float64Array;
+  /** J = d sigma / d x = -2 (Sigma - P o P) A_x, n x d row-major (when asked for) */
+  jacobian?: Float64Array;
+}
+
+/** The factored path needs no n x n array; below this many rows per distinct y_i entry, direct is cheaper. */
+export function choosePath(n: number, d: number): DerivativePath {
+  return n < (d * (d + 1)) / 2 && n <= 2000 ? 'direct' : 'factored';
+}
+
+export class LeverageModel {
+  readonly n: number;
+  readonly d: number;
+  private readonly A: Float64Array;
+  private readonly b: Float64Array;
+  private readonly target: Float64Array;
+  /** w_i^2 per row, or null without regularizer */
+  readonly w2: Float64Array | null;
+  /** A^T W^2 A (d x d), the regularizer's constant Hessian, or null */
+  readonly regHessian: Float64Array | null;
+
+  constructor(problem: Problem) {
+    const { n, d, A, b, sigma } = problem;
+    this.n = n;
+    this.d = d;
+    this.A = A;
+    this.b = b;
+    this.target = sigma;
+    this.w2 = regularizationSquares(problem.regularization, n);
+    this.regHessian = this.w2 ? weightedGram(A, n, d, this.w2) : null;
+  }
+
+  /** A v */
+  apply(v: Float64Array): Float64Array {
+    const { n, d, A } = this;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let t = 0;
+      const ri = i * d;
+      for (let j = 0; j < d; j++) t += A[ri + j] * v[j];
+      out[i] = t;
+    }
+    return out;
+  }
+
+  /** s = A x - b */
+  slacks(x: Float64Array): Float64Array {
+    const s = this.apply(x);
+    for (let i = 0; i < this.n; i++) s[i] -= this.b[i];
+    return s;
+  }
+
+  /** Scores and loss at x. The caller guarantees no slack is 0 (the solver never leaves its cell). */
+  at(x: Float64Array, s: Float64Array = this.slacks(x)): Point {
+    const { n, d, A, target } = this;
+    const inv = new Float64Array(n);
+    for (let i = 0; i < n; i++) inv[i] = 1 / s[i];
+    const ax = new Float64Array(n * d);
+    for (let i = 0; i < n * d; i++) ax[i] = A[i] * inv[(i / d) | 0];
+    const u = new HouseholderQr(toColumnMajor(A, n, d, inv), n, d).thinQRowMajor();
+    const lev = rowSquares(u, n, d);
+    const rho = new Float64Array(n);
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      rho[i] = lev[i] - target[i];
+      sq += rho[i] * rho[i];
+    }
+    return { x, s, ax, u, lev, rho, loss: 0.5 * sq + this.regLoss(x) };
+  }
+
+  private regLoss(x: Float64Array): number {
+    const { w2, n } = this;
+    if (!w2) return 0;
+    const ax = this.apply(x);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += w2[i] * ax[i] * ax[i];
+    return 0.5 * sum;
+  }
+
+  /** Adds A^T W^2 A x to g (the regularizer's gradient). */
+  private addRegGradient(g: Float64Array, x: Float64Array): void {
+    const h = this.regHessian;
+    if (!h) return;
+    const d = this.d;
+    for (let k = 0; k < d; k++) {
+      let v = 0;
+      for (let j = 0; j < d; j++) v += h[k * d + j] * x[j];
+      g[k] += v;
+    }
+  }
+
+  derivatives(
+    pt: Point,
+    want: { hessian?: boolean; jacobian?: boolean },
+    path: DerivativePath = choosePath(this.n, this.d),
+  ): Derivatives {
+    const out = path === 'direct' ? this.direct(pt, want) : this.factored(pt, want);
+    this.addRegGradient(out.gradient, pt.x);
+    if (out.hessian && this.regHessian) {
+      const h = out.hessian;
+      for (let i = 0; i < h.length; i++) h[i] += this.regHessian[i];
+    }
+    return out;
+  }
+
+  /** Rows W A (w_i a_i), the regularizer's residual Jacobian, for Gauss-Newton's stacked least squares. */
+  regRows(): Float64Array | null {
+    const { w2, n, d, A } = this;
+    if (!w2) return null;
+    const rows = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const w = Math.sqrt(w2[i]);
+      for (let j = 0; j < d; j++) rows[i * d + j] = w * A[i * d + j];
+    }
+    return rows;
+  }
+
+  /** W A x, the regularizer's residual. */
+  regResidual(x: Float64Array): Float64Array | null {
+    const { w2, n } = this;
+    if (!w2) return null;
+    const r = this.apply(x);
+    for (let i = 0; i < n; i++) r[i] *= Math.sqrt(w2[i]);
+    return r;
+  }
+
+  private factored(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
+    const { n, d } = this;
+    const { u, ax, lev, rho } = pt;
+    const pairs = symmetricPairs(d);
+    const m = pairs.k.length;
+
+    // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
+    const G = new Float64Array(d * d);
+    for (let i = 0; i < n; i++) {
+      const r = rho[i];
+      if (r === 0) continue;
+      const ui = i * d;
+      for (let k = 0; k < d; k++) {
+        const f = r * u[ui + k];
+        for (let l = k; l < d; l++) G[k * d + l] += f * u[ui + l];
+      }
+    }
+    mirrorUpper(G, d);
+    const p2rho = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const ui = i * d;
+      let v = 0;
+      for (let k = 0; k < d; k++) {
+        let t = 0;
+        for (let l = 0; l < d; l++) t += G[k * d + l] * u[ui + l];
+        v += u[ui + k] * t;
+      }
+      p2rho[i] = v;
+    }
+
+    const gradient = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      const c = -2 * (lev[i] * rho[i] - p2rho[i]);
+      const ai = i * d;
+      for (let j = 0; j < d; j++) gradient[j] += c * ax[ai + j];
+    }
+    if (!want.hessian && !want.jacobian) return { gradient };
+
+    // C = Y^T A_x over distinct pairs (k <= l): m x d. This and P2 A_x below are the O(n d^3) part;
+    // both are plain loops over contiguous rows so V8 keeps them in registers.
+    const C = new Float64Array(m * d);
+    const y = new Float64Array(m);
+    for (let i = 0; i < n; i++) {
+      const ui = i * d;
+      for (let p = 0; p < m; p++) y[p] = u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
+      const ai = i * d;
+      for (let p = 0; p < m; p++) {
+        const yp = y[p];
+        const cp = p * d;
+        for (let j = 0; j < d; j++) C[cp + j] += yp * ax[ai + j];
+      }
+    }
+    // P2 A_x = Y C (the off-diagonal pairs count twice).
+    const p2ax = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const ui = i * d;
+      for (let p = 0; p < m; p++) y[p] = pairs.weight[p] * u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
+      const ri = i * d;
+      for (let p = 0; p < m; p++) {
+        const yp = y[p];
+        const cp = p * d;
+        for (let j = 0; j < d; j++) p2ax[ri + j] += yp * C[cp + j];
+      }
+    }
+    // B A_x = Sigma A_x - P2 A_x; J = -2 B A_x.
+    const bax = new Float64Array(n * d);
+    for (let i = 0; i < n * d; i++) bax[i] = lev[(i / d) | 0] * ax[i] - p2ax[i];
+
+    const out: Derivatives = { gradient };
+    if (want.jacobian) {
+      const J = new Float64Array(n * d);
+      for (let i = 0; i < n * d; i++) J[i] = -2 * bax[i];
+      out.jacobian = J;
+    }
+    if (!want.hessian) return out;
+
+    // Row terms: 4 (B A_x)^T (B A_x) + A_x^T diag(6 rho o sigma - 6 P2 rho) A_x
+    //            - 4 [ (R A_x)^T (P2 A_x) + (P2 A_x)^T (R A_x) ]
+    const H = new Float64Array(d * d);
+    for (let i = 0; i < n; i++) {
+      const ri = i * d;
+      const v = 6 * (rho[i] * lev[i] - p2rho[i]);
+      const r4 = 4 * rho[i];
+      for (let k = 0; k < d; k++) {
+        const bk = 4 * bax[ri + k];
+        const ak = ax[ri + k];
+        const vk = v * ak;
+        const pk = r4 * p2ax[ri + k];
+        const rk = r4 * ak;
+        for (let l = k; l < d; l++) {
+          H[k * d + l] += bk * bax[ri + l] + vk * ax[ri + l] - rk * p2ax[ri + l] - pk * ax[ri + l];
+        }
+      }
+    }
+    mirrorUpper(H, d);
+    // 8 A_x^T (P o (P R P)) A_x = 8 C^T (I (x) G) C = 8 sum_k C_k^T G C_k, C_k[l, :] = C[(k,l), :].
+    const Ck = new Float64Array(d * d);
+    const GC = new Float64Array(d * d);
+    for (let k = 0; k < d; k++) {
+      for (let l = 0; l < d; l++) {
+        const p = pairs.index[Math.min(k, l) * d + Math.max(k, l)];
+        for (let j = 0; j < d; j++) Ck[l * d + j] = C[p * d + j];
+      }
+      GC.fill(0);
+      for (let a = 0; a < d; a++) {
+        for (let l = 0; l < d; l++) {
+          const g = G[a * d + l];
+          if (g === 0) continue;
+          for (let j = 0; j < d; j++) GC[a * d + j] += g * Ck[l * d + j];
+        }
+      }
+      for (let l = 0; l < d; l++) {
+        for (let a = 0; a < d; a++) {
+          const c = 8 * Ck[l * d + a];
+          for (let j = 0; j < d; j++) H[a * d + j] += c * GC[l * d + j];
+        }
+      }
+    }
+    out.hessian = symmetrize(H, d);
+    return out;
+  }
+
+  /** The literal formulas with n x n matrices: for small n, and as the reference in tests. */
+  private direct(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
+    const { n, d } = this;
+    const { u, ax, lev, rho } = pt;
+    const P = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = i; j < n; j++) {
+        let v = 0;
+        for (let k = 0; k < d; k++) v += u[i * d + k] * u[j * d + k];
+        P[i * n + j] = v;
+        P[j * n + i] = v;
+      }
+    }
+    const P2 = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) P2[i] = P[i] * P[i];
+    const p2rho = matVec(P2, rho, n);
+    const gradient = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      const c = -2 * (lev[i] * rho[i] - p2rho[i]);
+      for (let j = 0; j < d; j++) gradient[j] += c * ax[i * d + j];
+    }
+    if (!want.hessian && !want.jacobian) return { gradient };
+
+    // B = Sigma - P2
+    const B = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) B[i] = -P2[i];
+    for (let i = 0; i < n; i++) B[i * n + i] += lev[i];
+    const bax = matMul(B, ax, n, n, d);
+    const out: Derivatives = { gradient };
+    if (want.jacobian) out.jacobian = bax.map((v) => -2 * v);
+    if (!want.hessian) return out;
+
+    // K = 6 diag(rho o sigma) - 6 diag(P2 rho) - 4 (R P2 + P2 R) + 8 P o (P R P)
+    const K = new Float64Array(n * n);
+    const RP = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) RP[i * n + j] = rho[i] * P[i * n + j];
+    const PRP = matMul(P, RP, n, n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        K[i * n + j] = -4 * (rho[i] + rho[j]) * P2[i * n + j] + 8 * P[i * n + j] * PRP[i * n + j];
+      }
+      K[i * n + i] += 6 * rho[i] * lev[i] - 6 * p2rho[i];
+    }
+    // H = A_x^T (4 B^2 + K) A_x
+    const inner = matMul(B, bax, n, n, d);
+    const kax = matMul(K, ax, n, n, d);
+    for (let i = 0; i < n * d; i++) inner[i] = 4 * inner[i] + kax[i];
+    const H = new Float64Array(d * d);
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < d; a++) {
+        const f = ax[i * d + a];
+        for (let c = 0; c < d; c++) H[a * d + c] += f * inner[i * d + c];
+      }
+    }
+    out.hessian = symmetrize(H, d);
+    return out;
+  }
+}
+
+/** w_i^2 per row from a scalar or per-row weights; null when there is no regularizer. */
+function regularizationSquares(w: number | Float64Array | undefined, n: number): Float64Array | null {
+  if (w === undefined) return null;
+  if (typeof w === 'number') return w === 0 ? null : new Float64Array(n).fill(w * w);
+  if (w.every((v) => v === 0)) return null;
+  return w.map((v) => v * v);
+}
+
+/** A^T diag(weights) A, d x d row-major. */
+export function weightedGram(A: Float64Array, n: number, d: number, weights: Float64Array): Float64Array {
+  const H = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) {
+    const w = weights[i];
+    if (w === 0) continue;
+    const ri = i * d;
+    for (let k = 0; k < d; k++) {
+      const f = w * A[ri + k];
+      for (let l = k; l < d; l++) H[k * d + l] += f * A[ri + l];
+    }
+  }
+  mirrorUpper(H, d);
+  return H;
+}
+
+export function rowSquares(u: Float64Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let k = 0; k < d; k++) v += u[i * d + k] * u[i * d + k];
+    out[i] = v;
+  }
+  return out;
+}
+
+interface Pairs {
+  k: Int32Array;
+  l: Int32Array;
+  /** 1 on the diagonal, 2 off it: y_i . y_j summed over distinct pairs */
+  weight: Float64Array;
+  /** index[k * d + l] (k <= l) -> pair number */
+  index: Int32Array;
+}
+
+const pairCache = new Map<number, Pairs>();
+function symmetricPairs(d: number): Pairs {
+  let p = pairCache.get(d);
+  if (p) return p;
+  const m = (d * (d + 1)) / 2;
+  p = { k: new Int32Array(m), l: new Int32Array(m), weight: new Float64Array(m), index: new Int32Array(d * d) };
+  let c = 0;
+  for (let k = 0; k < d; k++) {
+    for (let l = k; l < d; l++) {
+      p.k[c] = k;
+      p.l[c] = l;
+      p.weight[c] = k === l ? 1 : 2;
+      p.index[k * d + l] = c;
+      c++;
+    }
+  }
+  pairCache.set(d, p);
+  return p;
+}
+
+function mirrorUpper(H: Float64Array, d: number): void {
+  for (let k = 0; k < d; k++) for (let l = 0; l < k; l++) H[k * d + l] = H[l * d + k];
+}
+
+function symmetrize(H: Float64Array, d: number): Float64Array {
+  for (let k = 0; k < d; k++) {
+    for (let l = k + 1; l < d; l++) {
+      const v = 0.5 * (H[k * d + l] + H[l * d + k]);
+      H[k * d + l] = v;
+      H[l * d + k] = v;
+    }
+  }
+  return H;
+}
+
+function matVec(M: Float64Array, v: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += M[i * n + j] * v[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** (r x c) times (c x k), row-major. */
+function matMul(X: Float64Array, Y: Float64Array, r: number, c: number, k: number): Float64Array {
+  const out = new Float64Array(r * k);
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j < c; j++) {
+      const f = X[i * c + j];
+      if (f === 0) continue;
+      for (let l = 0; l < k; l++) out[i * k + l] += f * Y[j * k + l];
+    }
+  }
+  return out;
+}

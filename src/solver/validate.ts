@@ -1,0 +1,110 @@
+/**
+ * Checks a problem before any numerics run, so that bad input fails with a typed, named error instead of
+ * a NaN or a hang later.
+ */
+import { SolverError } from './errors.js';
+import { HouseholderQr, toColumnMajor } from './householder-qr.js';
+import type { Problem } from './types.js';
+
+/** Below this min/max ratio of |R_kk| the columns of A are treated as linearly dependent. */
+export const RANK_TOLERANCE = 1e-10;
+
+export function validateProblem(problem: Problem): void {
+  const { n, d, A, b, sigma, signs, x0, regularization } = problem;
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) {
+    throw new SolverError('SHAPE_MISMATCH', `A must be at least 1 x 1, got ${n} x ${d}`, 'A');
+  }
+  if (n < d) {
+    throw new SolverError(
+      'TOO_FEW_ROWS',
+      `A is ${n} x ${d}: it needs at least as many rows as columns (n >= d)`,
+      'A',
+    );
+  }
+  const shape = `A is ${n} x ${d}`;
+  expectLength('A', A.length, n * d, `${n * d} entries (${shape})`);
+  expectLength('b', b.length, n, `${n} entries, one per row (${shape})`);
+  expectLength('sigma', sigma.length, n, `${n} entries, one per row (${shape})`);
+  if (signs) expectLength('signs', signs.length, n, `${n} entries, one per row (${shape})`);
+  if (x0) expectLength('x0', x0.length, d, `${d} entries, one per column (${shape})`);
+  if (regularization instanceof Float64Array) {
+    expectLength('regularization', regularization.length, n, `${n} weights, one per row (${shape})`);
+  }
+
+  expectFinite('A', A, d);
+  expectFinite('b', b);
+  expectFinite('sigma', sigma);
+  if (x0) expectFinite('x0', x0);
+  const weights = typeof regularization === 'number' ? [regularization] : (regularization ?? []);
+  weights.forEach((w, i) => {
+    if (!(Number.isFinite(w) && w >= 0)) {
+      const at = typeof regularization === 'number' ? 'regularization' : `regularization[${i}]`;
+      throw new SolverError('INVALID_OPTION', `${at} must be a finite number >= 0, got ${w}`, at);
+    }
+  });
+  sigma.forEach((v, i) => {
+    if (v < 0 || v > 1) {
+      throw new SolverError(
+        'SIGMA_OUT_OF_RANGE',
+        `sigma[${i}] = ${v} is outside [0, 1]: leverage scores always lie in [0, 1]`,
+        `sigma[${i}]`,
+      );
+    }
+  });
+  signs?.forEach((v, i) => {
+    if (v !== 1 && v !== -1) {
+      throw new SolverError('INVALID_SIGNS', `signs[${i}] = ${v}: each sign must be 1 or -1`, `signs[${i}]`);
+    }
+  });
+
+  const ratio = new HouseholderQr(toColumnMajor(A, n, d), n, d).diagonalRatio();
+  if (!(ratio > RANK_TOLERANCE)) {
+    throw new SolverError(
+      'RANK_DEFICIENT',
+      `A (${n} x ${d}) is rank-deficient: its columns are linearly dependent ` +
+        `(min/max |R_kk| = ${ratio.toExponential(2)}), so the leverage scores do not determine x`,
+      'A',
+    );
+  }
+  if (x0) validateStart(problem, x0);
+}
+
+/** x0 must lie strictly inside the cell named by signs: no slack 0, each of the requested sign. */
+function validateStart(problem: Problem, x0: Float64Array): void {
+  const { n, d, A, b, signs } = problem;
+  for (let i = 0; i < n; i++) {
+    let s = -b[i];
+    for (let j = 0; j < d; j++) s += A[i * d + j] * x0[j];
+    const want = signs ? signs[i] : 1;
+    if (s === 0) {
+      throw new SolverError(
+        'X0_ON_WALL',
+        `x0 lies on a wall: the slack of row ${i} (a_${i}^T x0 - b_${i}) is 0, where the scores are undefined`,
+        'x0',
+      );
+    }
+    if (Math.sign(s) !== want) {
+      throw new SolverError(
+        'X0_OUTSIDE_CELL',
+        `x0 is outside the requested cell: the slack of row ${i} is ${s.toPrecision(6)}, ` +
+          `but signs[${i}] is ${want}`,
+        'x0',
+      );
+    }
+  }
+}
+
+function expectLength(field: string, actual: number, expected: number, what: string): void {
+  if (actual !== expected) {
+    throw new SolverError('SHAPE_MISMATCH', `${field} has ${actual} entries, expected ${what}`, field);
+  }
+}
+
+function expectFinite(field: string, values: Float64Array, columns = 0): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const at = columns ? `${field}[${Math.floor(i / columns)}][${i % columns}]` : `${field}[${i}]`;
+      throw new SolverError('NON_FINITE', `${at} is ${values[i]}: every number must be finite`, at);
+    }
+  }
+}
