@@ -117,7 +117,8 @@ export class HouseholderQr {
   /** x minimising ||M x - rhs||_2 for the factored M (full column rank assumed). */
   solveLeastSquares(rhs: Float64Array): Float64Array {
     const { n, d, qr, tau } = this;
-    if (rhs.length !== n) throw new RangeError(`solveLeastSquares: rhs has length ${rhs.length}, expected ${n}`);
+    if (rhs.length !== n)
+      throw new RangeError(`solveLeastSquares: rhs has length ${rhs.length}, expected ${n}`);
     const y = Float64Array.from(rhs);
     for (let k = 0; k < d; k++) {
       const ck = k * n;
@@ -138,7 +139,12 @@ export class HouseholderQr {
 }
 
 /** Copies a row-major n x d matrix into a new column-major buffer, each row i scaled by rowScale[i]. */
-export function toColumnMajor(rows: Float64Array, n: number, d: number, rowScale?: Float64Array): Float64Array {
+export function toColumnMajor(
+  rows: Float64Array,
+  n: number,
+  d: number,
+  rowScale?: Float64Array,
+): Float64Array {
   const cols = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
     const f = rowScale ? rowScale[i] : 1;

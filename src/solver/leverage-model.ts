@@ -388,7 +388,12 @@ function symmetricPairs(d: number): Pairs {
   let p = pairCache.get(d);
   if (p) return p;
   const m = (d * (d + 1)) / 2;
-  p = { k: new Int32Array(m), l: new Int32Array(m), weight: new Float64Array(m), index: new Int32Array(d * d) };
+  p = {
+    k: new Int32Array(m),
+    l: new Int32Array(m),
+    weight: new Float64Array(m),
+    index: new Int32Array(d * d),
+  };
   let c = 0;
   for (let k = 0; k < d; k++) {
     for (let l = k; l < d; l++) {

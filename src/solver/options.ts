@@ -12,7 +12,10 @@ export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOption
   }
   const lineSearch = options.lineSearch ?? 'armijo';
   if (!LINE_SEARCHES.includes(lineSearch)) {
-    throw invalid('lineSearch', `lineSearch must be one of ${LINE_SEARCHES.join(', ')}, got ${String(lineSearch)}`);
+    throw invalid(
+      'lineSearch',
+      `lineSearch must be one of ${LINE_SEARCHES.join(', ')}, got ${String(lineSearch)}`,
+    );
   }
   const resolved: SolveOptions = {
     method,

@@ -13,7 +13,11 @@ import type { Iterate, Problem, SolveHooks, SolveOptions, SolveResult, StopReaso
 import { validateProblem } from './validate.js';
 
 /** Solves an inverse leverage score problem (see MATH.md). Throws SolverError for bad or ill-posed input. */
-export function solve(problem: Problem, options: Partial<SolveOptions> = {}, hooks: SolveHooks = {}): SolveResult {
+export function solve(
+  problem: Problem,
+  options: Partial<SolveOptions> = {},
+  hooks: SolveHooks = {},
+): SolveResult {
   const now = hooks.now ?? (() => performance.now());
   const began = now();
   const opts = resolveOptions(options);
@@ -122,14 +126,24 @@ export function solve(problem: Problem, options: Partial<SolveOptions> = {}, hoo
   };
 }
 
-function directionFor(opts: SolveOptions, model: LeverageModel, point: Point, der: Derivatives): Direction | null {
+function directionFor(
+  opts: SolveOptions,
+  model: LeverageModel,
+  point: Point,
+  der: Derivatives,
+): Direction | null {
   switch (opts.method) {
     case 'newton': {
       // Beyond the paper's plain step, a shift only "works" when the full step also stays inside the
       // cell: a nearly singular H + lambda I otherwise aims far past a wall, and the fraction-to-boundary
       // rule then parks the iterate against it (seen on testdata/tiny from its centre).
       const insideCell = (p: Float64Array): boolean => wallLimit(point.s, model.apply(p)) > 1;
-      return newtonDirection(der.hessian!, der.gradient, model.d, opts.lineSearch === 'none' ? undefined : insideCell);
+      return newtonDirection(
+        der.hessian!,
+        der.gradient,
+        model.d,
+        opts.lineSearch === 'none' ? undefined : insideCell,
+      );
     }
     case 'gauss-newton':
       return gaussNewtonDirection(
@@ -181,7 +195,9 @@ function targetWarnings(problem: Problem): string[] {
   let ones = 0;
   for (let i = 0; i < n; i++) if (sigma[i] === 1) ones++;
   if (ones > 0) {
-    warnings.push(`${ones} target score(s) equal 1, which is reached only on a wall (a zero slack), never inside`);
+    warnings.push(
+      `${ones} target score(s) equal 1, which is reached only on a wall (a zero slack), never inside`,
+    );
   }
   return warnings;
 }

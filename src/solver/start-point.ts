@@ -76,7 +76,7 @@ const positive = (s: Float64Array): boolean => s.every((v) => v > 0);
 /**
  * Phase I: a strictly feasible point. Barrier method on min t s.t. s_i(x) + t > 0 and ||x|| < radius
  * (the ball keeps the subproblems bounded even when the cell is unbounded or empty); it returns as soon
- * as t < 0. Weak duality decides emptiness: on the central path t* >= t - (n + 1) / kappa.
+ * as t < 0. Weak duality decides emptiness: at a centred point, t* >= t - (n + 1) / kappa.
  */
 function feasiblePoint(cell: Cell): Float64Array {
   const { n, d, rows, radius } = cell;
@@ -97,23 +97,25 @@ function feasiblePoint(cell: Cell): Float64Array {
     const room = r2 - dot(xx, xx);
     return room > 0 ? v - Math.log(room) : Infinity;
   };
-  for (let kappa = 1, outer = 0; outer < 60; outer++, kappa *= 8) {
-    for (let inner = 0; inner < 200; inner++) {
+  // Start where the duality gap (n + 1) / kappa is about the current violation t.
+  for (let kappa = (n + 1) / t, outer = 0; outer < 60; outer++, kappa *= 10) {
+    let centred = false;
+    for (let inner = 0; inner < 100 && !centred; inner++) {
       s = cellSlacks(cell, x);
       const g = new Float64Array(dim);
       const H = new Float64Array(dim * dim);
       g[d] = kappa;
       for (let i = 0; i < n; i++) {
-        const c = s[i] + t;
-        const c1 = 1 / c;
+        const c1 = 1 / (s[i] + t);
         const c2 = c1 * c1;
-        for (let j = 0; j < d; j++) g[j] -= rows[i * d + j] * c1;
-        g[d] -= c1;
+        const ri = i * d;
         for (let j = 0; j < d; j++) {
-          const f = rows[i * d + j] * c2;
-          for (let k = j; k < d; k++) H[j * dim + k] += f * rows[i * d + k];
+          g[j] -= rows[ri + j] * c1;
+          const f = rows[ri + j] * c2;
+          for (let k = j; k < d; k++) H[j * dim + k] += f * rows[ri + k];
           H[j * dim + d] += f;
         }
+        g[d] -= c1;
         H[d * dim + d] += c2;
       }
       const room = r2 - dot(x, x);
@@ -127,28 +129,35 @@ function feasiblePoint(cell: Cell): Float64Array {
       const step = solveShifted(H, dim, g.map((v) => -v));
       if (!step) throw breakdown('phase I');
       const p = step.solution;
-      const lambda2 = -dot(g, p);
-      if (lambda2 < 1e-10) break;
-      // Damped Newton for a self-concordant barrier: 1/(1 + lambda) stays feasible and decreases phi.
-      let alpha = lambda2 > 0.0625 ? 1 / (1 + Math.sqrt(lambda2)) : 1;
+      const slope = dot(g, p);
+      // lambda^2 = -g^T p; below 1e-6 the point is centred far beyond what the duality bound needs,
+      // and phi (a sum of n logs) cannot resolve a smaller decrease anyway.
+      if (-slope < 1e-6) {
+        centred = true;
+        break;
+      }
+      // Backtracking from the full Newton step (phi is +Infinity outside, so this also keeps feasibility).
       const f0 = phi(x, t, kappa);
       const trial = new Float64Array(d);
+      let alpha = 1;
       let accepted = false;
-      for (let h = 0; h < 60; h++) {
+      for (let h = 0; h < 60; h++, alpha /= 2) {
         for (let j = 0; j < d; j++) trial[j] = x[j] + alpha * p[j];
-        if (phi(trial, t + alpha * p[d], kappa) <= f0) {
+        if (phi(trial, t + alpha * p[d], kappa) <= f0 + 1e-4 * alpha * slope) {
           accepted = true;
           break;
         }
-        alpha /= 2;
       }
-      if (!accepted) break;
+      if (!accepted) {
+        centred = true; // no further progress possible in floating point
+        break;
+      }
       x.set(trial);
       t += alpha * p[d];
       if (t < 0 && positive(cellSlacks(cell, x))) return x;
     }
     const gap = (n + 1) / kappa;
-    if (t - gap > 0) {
+    if (centred && t - gap > 0) {
       throw new SolverError(
         'EMPTY_CELL',
         'the cell is empty: no x has slacks of the requested signs (phase I bound ' +
