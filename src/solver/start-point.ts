@@ -126,7 +126,11 @@ function feasiblePoint(cell: Cell): Float64Array {
         }
       }
       for (let j = 0; j < dim; j++) for (let k = 0; k < j; k++) H[j * dim + k] = H[k * dim + j];
-      const step = solveShifted(H, dim, g.map((v) => -v));
+      const step = solveShifted(
+        H,
+        dim,
+        g.map((v) => -v),
+      );
       if (!step) throw breakdown('phase I');
       const p = step.solution;
       const slope = dot(g, p);

@@ -1,0 +1,54 @@
+/**
+ * Exit codes (BSD sysexits, so scripts can tell a bad command line from bad data from a bad file) and the
+ * one error type the CLI's own checks throw.
+ */
+import { InputError } from '../problem/errors.js';
+import { SolverError } from '../solver/index.js';
+
+export const EXIT_OK = 0;
+/** unknown command or flag, missing or invalid flag value (EX_USAGE) */
+export const EXIT_USAGE = 64;
+/** malformed JSON, input that fails validation, a problem the solver rejects (EX_DATAERR) */
+export const EXIT_DATA = 65;
+/** the input file does not exist or cannot be read (EX_NOINPUT) */
+export const EXIT_NO_INPUT = 66;
+/** numerical breakdown in the solver, or any unexpected error (EX_SOFTWARE) */
+export const EXIT_SOFTWARE = 70;
+/** the --out file cannot be written (EX_CANTCREAT) */
+export const EXIT_CANT_CREATE = 73;
+
+/** An error whose exit code and message the CLI chose itself. */
+export class CliError extends Error {
+  readonly exitCode: number;
+
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** stderr gets exactly one line per error, whatever the message contains. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** True when `message` already opens with `field` as a word ("x0 lies on a wall", but not "A_x has ..."). */
+function namesField(message: string, field: string): boolean {
+  return message.startsWith(field) && !/^[A-Za-z0-9_$]/.test(message.slice(field.length));
+}
+
+/** Maps anything thrown by a command to its exit code and the text after `levinv: `. */
+export function classifyError(error: unknown): { exitCode: number; message: string } {
+  if (error instanceof CliError) return { exitCode: error.exitCode, message: oneLine(error.message) };
+  if (error instanceof InputError) return { exitCode: EXIT_DATA, message: oneLine(error.message) };
+  if (error instanceof SolverError) {
+    const field = error.field;
+    const message = field && !namesField(error.message, field) ? `${field}: ${error.message}` : error.message;
+    // A breakdown is the solver failing on data it accepted: a bug or a limit, not the user's input.
+    const exitCode = error.code === 'NUMERICAL_BREAKDOWN' ? EXIT_SOFTWARE : EXIT_DATA;
+    return { exitCode, message: oneLine(message) };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: EXIT_SOFTWARE, message: oneLine(`internal error: ${message}`) };
+}

@@ -1,0 +1,50 @@
+/** Reading problem documents from a file or stdin, and writing results, with CLI-grade error messages. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { CliError, EXIT_CANT_CREATE, EXIT_DATA, EXIT_NO_INPUT } from './cli-errors.js';
+
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  ENOSPC: 'no space left on device',
+};
+
+function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && code in FS_REASONS) return FS_REASONS[code];
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads and parses JSON from `source` (a path, or `-` for stdin). */
+export async function readJson(source: string, stdin: NodeJS.ReadableStream): Promise<unknown> {
+  const name = source === '-' ? 'stdin' : source;
+  let text: string;
+  try {
+    text = source === '-' ? await readStream(stdin) : await readFile(source, 'utf8');
+  } catch (error) {
+    throw new CliError(EXIT_NO_INPUT, `cannot read ${name}: ${fsReason(error)}`);
+  }
+  try {
+    // Editors on Windows save a BOM that JSON.parse rejects.
+    return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  } catch (error) {
+    const reason = text.trim() === '' ? 'empty input' : (error as Error).message;
+    throw new CliError(EXIT_DATA, `${name}: malformed JSON: ${reason}`);
+  }
+}
+
+export async function writeText(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text, 'utf8');
+  } catch (error) {
+    throw new CliError(EXIT_CANT_CREATE, `cannot write ${path}: ${fsReason(error)}`);
+  }
+}

@@ -1,0 +1,308 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_DATA, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, runCli, USAGE } from '../../src/main/cli.js';
+import type { GeneratedProblem } from '../../src/problem/generate.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process with in-memory streams. */
+async function run(argv: string[], options: { stdin?: string; tty?: boolean } = {}): Promise<Run> {
+  const stdin = new PassThrough();
+  stdin.end(options.stdin ?? '');
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await runCli(argv, { stdin, stdout, stderr, stderrIsTTY: options.tty ?? false });
+  // let the PassThroughs deliver what was written
+  await new Promise((done) => setImmediate(done));
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'levinv-cli-'));
+const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+async function generated(args: string[]): Promise<GeneratedProblem> {
+  const { code, stdout, stderr } = await run(['generate', ...args]);
+  expect(stderr).toBe('');
+  expect(code).toBe(EXIT_OK);
+  expect(stdout.trimEnd()).not.toContain('\n');
+  return JSON.parse(stdout) as GeneratedProblem;
+}
+
+describe('help and version', () => {
+  it('prints usage for --help, -h and help', async () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['solve', '--help'], ['generate', '-h']]) {
+      expect(await run(argv)).toEqual({ code: EXIT_OK, stdout: USAGE, stderr: '' });
+    }
+  });
+
+  it('prints usage on stderr and exits 64 without arguments', async () => {
+    expect(await run([])).toEqual({ code: EXIT_USAGE, stdout: '', stderr: USAGE });
+  });
+
+  it('prints the package version', async () => {
+    expect(await run(['--version'])).toEqual({ code: EXIT_OK, stdout: `${version}\n`, stderr: '' });
+  });
+});
+
+describe('generate, solve, leverage', () => {
+  let problem: GeneratedProblem;
+  let problemFile: string;
+
+  beforeAll(async () => {
+    problem = await generated(['--n', '60', '--d', '4', '--seed', '3']);
+    problemFile = join(workDir, 'problem.json');
+    writeFileSync(problemFile, JSON.stringify(problem));
+  });
+
+  it('generates deterministically', async () => {
+    expect(problem.A).toHaveLength(60);
+    expect(problem.xStar).toHaveLength(4);
+    expect(problem.signs).toBeUndefined();
+    expect(await generated(['--n', '60', '--d', '4', '--seed', '3'])).toEqual(problem);
+    const mixed = await generated(['--n', '60', '--d', '4', '--signs', 'mixed']);
+    expect(mixed.signs).toHaveLength(60);
+  });
+
+  it('solves a generated problem from stdin, recovering xStar', async () => {
+    const { code, stdout, stderr } = await run(['solve', '-'], { stdin: JSON.stringify(problem) });
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT_OK);
+    expect(stdout.endsWith('}\n')).toBe(true);
+    const result = JSON.parse(stdout);
+    expect(result.converged).toBe(true);
+    expect(result.method).toBe('newton');
+    expect(result.relError).toBeLessThan(1e-8);
+  });
+
+  it('solves a mixed-sign problem', async () => {
+    const mixed = await generated(['--n', '60', '--d', '4', '--seed', '8', '--signs', 'mixed']);
+    const { code, stdout } = await run(['solve', '-'], { stdin: JSON.stringify(mixed) });
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.converged).toBe(true);
+    expect(result.relError).toBeLessThan(1e-8);
+  });
+
+  it('writes the result to --out and uses --method', async () => {
+    const out = join(workDir, 'result.json');
+    const { code, stdout, stderr } = await run([
+      'solve',
+      problemFile,
+      '--out',
+      out,
+      '--method',
+      'gauss-newton',
+    ]);
+    expect({ code, stdout, stderr }).toEqual({ code: EXIT_OK, stdout: '', stderr: '' });
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const result = JSON.parse(text);
+    expect(result.method).toBe('gauss-newton');
+    expect(result.converged).toBe(true);
+    expect(result.relError).toBeLessThan(1e-8);
+  });
+
+  it('shows live progress on a terminal, ending the line', async () => {
+    const { code, stdout, stderr } = await run(['solve', problemFile], { tty: true });
+    expect(code).toBe(EXIT_OK);
+    expect(JSON.parse(stdout).converged).toBe(true);
+    const [firstLine] = stderr.split('\x1b[K');
+    expect(firstLine).toMatch(/^\r {2}iter 0 {2}loss \d\.\de[+-]\d+ {2}\|g\| \d\.\de[+-]\d+$/);
+    expect(stderr.endsWith('\x1b[K\n')).toBe(true);
+    expect(stderr.indexOf('\n')).toBe(stderr.length - 1);
+  });
+
+  it('prints leverage scores at xStar equal to the target', async () => {
+    const input = JSON.stringify({ A: problem.A, b: problem.b, x: problem.xStar });
+    const { code, stdout, stderr } = await run(['leverage', '-'], { stdin: input });
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT_OK);
+    const scores = JSON.parse(stdout) as number[];
+    expect(scores).toHaveLength(60);
+    scores.forEach((s, i) => {
+      expect(Math.abs(s - problem.sigma[i])).toBeLessThan(1e-12);
+    });
+    // the flat A format gives the same scores
+    const flat = { A: { shape: [60, 4], data: problem.A.flat() }, b: problem.b, x: problem.xStar };
+    const file = join(workDir, 'leverage.json');
+    writeFileSync(file, JSON.stringify(flat));
+    expect((await run(['leverage', file])).stdout).toBe(stdout);
+  });
+});
+
+describe('errors: one line on stderr and the exit code', () => {
+  it('64 for usage errors', async () => {
+    const cases: [string[], string][] = [
+      [['frobnicate'], "unknown command 'frobnicate'"],
+      [['--frob'], "unknown option '--frob'"],
+      [['solve', '--frob', 'p.json'], "solve: unknown option '--frob'"],
+      [['solve'], 'solve: expected an input FILE (or - for stdin)'],
+      [['solve', 'a.json', 'b.json'], 'solve: expected one input FILE, got 2: a.json b.json'],
+      [['solve', 'p.json', '--method', 'foo'], "invalid --method 'foo': expected newton, gauss-newton, gd"],
+      [['leverage'], 'leverage: expected an input FILE (or - for stdin)'],
+      [['generate', '--n', 'abc', '--d', '2'], "invalid --n 'abc': expected an integer"],
+      [['generate', '--n', '10', '--d', '2.5'], "invalid --d '2.5': expected an integer"],
+      [['generate', '--n', '10', '--d', '2', '--seed', 'x'], "invalid --seed 'x': expected an integer"],
+      [['generate', '--n'], "generate: option '--n <value>' argument missing"],
+      [['generate', '--d', '2'], 'generate: --n and --d are required'],
+      [['generate', '--n', '3', '--d', '4'], 'invalid --n 3: expected at least --d (4)'],
+      [['generate', '--n', '3', '--d', '0'], 'invalid --d 0: expected at least 1'],
+      [
+        ['generate', '--n', '9', '--d', '2', '--signs', 'negative'],
+        "invalid --signs 'negative': expected positive, mixed",
+      ],
+      [['generate', 'extra', '--n', '9', '--d', '2'], "generate: unexpected argument 'extra'"],
+    ];
+    for (const [argv, message] of cases) {
+      expect(await run(argv)).toEqual({
+        code: EXIT_USAGE,
+        stdout: '',
+        stderr: `levinv: ${message} (see levinv --help)\n`,
+      });
+    }
+  });
+
+  it('64 when the generator finds no bounded cell (n = d)', async () => {
+    const { code, stderr } = await run(['generate', '--n', '3', '--d', '3']);
+    expect(code).toBe(EXIT_USAGE);
+    expect(stderr).toBe(
+      'levinv: generate: n: no draw in 20 gave a bounded cell for n = 3, d = 3; use more rows (n well above d) (see levinv --help)\n',
+    );
+  });
+
+  it('66 when the input file cannot be read', async () => {
+    expect(await run(['solve', '/nonexistent/p.json'])).toEqual({
+      code: EXIT_NO_INPUT,
+      stdout: '',
+      stderr: 'levinv: cannot read /nonexistent/p.json: no such file\n',
+    });
+    expect(await run(['leverage', workDir])).toEqual({
+      code: EXIT_NO_INPUT,
+      stdout: '',
+      stderr: `levinv: cannot read ${workDir}: is a directory\n`,
+    });
+  });
+
+  it('65 for malformed JSON, with the parser message', async () => {
+    const { code, stdout, stderr } = await run(['solve', '-'], { stdin: '{"A": [1,' });
+    expect(code).toBe(EXIT_DATA);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^levinv: stdin: malformed JSON: \S.*\n$/);
+    expect(stderr.split('\n')).toHaveLength(2);
+    expect((await run(['solve', '-'], { stdin: '  \n' })).stderr).toBe(
+      'levinv: stdin: malformed JSON: empty input\n',
+    );
+    const file = join(workDir, 'bad.json');
+    writeFileSync(file, 'not json');
+    expect((await run(['leverage', file])).stderr).toMatch(
+      new RegExp(`^levinv: ${file}: malformed JSON: .+\\n$`),
+    );
+  });
+
+  it('65 for input that fails validation, naming the field', async () => {
+    const doc = { A: [[1, 2], [3], [5, 6]], b: [0, 0, 0], sigma: [1, 1, 0] };
+    expect(await run(['solve', '-'], { stdin: JSON.stringify(doc) })).toEqual({
+      code: EXIT_DATA,
+      stdout: '',
+      stderr: 'levinv: A[1]: expected 2 numbers, got 1\n',
+    });
+    const leverage = { A: [[1], [2]], b: [0, 0], x: [1], sigma: [0.5, 0.5] };
+    expect(await run(['leverage', '-'], { stdin: JSON.stringify(leverage) })).toEqual({
+      code: EXIT_DATA,
+      stdout: '',
+      stderr: 'levinv: sigma: unknown key; expected one of A, b, x\n',
+    });
+  });
+
+  it('65 for a problem the solver rejects (a start point outside the cell)', async () => {
+    // the cell {x1 > 0, x2 > 0, x1 + x2 < 3}; x0 = (-1, 1) lies outside it
+    const doc = {
+      A: [
+        [1, 0],
+        [0, 1],
+        [-1, -1],
+      ],
+      b: [0, 0, -3],
+      sigma: [0.6, 0.7, 0.7],
+      x0: [-1, 1],
+    };
+    const { code, stdout, stderr } = await run(['solve', '-'], { stdin: JSON.stringify(doc) });
+    expect(code).toBe(EXIT_DATA);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^levinv: .*x0.*\n$/);
+    expect(stderr.split('\n')).toHaveLength(2);
+  });
+});
+
+describe('the compiled command (dist/main/cli.js)', () => {
+  const cli = resolve('dist/main/cli.js');
+
+  function node(args: string[], input?: string): Promise<Run> {
+    if (!existsSync(cli)) {
+      throw new Error(`${cli} is missing: run "npm run build" first ("npm test" builds before testing)`);
+    }
+    return new Promise((done) => {
+      const child = execFile(process.execPath, [cli, ...args], (error, stdout, stderr) => {
+        done({ code: error ? Number(error.code) : 0, stdout, stderr });
+      });
+      child.stdin?.end(input ?? '');
+    });
+  }
+
+  it('prints one line and no stack trace for a missing file', async () => {
+    const { code, stdout, stderr } = await node(['solve', join(workDir, 'missing.json')]);
+    expect(code).toBe(EXIT_NO_INPUT);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`levinv: cannot read ${join(workDir, 'missing.json')}: no such file\n`);
+  });
+
+  it('prints one line and no stack trace for bad input on stdin', async () => {
+    const { code, stderr } = await node(['solve', '-'], '{"A": "x", "b": [], "sigma": []}');
+    expect(code).toBe(EXIT_DATA);
+    expect(stderr).toBe(
+      'levinv: A: expected an array of rows or an object { shape: [n, d], data }, got "x"\n',
+    );
+    const malformed = await node(['leverage', '-'], '{');
+    expect(malformed.code).toBe(EXIT_DATA);
+    expect(malformed.stderr).toMatch(/^levinv: stdin: malformed JSON: [^\n]+\n$/);
+    expect(malformed.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('runs through a symlink, as an npm bin link does', async () => {
+    const link = join(workDir, 'levinv');
+    if (!existsSync(link)) symlinkSync(cli, link);
+    const child = await new Promise<Run>((done) => {
+      execFile(process.execPath, [link, '--version'], (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+    expect(child).toEqual({ code: EXIT_OK, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('solves what generate prints, through real pipes', async () => {
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first`);
+    const script = 'set -o pipefail; "$0" "$1" generate --n 60 --d 4 --seed 11 | "$0" "$1" solve -';
+    const result = await new Promise<Run>((done) => {
+      execFile('bash', ['-c', script, process.execPath, cli], (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT_OK);
+    const solved = JSON.parse(result.stdout);
+    expect(solved.converged).toBe(true);
+    expect(solved.relError).toBeLessThan(1e-8);
+  });
+});
