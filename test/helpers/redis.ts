@@ -1,0 +1,22 @@
+/**
+ * Redis for integration tests: REDIS_URL when set, otherwise a private redis-server on a free port.
+ * Each test should also use its own key prefix / queue name (see uniquePrefix).
+ */
+import { randomUUID } from 'node:crypto';
+import { startLocalRedis } from '../../src/main/local-redis.js';
+
+export interface TestRedis {
+  url: string;
+  /** present only for a private server, which a test may stop (to see /readyz turn 503) */
+  stop?: () => Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function testRedis(): Promise<TestRedis> {
+  const shared = process.env.REDIS_URL;
+  if (shared) return { url: shared, close: async () => {} };
+  const local = await startLocalRedis();
+  return { url: local.url, stop: local.stop, close: local.stop };
+}
+
+export const uniquePrefix = (name: string): string => `test-${name}-${randomUUID().slice(0, 8)}`;
