@@ -77,11 +77,23 @@ export interface IteratePage {
   nextOffset: number;
 }
 
+/** Cumulative histogram of solve wall times, Prometheus-style. */
+export interface DurationHistogram {
+  /** upper bounds in seconds, ascending; the last is Infinity */
+  bounds: number[];
+  /** cumulative counts, one per bound */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export interface QueueStats {
-  /** jobs by state as known to the store */
+  /** jobs by state as known to the store (retained jobs only) */
   byState: Record<JobState, number>;
   /** jobs waiting for a worker */
   queueDepth: number;
+  /** solve durations of finished jobs, recorded by the workers */
+  solveSeconds: DurationHistogram;
 }
 
 export interface JobService {

@@ -69,8 +69,11 @@ export interface Iterate {
 
 export interface SolveHooks {
   onIterate?: (iterate: Iterate) => void;
-  /** checked once per iteration; an aborted run ends with reason `aborted` */
-  signal?: AbortSignal;
+  /**
+   * Checked once per iteration; an aborted run ends with reason `aborted`. Any object with `aborted` works
+   * (an AbortSignal, or a flag in shared memory that another thread sets while the solve blocks this one).
+   */
+  signal?: { readonly aborted: boolean };
   /** injectable clock (ms) for tests; default performance.now */
   now?: () => number;
 }
