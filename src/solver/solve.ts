@@ -164,9 +164,8 @@ function checkedNorm(point: Point, der: Derivatives, iteration: number): number 
   let sq = 0;
   for (const v of der.gradient) sq += v * v;
   const norm = Math.sqrt(sq);
-  if (!Number.isFinite(point.loss) || !Number.isFinite(norm)) {
-    throw breakdown(iteration, `the loss (${point.loss}) or the gradient norm (${norm}) is not finite`);
-  }
+  if (!Number.isFinite(point.loss)) throw breakdown(iteration, `the loss is ${point.loss}`);
+  if (!Number.isFinite(norm)) throw breakdown(iteration, `the gradient norm is ${norm}`);
   return norm;
 }
 

@@ -1,0 +1,176 @@
+/** solve(): stopping rules, hooks, recording, warnings and the invariants every run keeps. */
+import { describe, expect, it } from 'vitest';
+import { type Iterate, leverageScores, type Method, type Problem, solve } from '../../src/solver/index.js';
+import { randomProblem } from '../helpers/random-problem.js';
+import { relErr } from '../helpers/testdata.js';
+
+const { problem, xStar, near } = randomProblem({ n: 60, d: 4, seed: 31 });
+const mixed = randomProblem({ n: 80, d: 5, seed: 32, negative: 0.4 });
+
+function slackSigns(p: Problem, x: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < p.n; i++) {
+    let s = -p.b[i];
+    for (let j = 0; j < p.d; j++) s += p.A[i * p.d + j] * x[j];
+    out.push(Math.sign(s));
+  }
+  return out;
+}
+
+describe('hooks and recording', () => {
+  it('onIterate sees every iterate in order, from the start, with x', () => {
+    const seen: Iterate[] = [];
+    const result = solve(problem, {}, { onIterate: (it) => seen.push(it) });
+    expect(seen.map((it) => it.iteration)).toEqual(
+      Array.from({ length: result.iterations + 1 }, (_, i) => i),
+    );
+    expect(seen[0].x).toEqual(result.start);
+    expect(seen[seen.length - 1].x).toEqual(result.x);
+    expect(seen[0].step).toBe(0);
+    // Armijo: the loss never increases.
+    for (let i = 1; i < seen.length; i++) expect(seen[i].loss).toBeLessThanOrEqual(seen[i - 1].loss);
+    expect(result.iterates).toEqual(seen);
+  });
+
+  it('record.every keeps every k-th iterate plus the last, and includeX drops x', () => {
+    const result = solve(mixed.problem, { method: 'gd', record: { every: 3, includeX: false } });
+    const kept = result.iterates.map((it) => it.iteration);
+    const expected = Array.from({ length: result.iterations + 1 }, (_, i) => i).filter((i) => i % 3 === 0);
+    if (expected[expected.length - 1] !== result.iterations) expected.push(result.iterations);
+    expect(kept).toEqual(expected);
+    expect(result.iterates.every((it) => it.x === undefined)).toBe(true);
+    expect(result.iterations).toBeGreaterThan(6);
+  });
+
+  it('an aborted signal stops the run between iterations', () => {
+    const controller = new AbortController();
+    const result = solve(
+      problem,
+      { method: 'gd' },
+      {
+        onIterate: (it) => {
+          if (it.iteration === 2) controller.abort();
+        },
+        signal: controller.signal,
+      },
+    );
+    expect([result.reason, result.iterations, result.converged]).toEqual(['aborted', 2, false]);
+    expect(result.x.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('stopping rules', () => {
+  it('maxIterations', () => {
+    const result = solve(problem, { method: 'gd', maxIterations: 3 });
+    expect([result.reason, result.iterations, result.converged]).toEqual(['max-iterations', 3, false]);
+    expect(result.warnings).toContainEqual(
+      expect.stringMatching(/^stopped \(max-iterations\) after 3 iterations/),
+    );
+  });
+
+  it('maxSeconds, on an injected clock that advances 0.4 s per reading', () => {
+    let t = 0;
+    const result = solve(problem, { method: 'gd', maxSeconds: 1 }, { now: () => (t += 400) });
+    expect(result.reason).toBe('max-seconds');
+    expect(result.iterations).toBeLessThan(3);
+  });
+
+  it('gradient tolerance: already met at the start', () => {
+    const result = solve(problem, { tolerance: 1e6 });
+    expect([result.reason, result.iterations, result.converged]).toEqual(['gradient-tolerance', 0, true]);
+  });
+
+  it('relative loss change', () => {
+    const result = solve(problem, { method: 'gd', lossChangeTolerance: 0.5, tolerance: 0 });
+    expect(result.reason).toBe('loss-change');
+    expect(result.converged).toBe(true);
+    const last = result.iterates[result.iterates.length - 1];
+    const before = result.iterates[result.iterates.length - 2];
+    expect(Math.abs(before.loss - last.loss)).toBeLessThanOrEqual(0.5 * before.loss);
+  });
+
+  it('tolerance 0 runs to maxIterations at the floating-point floor without harm', () => {
+    const result = solve(problem, { tolerance: 0, maxIterations: 30 });
+    expect(result.reason).toBe('max-iterations');
+    expect(result.converged).toBe(false);
+    expect(relErr(result.x, xStar)).toBeLessThan(1e-12);
+  });
+});
+
+describe('invariants', () => {
+  it.each(['newton', 'gauss-newton', 'gd'] as const)(
+    '%s never changes the sign of any slack',
+    (method: Method) => {
+      const want = Array.from(mixed.problem.signs!);
+      const result = solve(
+        mixed.problem,
+        { method },
+        {
+          onIterate: (it) => expect(slackSigns(mixed.problem, it.x!)).toEqual(want),
+        },
+      );
+      expect(result.converged).toBe(true);
+    },
+  );
+
+  it('the result reports the scores at x and the largest residual', () => {
+    const result = solve(problem, { maxIterations: 1 });
+    const lev = leverageScores(problem, Float64Array.from(result.x));
+    expect(relErr(result.leverage, lev)).toBeLessThan(1e-14);
+    const maxAbs = Math.max(...lev.map((v, i) => Math.abs(v - problem.sigma[i])));
+    expect(result.maxAbsResidual).toBeCloseTo(maxAbs, 14);
+    expect(result.timings.totalMs).toBeCloseTo(result.timings.startMs + result.timings.solveMs, 9);
+  });
+
+  it('is deterministic', () => {
+    expect(solve(mixed.problem).x).toEqual(solve(mixed.problem).x);
+  });
+
+  it('uses x0 when given', () => {
+    const result = solve({ ...problem, x0: near });
+    expect(result.start).toEqual(Array.from(near));
+    expect(relErr(result.x, xStar)).toBeLessThan(1e-10);
+  });
+});
+
+describe('method variants', () => {
+  it("the paper's pure Newton step (lineSearch none) converges near the solution with no shift", () => {
+    const result = solve({ ...problem, x0: near }, { lineSearch: 'none' });
+    expect(result.converged).toBe(true);
+    expect(result.iterates.slice(1).every((it) => it.step === 1 && it.shift === 0)).toBe(true);
+    expect(relErr(result.x, xStar)).toBeLessThan(1e-10);
+  });
+
+  it('gradient descent with a fixed step below 2 / L converges', () => {
+    const result = solve(
+      { ...problem, x0: near },
+      { method: 'gd', lineSearch: 'none', stepSize: 0.2, tolerance: 1e-9 },
+    );
+    expect(result.converged).toBe(true);
+    expect(result.iterates.slice(1).every((it) => it.step === 0.2)).toBe(true);
+    expect(relErr(result.x, xStar)).toBeLessThan(1e-8);
+  });
+
+  it('a fixed step that is too large does not converge, but stays in the cell and finite', () => {
+    const want = slackSigns(problem, near);
+    const result = solve(
+      { ...problem, x0: near },
+      { method: 'gd', lineSearch: 'none', stepSize: 5, maxIterations: 200 },
+      { onIterate: (it) => expect(slackSigns(problem, it.x!)).toEqual(want) },
+    );
+    expect(result.reason).toBe('max-iterations');
+    expect(result.x.every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(result.loss)).toBe(true);
+  });
+});
+
+describe('targets that cannot be fit exactly', () => {
+  it('scores that do not sum to d: a warning and a finite least-squares fit', () => {
+    const sigma = problem.sigma.map((v) => v * 0.9);
+    const result = solve({ ...problem, sigma });
+    expect(result.warnings[0]).toMatch(/^the target scores sum to 3\.6000000, not d = 4: .* least squares$/);
+    expect(result.x.every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(result.loss)).toBe(true);
+    expect(result.maxAbsResidual).toBeGreaterThan(1e-3);
+  });
+});
