@@ -5,16 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  EXIT_CANT_CREATE,
-  EXIT_DATA,
-  EXIT_OK,
-  EXIT_SOFTWARE,
-  relativeError,
-  runCli,
-} from '../../src/main/cli.js';
+import { EXIT_CANT_CREATE, EXIT_DATA, EXIT_OK, EXIT_SOFTWARE, relativeError } from '../../src/main/cli.js';
 import {
   type Iterate,
   leverageScores,
@@ -22,25 +14,14 @@ import {
   SolverError,
   solve,
 } from '../../src/solver/index.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
 
 vi.mock('../../src/solver/index.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/solver/index.js')>();
   return { ...actual, solve: vi.fn(), leverageScores: vi.fn() };
 });
 
-async function run(argv: string[], options: { stdin?: string; tty?: boolean } = {}) {
-  const stdin = new PassThrough();
-  stdin.end(options.stdin ?? '');
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await runCli(argv, { stdin, stdout, stderr, stderrIsTTY: options.tty ?? false });
-  await new Promise((done) => setImmediate(done));
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const run = runCliCaptured;
 
 const doc = {
   A: [

@@ -2,32 +2,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_DATA, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, runCli, USAGE } from '../../src/main/cli.js';
+import { EXIT_DATA, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, USAGE } from '../../src/main/cli.js';
 import type { GeneratedProblem } from '../../src/problem/generate.js';
+import { type CliRun, runCliCaptured } from '../helpers/run-cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in-process with in-memory streams. */
-async function run(argv: string[], options: { stdin?: string; tty?: boolean } = {}): Promise<Run> {
-  const stdin = new PassThrough();
-  stdin.end(options.stdin ?? '');
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await runCli(argv, { stdin, stdout, stderr, stderrIsTTY: options.tty ?? false });
-  // let the PassThroughs deliver what was written
-  await new Promise((done) => setImmediate(done));
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+const run = runCliCaptured;
 
 const workDir = mkdtempSync(join(tmpdir(), 'levinv-cli-'));
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -249,7 +229,7 @@ describe('errors: one line on stderr and the exit code', () => {
 describe('the compiled command (dist/main/cli.js)', () => {
   const cli = resolve('dist/main/cli.js');
 
-  function node(args: string[], input?: string): Promise<Run> {
+  function node(args: string[], input?: string): Promise<CliRun> {
     if (!existsSync(cli)) {
       throw new Error(`${cli} is missing: run "npm run build" first ("npm test" builds before testing)`);
     }
@@ -283,7 +263,7 @@ describe('the compiled command (dist/main/cli.js)', () => {
   it('runs through a symlink, as an npm bin link does', async () => {
     const link = join(workDir, 'levinv');
     if (!existsSync(link)) symlinkSync(cli, link);
-    const child = await new Promise<Run>((done) => {
+    const child = await new Promise<CliRun>((done) => {
       execFile(process.execPath, [link, '--version'], (error, stdout, stderr) =>
         done({ code: error ? Number(error.code) : 0, stdout, stderr }),
       );
@@ -294,7 +274,7 @@ describe('the compiled command (dist/main/cli.js)', () => {
   it('solves what generate prints, through real pipes', async () => {
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first`);
     const script = 'set -o pipefail; "$0" "$1" generate --n 60 --d 4 --seed 11 | "$0" "$1" solve -';
-    const result = await new Promise<Run>((done) => {
+    const result = await new Promise<CliRun>((done) => {
       execFile('bash', ['-c', script, process.execPath, cli], (error, stdout, stderr) =>
         done({ code: error ? Number(error.code) : 0, stdout, stderr }),
       );
