@@ -263,7 +263,21 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
           for (const stop of running.values()) stop('shutdown');
         }, opts.handBackAfterMs ?? 5000);
         try {
-          await worker.close();
+          // With Redis gone, BullMQ's graceful close waits for its connections forever: after the
+          // hand-back period plus a margin, force it and drop the connections.
+          const graceful = worker.close();
+          const forced = await Promise.race([
+            graceful.then(() => false),
+            delay((opts.handBackAfterMs ?? 5000) + FORCE_CLOSE_MARGIN_MS).then(() => true),
+          ]);
+          if (forced) {
+            logger.warn('the worker did not close in time (is Redis down?): forcing it');
+            graceful.catch(() => undefined);
+            await Promise.race([
+              worker.close(true).then(() => worker.disconnect()),
+              delay(FORCE_CLOSE_MARGIN_MS),
+            ]);
+          }
         } catch (error) {
           logger.warn({ err: error }, 'closing the worker');
         } finally {
@@ -278,3 +292,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
 }
 
 const internal = (message: string): JobError => ({ code: 'INTERNAL', message });
+
+/** How long past the hand-back period a close may wait for Redis before it is forced. */
+const FORCE_CLOSE_MARGIN_MS = 3000;
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());

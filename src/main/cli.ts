@@ -14,6 +14,7 @@ import { leverageScores, METHODS, type Method, type SolveHooks, solve } from '..
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
 import { readJson, writeText } from './cli-io.js';
 import { createProgress } from './cli-progress.js';
+import { DEFAULT_API_URL, submitProblem } from './cli-submit.js';
 
 export {
   EXIT_CANT_CREATE,
@@ -23,6 +24,7 @@ export {
   EXIT_SOFTWARE,
   EXIT_USAGE,
 } from './cli-errors.js';
+export { EXIT_TEMP_FAIL, EXIT_UNAVAILABLE } from './cli-submit.js';
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream;
@@ -45,14 +47,18 @@ Commands:
       --seed S          integer seed (default 1)
       --signs SIGNS     positive | mixed (default positive; mixed: ~30% negative slacks)
   leverage FILE|-       print sigma(x) for the { A, b, x } in FILE (- reads stdin)
+  submit FILE|-         send the problem to a levinv service; prints the job JSON
+      --url URL         the service (default ${DEFAULT_API_URL})
+      --wait            follow the job until it is done (progress on stderr) and print the final job
   help                  print this text
 
 Options:
   -h, --help            print this text
   -v, --version         print the version
 
-Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input file not readable,
-70 numerical breakdown or internal error, 73 output file not writable.
+Exit codes: 0 success, 64 usage error, 65 invalid input data (or a failed job), 66 input file not
+readable, 69 service unreachable, 70 numerical breakdown or internal error, 73 output file not
+writable, 75 job cancelled.
 `;
 
 const SEE_HELP = '(see levinv --help)';
@@ -81,7 +87,7 @@ function parseCommandArgs<O extends Record<string, { type: 'string' | 'boolean';
   }
 }
 
-/** The one FILE|- positional of solve and leverage. */
+/** The one FILE|- positional of solve, leverage and submit. */
 function singleInput(command: string, positionals: string[]): string {
   if (positionals.length === 1) return positionals[0];
   if (positionals.length === 0) throw usageError(`${command}: expected an input FILE (or - for stdin)`);
@@ -185,6 +191,16 @@ async function leverageCommand(args: string[], io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
+async function submitCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('submit', args, {
+    url: { type: 'string' },
+    wait: { type: 'boolean' },
+  });
+  if (values.help) return printUsage(io.stdout);
+  const doc = await readJson(singleInput('submit', positionals), io.stdin);
+  return submitProblem(doc, { url: values.url ?? DEFAULT_API_URL, wait: values.wait === true }, io);
+}
+
 function printUsage(stream: Writable): number {
   stream.write(USAGE);
   return EXIT_OK;
@@ -216,6 +232,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return generateCommand(rest, io);
     case 'leverage':
       return leverageCommand(rest, io);
+    case 'submit':
+      return submitCommand(rest, io);
     default:
       if (command.startsWith('-')) throw usageError(`unknown option '${command}'`);
       throw usageError(`unknown command '${command}'`);

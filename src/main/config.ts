@@ -4,8 +4,15 @@
  */
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+const port = z.coerce
+  .number({ error: 'expected a port number (0 to 65535)' })
+  .int({ error: 'expected a port number (0 to 65535)' })
+  .min(0, { error: 'expected a port number (0 to 65535)' })
+  .max(65535, { error: 'expected a port number (0 to 65535)' });
+const positiveInt = z.coerce
+  .number({ error: 'expected a whole number > 0' })
+  .int({ error: 'expected a whole number > 0' })
+  .positive({ error: 'expected a whole number > 0' });
 
 export const configSchema = z.object({
   PORT: port.default(3000),

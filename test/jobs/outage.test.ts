@@ -1,8 +1,14 @@
 /** A Redis outage seen from the API side: fast failures (503), never a hung request. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
-import { createJobService, type JobService, StoreUnavailableError } from '../../src/jobs/index.js';
+import {
+  createJobService,
+  type JobService,
+  StoreUnavailableError,
+  startWorkers,
+} from '../../src/jobs/index.js';
 import { startLocalRedis } from '../../src/main/local-redis.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { generated, waitFor } from './harness.js';
@@ -97,4 +103,22 @@ it('works again once Redis is back, also when it was down at start', async () =>
       await once(server, 'exit');
     }
   }
+});
+
+it('closes workers within the hand-back period plus a margin when Redis is gone', async () => {
+  const local = await startLocalRedis();
+  const workers = await startWorkers({
+    redisUrl: local.url,
+    keyPrefix: uniquePrefix('worker-down'),
+    jobTtlSeconds: 60,
+    concurrency: 1,
+    handBackAfterMs: 500,
+    logger: pino({ level: 'silent' }),
+  });
+  await local.stop();
+  const began = Date.now();
+  await workers.close();
+  await workers.close();
+  // 0.5 s hand-back + 3 s margin to force, + at most 3 s for the forced close: never the 30 s exit limit.
+  expect(Date.now() - began).toBeLessThan(8000);
 });

@@ -64,7 +64,7 @@ it('solves queued jobs, logs their ids, and exits 0 on SIGTERM', async () => {
       .map((line) => JSON.parse(line) as { msg: string; jobId?: string });
     expect(logs.some((l) => l.msg === 'worker started')).toBe(true);
     expect(logs.some((l) => l.jobId === job.id && l.msg === 'solve ended')).toBe(true);
-    expect(logs.at(-1)!.msg).toBe('worker stopped');
+    expect(logs.at(-1)).toMatchObject({ msg: 'stopped', name: 'levinv-worker' });
   } finally {
     if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
   }

@@ -1,0 +1,170 @@
+/** The job resource: read, page iterates, stream events, cancel, delete, list. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { JobService } from '../../jobs/types.js';
+import { HttpProblem, jobNotFound, PROBLEM_TYPES } from '../problems.js';
+import {
+  eventsHeadersSchema,
+  eventsQuerySchema,
+  iteratePageSchema,
+  iteratesQuerySchema,
+  jobIdParamsSchema,
+  jobPageSchema,
+  jobSchema,
+  jsonResponse,
+  listQuerySchema,
+  problemResponse,
+} from '../schemas.js';
+import { streamEvents } from '../sse.js';
+import { retryAfterSeconds } from './solve.js';
+
+const notFound = problemResponse('no job with this id (never submitted, deleted, or expired)');
+const unavailable = problemResponse('the job store is unavailable');
+const badRequest = problemResponse('a parameter is invalid');
+
+export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: AbortSignal }> = async (
+  app,
+  { jobs, closing },
+) => {
+  app.get('/jobs/:id', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Get a job',
+      description:
+        'The job with its progress, and its result or error once `done`. `Retry-After` while not done.',
+      params: jobIdParamsSchema,
+      response: { 200: jsonResponse('the job', jobSchema), 404: notFound, 503: unavailable },
+    },
+    handler: async (request, reply) => {
+      const job = await jobs.get(request.params.id);
+      if (!job) throw jobNotFound(request.params.id);
+      if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
+      return job;
+    },
+  });
+
+  app.get('/jobs/:id/iterates', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Page through the iterates',
+      description:
+        'The iterates recorded so far, readable while the job runs. Pass `nextOffset` as the next `offset`; ' +
+        'an empty page means none newer yet (or none at all, once the job is done).',
+      params: jobIdParamsSchema,
+      querystring: iteratesQuerySchema,
+      response: {
+        200: jsonResponse('a page of iterates', iteratePageSchema),
+        400: badRequest,
+        404: notFound,
+        503: unavailable,
+      },
+    },
+    handler: async (request) => {
+      const { offset, limit } = request.query;
+      const page = await jobs.iterates(request.params.id, offset, limit);
+      if (!page) throw jobNotFound(request.params.id);
+      return page;
+    },
+  });
+
+  app.get('/jobs/:id/events', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Stream job events (Server-Sent Events)',
+      description:
+        'Events `state` (a state change), `progress` (iteration, loss, gradNorm; throttled) and a final ' +
+        '`done` carrying the finished job, after which the stream ends. Each event has an `id:`; a ' +
+        'reconnecting client sends `Last-Event-ID` (or `?lastEventId=`) and receives only later events.',
+      params: jobIdParamsSchema,
+      querystring: eventsQuerySchema,
+      headers: eventsHeadersSchema,
+      response: {
+        200: {
+          description: 'an event stream',
+          content: { 'text/event-stream': { schema: z.string() } },
+        },
+        404: notFound,
+        503: unavailable,
+      },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      // Checked before the stream starts, while a 404 can still be a status code.
+      if (!(await jobs.get(id))) throw jobNotFound(id);
+      const lastEventId = request.headers['last-event-id'] || request.query.lastEventId;
+      reply.hijack();
+      await streamEvents(
+        reply.raw,
+        { 'x-request-id': request.id },
+        (signal) => jobs.events(id, lastEventId, signal),
+        request.log,
+        closing,
+      );
+    },
+  });
+
+  app.post('/jobs/:id/cancel', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Cancel a job',
+      description:
+        'A queued job is cancelled at once (200). A running job stops within one iteration: the answer is ' +
+        '202 with the job still `running`; follow it to `cancelled`. A finished job is returned unchanged (200).',
+      params: jobIdParamsSchema,
+      response: {
+        200: jsonResponse('the job, finished', jobSchema),
+        202: jsonResponse('the job, asked to stop', jobSchema),
+        404: notFound,
+        503: unavailable,
+      },
+    },
+    handler: async (request, reply) => {
+      const job = await jobs.cancel(request.params.id);
+      if (!job) throw jobNotFound(request.params.id);
+      if (job.done) return reply.code(200).send(job);
+      reply.header('retry-after', retryAfterSeconds(job));
+      return reply.code(202).send(job);
+    },
+  });
+
+  app.delete('/jobs/:id', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Delete a job',
+      description: 'Forgets a job that is not running, with its problem, iterates and result.',
+      params: jobIdParamsSchema,
+      response: {
+        204: z.undefined().describe('deleted'),
+        404: notFound,
+        409: problemResponse('the job is running; cancel it first'),
+        503: unavailable,
+      },
+    },
+    handler: async (request, reply) => {
+      const outcome = await jobs.remove(request.params.id);
+      if (outcome === 'not-found') throw jobNotFound(request.params.id);
+      if (outcome === 'running') {
+        throw new HttpProblem(409, `job '${request.params.id}' is running; cancel it before deleting it`, {
+          type: PROBLEM_TYPES.jobRunning,
+          title: 'Job is running',
+        });
+      }
+      return reply.code(204).send();
+    },
+  });
+
+  app.get('/jobs', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'List jobs',
+      description:
+        'Retained jobs, newest first, optionally of one state. Follow `nextCursor` for older ones.',
+      querystring: listQuerySchema,
+      response: { 200: jsonResponse('a page of jobs', jobPageSchema), 400: badRequest, 503: unavailable },
+    },
+    handler: async (request) => {
+      const { state, limit, cursor } = request.query;
+      return jobs.list({ limit, ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) });
+    },
+  });
+};

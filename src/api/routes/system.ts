@@ -1,0 +1,76 @@
+/** Operations endpoints: liveness, readiness, Prometheus metrics. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { JobService, QueueStats } from '../../jobs/types.js';
+import { type Histogram, PROMETHEUS_CONTENT_TYPE, writeJobMetrics } from '../metrics.js';
+import { HttpProblem, PROBLEM_TYPES } from '../problems.js';
+import { healthSchema, jsonResponse, problemResponse } from '../schemas.js';
+
+export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics: Histogram }> = async (
+  app,
+  { jobs, httpMetrics },
+) => {
+  app.get('/healthz', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Liveness',
+      description: 'The process is up; says nothing about Redis (see /readyz).',
+      response: { 200: jsonResponse('alive', healthSchema) },
+    },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  app.get('/readyz', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Readiness',
+      description: 'Ready when the job store answers; 503 otherwise, so a load balancer stops routing here.',
+      response: {
+        200: jsonResponse('ready', healthSchema),
+        503: problemResponse('the job store does not answer'),
+      },
+    },
+    handler: async () => {
+      const ok = await jobs.ping().catch(() => false);
+      if (!ok) {
+        throw new HttpProblem(503, 'the job store does not answer', {
+          type: PROBLEM_TYPES.storeUnavailable,
+          title: 'Job store unavailable',
+          headers: { 'retry-after': '5' },
+        });
+      }
+      return { status: 'ok' as const };
+    },
+  });
+
+  app.get('/metrics', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Prometheus metrics',
+      description:
+        'levinv_jobs{state}, levinv_queue_depth, levinv_solve_duration_seconds (histogram), ' +
+        'levinv_http_request_duration_seconds{method,route,status_code} (histogram), levinv_store_up.',
+      response: {
+        200: {
+          description: 'Prometheus text exposition format 0.0.4',
+          content: { 'text/plain': { schema: z.string() } },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      let stats: QueueStats | null = null;
+      try {
+        stats = await jobs.stats();
+      } catch (error) {
+        // A scrape during a Redis outage still reports HTTP figures, and levinv_store_up 0.
+        request.log.warn({ err: error }, 'job stats unavailable for /metrics');
+      }
+      const lines: string[] = [];
+      writeJobMetrics(lines, stats);
+      httpMetrics.write(lines);
+      lines.push('');
+      // A string with its content type set is sent as is, past the route's serializer.
+      return reply.type(PROMETHEUS_CONTENT_TYPE).send(lines.join('\n'));
+    },
+  });
+};

@@ -1,0 +1,218 @@
+/**
+ * Zod schemas of everything the HTTP API reads and writes besides the problem document (which is
+ * `problemSchema` from src/problem). The routes validate and serialize with these, and the OpenAPI document
+ * is generated from them, so this file is the API's one description.
+ *
+ * Schemas registered with an `id` become named components (`#/components/schemas/Job`) in the OpenAPI
+ * document instead of being repeated inline in every response.
+ */
+import { z } from 'zod';
+import { JOB_STATES } from '../jobs/types.js';
+import { problemSchema } from '../problem/schema.js';
+import { METHODS, type StopReason } from '../solver/index.js';
+
+/**
+ * A float from the solver. Non-finite values cannot exist in JSON (JSON.stringify writes null) and a stored
+ * result may already carry that null, so serialization must not turn such a job into a 500.
+ */
+const float = z
+  .custom<number | null>((v) => typeof v === 'number' || v === null, 'expected a number')
+  .meta({ type: ['number', 'null'], description: 'a float; null where the value is not finite' });
+
+const floats = z.array(float);
+
+const STOP_REASONS = [
+  'gradient-tolerance',
+  'loss-change',
+  'max-iterations',
+  'max-seconds',
+  'aborted',
+  'line-search-failed',
+] as const;
+// Fails to compile when the solver gains a stop reason this list lacks.
+const allStopReasons: Exclude<StopReason, (typeof STOP_REASONS)[number]> extends never ? true : never = true;
+void allStopReasons;
+
+export const jobStateSchema = z.enum(JOB_STATES).meta({
+  description: 'queued -> running -> succeeded | failed | cancelled (a queued job may be cancelled directly)',
+});
+
+export const iterateSchema = z
+  .object({
+    iteration: z.int().min(0).meta({ description: '0 is the start point' }),
+    loss: float,
+    gradNorm: float,
+    step: float.meta({ description: 'the step length taken to reach this iterate (0 at the start)' }),
+    shift: float.meta({ description: 'the Hessian shift used for the step' }),
+    x: floats.optional().meta({ description: 'absent when the request set options.record.includeX false' }),
+  })
+  .meta({ id: 'Iterate' });
+
+const progressSchema = z
+  .object({ iteration: z.int().min(0), loss: float, gradNorm: float })
+  .meta({ id: 'Progress', description: 'the latest iterate the worker reported' });
+
+const jobResultSchema = z
+  .object({
+    method: z.enum(METHODS),
+    x: floats,
+    loss: float,
+    gradNorm: float,
+    iterations: z.int().min(0),
+    converged: z.boolean(),
+    reason: z.enum(STOP_REASONS),
+    leverage: floats.meta({ description: 'sigma(x) at the returned x' }),
+    maxAbsResidual: float.meta({ description: 'max_i |sigma_i(x) - sigma_i|' }),
+    start: floats.meta({ description: 'the start point actually used' }),
+    timings: z.object({ startMs: float, solveMs: float, totalMs: float }),
+    warnings: z.array(z.string()),
+    relError: float
+      .optional()
+      .meta({ description: '||x - xStar|| / ||xStar||, when the problem carried xStar' }),
+  })
+  .meta({ id: 'JobResult' });
+
+const jobErrorSchema = z
+  .object({
+    code: z
+      .string()
+      .meta({ description: 'the solver error code (RANK_DEFICIENT, EMPTY_CELL, ...) or INTERNAL' }),
+    message: z.string(),
+    field: z.string().optional(),
+  })
+  .meta({ id: 'JobError' });
+
+const timestamp = z.string().meta({ format: 'date-time' });
+
+export const jobSchema = z
+  .object({
+    id: z.string(),
+    state: jobStateSchema,
+    done: z.boolean().meta({ description: 'true exactly when `result` or `error` is set' }),
+    method: z.enum(METHODS),
+    n: z.int().min(1),
+    d: z.int().min(1),
+    createdAt: timestamp,
+    startedAt: timestamp.nullable(),
+    finishedAt: timestamp.nullable(),
+    progress: progressSchema.nullable(),
+    result: jobResultSchema.optional(),
+    error: jobErrorSchema.optional(),
+  })
+  .meta({ id: 'Job' });
+
+export const jobPageSchema = z
+  .object({
+    items: z.array(jobSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'pass as `cursor` for the next page; null at the end' }),
+  })
+  .meta({ id: 'JobPage' });
+
+export const iteratePageSchema = z
+  .object({
+    items: z.array(iterateSchema),
+    nextOffset: z.int().min(0).meta({ description: 'the offset of the next unread iterate' }),
+  })
+  .meta({ id: 'IteratePage' });
+
+/** RFC 9457 problem details, with the validation issues of a 400 in `errors`. */
+export const problemDetailsSchema = z
+  .object({
+    type: z
+      .string()
+      .meta({ description: 'a URI naming the problem type; about:blank for plain HTTP errors' }),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    instance: z.string().meta({ description: 'the request path' }),
+    requestId: z.string().optional().meta({ description: 'the id under which the request was logged' }),
+    errors: z
+      .array(
+        z.object({
+          pointer: z
+            .string()
+            .optional()
+            .meta({ description: 'RFC 6901 pointer into the request body, e.g. /A/3' }),
+          parameter: z.string().optional().meta({ description: 'the query or path parameter at fault' }),
+          header: z.string().optional().meta({ description: 'the request header at fault' }),
+          detail: z.string(),
+        }),
+      )
+      .optional(),
+  })
+  .meta({ id: 'ProblemDetails' });
+
+export type ProblemDetails = z.output<typeof problemDetailsSchema>;
+
+/**
+ * A JSON response for a route's `response` map. The content-type form carries a description of its own, so
+ * named schemas stay `$ref`s (`.describe()` would clone them into an inline copy).
+ */
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+/** A problem+json response for a route's `response` map. */
+export function problemResponse(description: string) {
+  return { description, content: { 'application/problem+json': { schema: problemDetailsSchema } } };
+}
+
+export const solveBodySchema = problemSchema.meta({
+  id: 'Problem',
+  description:
+    'A inverse leverage score problem: A (n x d, as rows or { shape, data }), b and the target leverage ' +
+    'scores sigma (one per row), with optional method, start point, cell signs, known answer and options.',
+});
+
+export const jobIdParamsSchema = z.object({
+  id: z.string().min(1).max(200).meta({ description: 'the job id from POST /solve' }),
+});
+
+/** A query integer: query strings are text, so it is coerced (and documented as the integer it becomes). */
+function queryInt(min: number, max: number, fallback: number) {
+  return z.coerce.number().int().min(min).max(max).default(fallback);
+}
+
+export const MAX_PAGE = 100;
+export const MAX_ITERATES_PAGE = 1000;
+
+export const listQuerySchema = z.object({
+  state: jobStateSchema.optional(),
+  limit: queryInt(1, MAX_PAGE, 20),
+  cursor: z.string().min(1).optional().meta({ description: 'nextCursor of the previous page' }),
+});
+
+export const iteratesQuerySchema = z.object({
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER, 0),
+  limit: queryInt(1, MAX_ITERATES_PAGE, 100),
+});
+
+export const eventsQuerySchema = z.object({
+  lastEventId: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'resume after this event id (for clients that cannot send Last-Event-ID)' }),
+});
+
+// Loose: fastify replaces request.headers with the parsed value, so other headers must survive it.
+export const solveHeadersSchema = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .regex(/^"?[\x21\x23-\x7e]{1,255}"?$/, 'expected 1 to 255 visible ASCII characters')
+    .optional()
+    .meta({
+      description:
+        'makes a retried submit return the original job; reusing a key with another body is a 422. ' +
+        'Keys are kept as long as their job.',
+    }),
+});
+
+export const eventsHeadersSchema = z.looseObject({
+  'last-event-id': z.string().optional().meta({ description: 'the id of the last event received' }),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });

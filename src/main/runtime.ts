@@ -1,0 +1,89 @@
+/**
+ * What every long-running entry point (api.ts, start.ts, worker.ts) does the same way: read the config or
+ * exit 78, create the pino logger, keep secrets out of logs, and shut down once on SIGTERM/SIGINT.
+ */
+import type { Server } from 'node:http';
+import { type Logger, pino } from 'pino';
+import { type Config, ConfigError, loadConfig } from './config.js';
+
+/** EX_CONFIG from sysexits: the environment is wrong, restarting will not help. */
+export const EXIT_CONFIG = 78;
+/** A shutdown that takes longer than this (Redis gone, a stuck close) exits anyway. */
+export const SHUTDOWN_LIMIT_MS = 30_000;
+
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+
+/** The config, or one line on stderr and exit 78. */
+export function loadConfigOrExit(program: string): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${program}: ${oneLine(error.message)}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+}
+
+export function createLogger(config: Config, name: string): Logger {
+  return pino({ level: config.LOG_LEVEL, name });
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** One line on stderr and exit 1: for start-up failures, before or instead of the logger. */
+export function exitWithError(program: string, error: unknown): never {
+  process.stderr.write(`${program}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+  process.exit(1);
+}
+
+/**
+ * On the first SIGTERM or SIGINT runs `close` (which stops taking work, then releases resources in order)
+ * and exits 0, or 1 if it fails or outlasts `limitMs`. A second signal exits at once.
+ */
+export function onShutdown(logger: Logger, close: () => Promise<void>, limitMs = SHUTDOWN_LIMIT_MS): void {
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long: exiting');
+      process.exit(1);
+    }, limitMs).unref();
+    close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+/** A URL to print for a listening server (0.0.0.0 is not an address a browser can open). */
+export function listenUrl(server: Server): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  const { address: host, port } = address;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}

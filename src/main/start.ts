@@ -1,0 +1,68 @@
+/**
+ * `npm start`: the API and the workers in one process, for development and small deployments. With
+ * REDIS_URL unset it uses the Redis on the default address if one answers, and otherwise runs a private
+ * redis-server (no persistence) for as long as it runs.
+ */
+import { buildApp } from '../api/app.js';
+import { createJobService, startWorkers } from '../jobs/index.js';
+import { DEFAULT_REDIS_URL } from './config.js';
+import { RedisServerMissingError } from './local-redis.js';
+import { resolveRedis } from './redis-address.js';
+import {
+  createLogger,
+  exitWithError,
+  listenUrl,
+  loadConfigOrExit,
+  onShutdown,
+  redactUrl,
+} from './runtime.js';
+
+const PROGRAM = 'levinv';
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(PROGRAM);
+  const logger = createLogger(config, 'levinv');
+
+  let resolved: Awaited<ReturnType<typeof resolveRedis>>;
+  try {
+    resolved = await resolveRedis(config.REDIS_URL, DEFAULT_REDIS_URL);
+  } catch (error) {
+    if (error instanceof RedisServerMissingError) exitWithError(PROGRAM, error);
+    throw error;
+  }
+  const { url: redisUrl, local } = resolved;
+  if (local)
+    logger.info({ redis: local.url }, `no Redis at ${DEFAULT_REDIS_URL}: started a private redis-server`);
+
+  const common = { redisUrl, keyPrefix: config.KEY_PREFIX, jobTtlSeconds: config.JOB_TTL_SECONDS, logger };
+  // Built up in order, torn down in reverse: requests first, then workers, then the store, then Redis.
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  if (local) closers.push(local.stop);
+  try {
+    const jobs = await createJobService(common);
+    closers.push(() => jobs.close());
+    const workers = await startWorkers({ ...common, concurrency: config.WORKER_CONCURRENCY });
+    closers.push(() => workers.close());
+    const app = buildApp({ jobs, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+    closers.push(() => app.close());
+    await app.listen({ host: config.HOST, port: config.PORT });
+    logger.info(
+      {
+        url: listenUrl(app.server),
+        redis: redactUrl(redisUrl),
+        workers: config.WORKER_CONCURRENCY,
+        keyPrefix: config.KEY_PREFIX,
+      },
+      `levinv listening on ${listenUrl(app.server)} (API reference at /docs)`,
+    );
+  } catch (error) {
+    // Never leave a private redis-server behind.
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+  onShutdown(logger, closeAll);
+}
+
+main().catch((error: unknown) => exitWithError(PROGRAM, error));

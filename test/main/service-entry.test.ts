@@ -1,0 +1,107 @@
+/** `npm start` (dist/main/start.js) and `npm run api` (dist/main/api.js) as real processes. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateProblem } from '../../src/problem/generate.js';
+import { type TestRedis, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const entry = (name: string): string => fileURLToPath(new URL(`../../dist/main/${name}.js`, import.meta.url));
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await testRedis();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+
+interface LogLine {
+  msg: string;
+  url?: string;
+  [key: string]: unknown;
+}
+
+/** Starts an entry point and resolves with its URL once it logs that it listens. */
+function launch(name: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [entry(name)], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  let stderr = '';
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const listening = new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        const line = JSON.parse(buffer.slice(0, nl)) as LogLine;
+        buffer = buffer.slice(nl + 1);
+        logs.push(line);
+        if (/listening/.test(line.msg) && line.url) resolve(line.url);
+      }
+    });
+    void exited.then((code) => reject(new Error(`${name} exited ${code}: ${stderr}`)));
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // A launch that is expected to fail never listens; its rejection is then not an error of the test.
+  listening.catch(() => undefined);
+  return { child, logs, exited, listening, stderr: () => stderr };
+}
+
+describe('npm start', () => {
+  it('serves the API with workers in one process, solves a job, and exits 0 on SIGTERM', async () => {
+    const service = launch('start', { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix('start') });
+    try {
+      const url = await service.listening;
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const problem = generateProblem({ n: 40, d: 3, seed: 2 });
+      const submitted = await fetch(`${url}/solve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(problem),
+      });
+      expect(submitted.status).toBe(202);
+      const { id } = (await submitted.json()) as { id: string };
+      let job: { state: string; result?: { relError?: number; x: number[] } } = { state: 'queued' };
+      for (let i = 0; i < 100 && !['succeeded', 'failed'].includes(job.state); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await (await fetch(`${url}/jobs/${id}`)).json()) as typeof job;
+      }
+      expect(job.state).toBe('succeeded');
+      expect(job.result!.relError).toBeLessThan(1e-8);
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      expect(service.logs.at(-1)!.msg).toBe('stopped');
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  });
+
+  it('stops at start-up with one line naming a bad variable (exit 78)', async () => {
+    const service = launch('start', { PORT: 'eighty' });
+    expect(await service.exited).toBe(78);
+    expect(service.stderr().trim().split('\n')).toHaveLength(1);
+    expect(service.stderr()).toBe(
+      'levinv: invalid environment variable PORT="eighty": expected a port number (0 to 65535)\n',
+    );
+  });
+});
+
+describe('npm run api', () => {
+  it('answers /readyz against its Redis and exits 0 on SIGTERM', async () => {
+    const api = launch('api', { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix('api') });
+    try {
+      const url = await api.listening;
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      api.child.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+    } finally {
+      if (api.child.exitCode === null) api.child.kill('SIGKILL');
+    }
+  });
+});
