@@ -104,78 +104,49 @@ export interface ProblemResponse {
 
 /** The one mapping from a thrown value to the response. */
 export function toProblem(error: unknown, maxBodyBytes: number): ProblemResponse {
-  const plain = (status: number, detail: string, headers: Record<string, string> = {}): ProblemResponse => ({
+  const problem = (
+    status: number,
+    type: string,
+    title: string,
+    detail: string,
+    extra: { headers?: Record<string, string>; errors?: ProblemDetails['errors'] } = {},
+  ): ProblemResponse => ({
     status,
-    headers,
-    body: { type: 'about:blank', title: statusTitle(status), status, detail },
+    headers: extra.headers ?? {},
+    body: { type, title, status, detail, ...(extra.errors ? { errors: extra.errors } : {}) },
     unexpected: false,
   });
+  const plain = (status: number, detail: string): ProblemResponse =>
+    problem(status, 'about:blank', statusTitle(status), detail);
 
   if (error instanceof HttpProblem) {
-    return {
-      status: error.status,
-      headers: error.headers,
-      body: { type: error.type, title: error.title, status: error.status, detail: error.message },
-      unexpected: false,
-    };
+    return problem(error.status, error.type, error.title, error.message, { headers: error.headers });
   }
   if (error instanceof RequestValidationError) {
-    return {
-      status: 400,
-      headers: {},
-      body: {
-        type: PROBLEM_TYPES.validation,
-        title: 'Invalid request',
-        status: 400,
-        detail: error.message,
-        errors: validationErrors(error),
-      },
-      unexpected: false,
-    };
+    return problem(400, PROBLEM_TYPES.validation, 'Invalid request', error.message, {
+      errors: validationErrors(error),
+    });
   }
   if (error instanceof IdempotencyConflictError) {
-    return {
-      status: 422,
-      headers: {},
-      body: {
-        type: PROBLEM_TYPES.idempotencyConflict,
-        title: 'Idempotency-Key reused',
-        status: 422,
-        detail: error.message,
-      },
-      unexpected: false,
-    };
+    return problem(422, PROBLEM_TYPES.idempotencyConflict, 'Idempotency-Key reused', error.message);
   }
   if (error instanceof StoreUnavailableError) {
-    return {
-      status: 503,
-      headers: { 'retry-after': '5' },
-      body: {
-        type: PROBLEM_TYPES.storeUnavailable,
-        title: 'Job store unavailable',
-        status: 503,
-        detail: 'the job store cannot be reached; retry later',
-      },
-      unexpected: false,
-    };
+    return problem(
+      503,
+      PROBLEM_TYPES.storeUnavailable,
+      'Job store unavailable',
+      'the job store cannot be reached; retry later',
+      { headers: { 'retry-after': '5' } },
+    );
   }
 
   const fastifyError = error as Partial<FastifyError> | undefined;
   // The job store's InvalidCursorError (matched by its stable code: the API knows jobs only by the contract).
   if (fastifyError?.code === 'INVALID_CURSOR') {
     const detail = fastifyError.message ?? 'invalid cursor';
-    return {
-      status: 400,
-      headers: {},
-      body: {
-        type: PROBLEM_TYPES.validation,
-        title: 'Invalid request',
-        status: 400,
-        detail: `query: cursor: ${detail}`,
-        errors: [{ parameter: 'cursor', detail }],
-      },
-      unexpected: false,
-    };
+    return problem(400, PROBLEM_TYPES.validation, 'Invalid request', `query: cursor: ${detail}`, {
+      errors: [{ parameter: 'cursor', detail }],
+    });
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return plain(413, `the request body exceeds the limit of ${maxBodyBytes} bytes`);
