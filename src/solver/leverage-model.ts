@@ -166,17 +166,7 @@ export class LeverageModel {
     const m = pairs.k.length;
 
     // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
-    const G = new Float64Array(d * d);
-    for (let i = 0; i < n; i++) {
-      const r = rho[i];
-      if (r === 0) continue;
-      const ui = i * d;
-      for (let k = 0; k < d; k++) {
-        const f = r * u[ui + k];
-        for (let l = k; l < d; l++) G[k * d + l] += f * u[ui + l];
-      }
-    }
-    mirrorUpper(G, d);
+    const G = weightedGram(u, n, d, rho);
     const p2rho = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const ui = i * d;
@@ -189,12 +179,7 @@ export class LeverageModel {
       p2rho[i] = v;
     }
 
-    const gradient = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      const c = -2 * (lev[i] * rho[i] - p2rho[i]);
-      const ai = i * d;
-      for (let j = 0; j < d; j++) gradient[j] += c * ax[ai + j];
-    }
+    const gradient = scoreGradient(pt, p2rho, d);
     if (!want.hessian && !want.jacobian) return { gradient };
 
     // C = Y^T A_x over distinct pairs (k <= l): m x d. This and P2 A_x below are the O(n d^3) part;
@@ -297,11 +282,7 @@ export class LeverageModel {
     const P2 = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) P2[i] = P[i] * P[i];
     const p2rho = matVec(P2, rho, n);
-    const gradient = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      const c = -2 * (lev[i] * rho[i] - p2rho[i]);
-      for (let j = 0; j < d; j++) gradient[j] += c * ax[i * d + j];
-    }
+    const gradient = scoreGradient(pt, p2rho, d);
     if (!want.hessian && !want.jacobian) return { gradient };
 
     // B = Sigma - P2
@@ -338,6 +319,18 @@ export class LeverageModel {
     out.hessian = symmetrize(H, d);
     return out;
   }
+}
+
+/** J^T rho = -2 A_x^T (sigma(x) o rho - P2 rho), given P2 rho (however it was computed). */
+function scoreGradient(pt: Point, p2rho: Float64Array, d: number): Float64Array {
+  const { ax, lev, rho } = pt;
+  const gradient = new Float64Array(d);
+  for (let i = 0; i < rho.length; i++) {
+    const c = -2 * (lev[i] * rho[i] - p2rho[i]);
+    const ai = i * d;
+    for (let j = 0; j < d; j++) gradient[j] += c * ax[ai + j];
+  }
+  return gradient;
 }
 
 /** w_i^2 per row from a scalar or per-row weights; null when there is no regularizer. */
