@@ -191,7 +191,14 @@ class RedisJobService implements JobService {
           await this.redis.set(idempotency.key, JSON.stringify(record), 'EX', this.ttl);
         }
       }
-      await this.enqueue(id);
+      try {
+        await this.enqueue(id);
+      } catch (error) {
+        // With a key, the client's retry finds this job and queues it (idempotentMatch). Without one,
+        // nothing ever would: forget it rather than leave a job that stays queued until its TTL.
+        if (!idempotency) await this.forget(id).catch(() => undefined);
+        throw error;
+      }
       this.logger.info({ jobId: id, n: problem.n, d: problem.d, method: meta.method }, 'job queued');
       return { job: toView(parseMeta(stringify(meta))!), created: true };
     });

@@ -1,5 +1,6 @@
 /** The job layer end to end on a real Redis: submit -> worker -> result, and every JobService operation. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   IdempotencyConflictError,
   InvalidCursorError,
@@ -264,6 +265,33 @@ describe('while running', () => {
 });
 
 describe('queued jobs', () => {
+  it('does not leave a job behind when queueing fails and no Idempotency-Key can retry it', async () => {
+    h = await harness(redis.url, 'enqueue-fails');
+    const add = vi.spyOn(Queue.prototype, 'add').mockRejectedValueOnce(new Error('queue unavailable'));
+    try {
+      await expect(h.service.submit(generated(40, 3))).rejects.toThrow('queue unavailable');
+    } finally {
+      add.mockRestore();
+    }
+    expect((await h.service.list({ limit: 10 })).items).toEqual([]);
+    expect((await scanKeys(h.raw, `${h.prefix}:job:`)).length).toBe(0);
+  });
+
+  it('keeps such a job when it has a key, and the retry queues it', async () => {
+    h = await harness(redis.url, 'enqueue-retry');
+    const input = { ...generated(40, 3), idempotencyKey: 'k-1', fingerprint: 'f-1' };
+    const add = vi.spyOn(Queue.prototype, 'add').mockRejectedValueOnce(new Error('queue unavailable'));
+    try {
+      await expect(h.service.submit(input)).rejects.toThrow('queue unavailable');
+    } finally {
+      add.mockRestore();
+    }
+    const retry = await h.service.submit(input);
+    expect(retry.created).toBe(false);
+    await h.startWorkers();
+    expect((await h.waitForState(retry.job.id, ['succeeded'])).state).toBe('succeeded');
+  });
+
   it('cancels a queued job, which then never runs', async () => {
     h = await harness(redis.url, 'cancel-queued');
     const { job } = await h.service.submit(generated(200, 8, 3));
