@@ -1,6 +1,6 @@
 /** The job layer end to end on a real Redis: submit -> worker -> result, and every JobService operation. */
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   IdempotencyConflictError,
   InvalidCursorError,
@@ -9,19 +9,13 @@ import {
 } from '../../src/jobs/index.js';
 import { decodeProblem, toAlignedArrayBuffer } from '../../src/jobs/problem-blob.js';
 import type { Problem } from '../../src/solver/index.js';
-import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { redisForFile } from '../helpers/redis.js';
 import { loadVector, relErr, vectorProblem } from '../helpers/testdata.js';
 import { generated, type Harness, harness, longGd, scanKeys, TTL, waitFor } from './harness.js';
 
-let redis: TestRedis;
+const redis = redisForFile();
 let h: Harness;
 
-beforeAll(async () => {
-  redis = await testRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
 afterEach(async () => {
   await h?.close();
 });

@@ -2,21 +2,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { DEFAULT_QUEUE_NAME } from '../../src/jobs/index.js';
-import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { redisForFile } from '../helpers/redis.js';
 import { generated, type Harness, harness } from './harness.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/main/worker.js', import.meta.url));
 
-let redis: TestRedis;
+const redis = redisForFile();
 let h: Harness | undefined;
-beforeAll(async () => {
-  redis = await testRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
 afterEach(async () => {
   await h?.close();
   h = undefined;

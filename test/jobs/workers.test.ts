@@ -5,24 +5,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/jobs/index.js';
-import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { redisForFile } from '../helpers/redis.js';
 import { type Harness, harness, longGd, waitFor } from './harness.js';
 
 const LOCK_MS = 1000;
 const STALLED_MS = 500;
 
-let redis: TestRedis;
+const redis = redisForFile();
 let h: Harness;
 let child: ChildProcess | undefined;
 
-beforeAll(async () => {
-  redis = await testRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
 afterEach(async () => {
   if (child && child.exitCode === null && child.signalCode === null) {
     child.kill('SIGKILL');

@@ -2,19 +2,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateProblem } from '../../src/problem/generate.js';
-import { type TestRedis, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForFile, uniquePrefix } from '../helpers/redis.js';
 
 const entry = (name: string): string => fileURLToPath(new URL(`../../dist/main/${name}.js`, import.meta.url));
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await testRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
+const redis = redisForFile();
 
 interface LogLine {
   msg: string;
