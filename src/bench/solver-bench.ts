@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateProblem } from '../problem/generate.js';
 import { parseProblem } from '../problem/parse.js';
-import { type Method, solve } from '../solver/index.js';
+import { DEFAULT_RECORD_LIMIT, type Method, solve } from '../solver/index.js';
 
 interface CaseResult {
   method: Method;
@@ -29,7 +29,11 @@ interface CaseResult {
 
 function runCase(method: Method, n: number, d: number, seed: number): CaseResult {
   const { problem, options, xStar } = parseProblem(generateProblem({ n, d, seed }));
-  const result = solve(problem, { ...options, method, record: { every: 1, includeX: false } });
+  const result = solve(problem, {
+    ...options,
+    method,
+    record: { every: 1, includeX: false, limit: DEFAULT_RECORD_LIMIT },
+  });
   let num = 0;
   let den = 0;
   for (let j = 0; j < d; j++) {

@@ -3,7 +3,7 @@
  * it trusts shapes and lengths.
  */
 import type { z } from 'zod';
-import type { Problem, SolveOptions } from '../solver/index.js';
+import { DEFAULT_RECORD_LIMIT, type Problem, type SolveOptions } from '../solver/index.js';
 import { errorMap, inputErrorFromZod } from './issues.js';
 import {
   type LeverageInputJson,
@@ -59,9 +59,15 @@ export function toParsedProblem(doc: ProblemJson): ParsedProblem {
   for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) Object.assign(options, { [key]: value });
   }
-  // SolveOptions.record is all-or-nothing while the JSON allows either field alone: fill the other with
-  // its documented default (types.ts: every 1, includeX true).
-  if (record !== undefined) options.record = { every: record.every ?? 1, includeX: record.includeX ?? true };
+  // SolveOptions.record is all-or-nothing while the JSON allows either field alone: fill the others with
+  // their documented defaults (types.ts: every 1, includeX true; the JSON has no limit, a service sets its own).
+  if (record !== undefined) {
+    options.record = {
+      every: record.every ?? 1,
+      includeX: record.includeX ?? true,
+      limit: DEFAULT_RECORD_LIMIT,
+    };
+  }
   if (doc.method !== undefined) options.method = doc.method;
 
   const parsed: ParsedProblem = { problem, options };

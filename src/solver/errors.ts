@@ -14,7 +14,11 @@ export type SolverErrorCode =
   | 'X0_OUTSIDE_CELL'
   | 'EMPTY_CELL'
   | 'UNBOUNDED_CELL'
-  | 'NUMERICAL_BREAKDOWN';
+  | 'NUMERICAL_BREAKDOWN'
+  /** hooks.signal aborted before the first iterate existed */
+  | 'ABORTED'
+  /** maxSeconds ran out before the first iterate existed (the start-point search) */
+  | 'TIME_LIMIT';
 
 export class SolverError extends Error {
   readonly code: SolverErrorCode;

@@ -1,3 +1,5 @@
+import { NO_STOP, type Stopper } from './stop.js';
+
 /**
  * Thin Householder QR of a tall n x d matrix (n >= d), factor once, use many times.
  *
@@ -13,9 +15,13 @@ export class HouseholderQr {
   private readonly qr: Float64Array;
   private readonly tau: Float64Array;
   private readonly rDiag: Float64Array;
+  private readonly stop: Stopper;
 
-  /** `columns` is column-major (column j at [j*n, (j+1)*n)) and is overwritten. */
-  constructor(columns: Float64Array, n: number, d: number) {
+  /**
+   * `columns` is column-major (column j at [j*n, (j+1)*n)) and is overwritten. `stop` is polled while
+   * factoring and forming Q (it throws StopRequested).
+   */
+  constructor(columns: Float64Array, n: number, d: number, stop: Stopper = NO_STOP) {
     if (columns.length !== n * d) {
       throw new RangeError(`HouseholderQr: buffer of length ${columns.length} is not ${n} x ${d}`);
     }
@@ -25,11 +31,12 @@ export class HouseholderQr {
     this.qr = columns;
     this.tau = new Float64Array(d);
     this.rDiag = new Float64Array(d);
+    this.stop = stop;
     this.factor();
   }
 
   private factor(): void {
-    const { n, d, qr, tau, rDiag } = this;
+    const { n, d, qr, tau, rDiag, stop } = this;
     for (let k = 0; k < d; k++) {
       const ck = k * n;
       // Norm with scaling so that huge or tiny columns neither overflow nor underflow.
@@ -56,6 +63,7 @@ export class HouseholderQr {
       qr[ck + k] = beta;
       // Apply H_k = I - tau v v^T (v_k = 1) to the remaining columns.
       for (let j = k + 1; j < d; j++) {
+        stop.tick(n - k);
         const cj = j * n;
         let w = qr[cj + k];
         for (let i = k + 1; i < n; i++) w += qr[ck + i] * qr[cj + i];
@@ -88,7 +96,7 @@ export class HouseholderQr {
 
   /** The thin Q (n x d, orthonormal columns), row-major: row i is u_i, so sigma_i = ||u_i||^2. */
   thinQRowMajor(): Float64Array {
-    const { n, d, qr, tau } = this;
+    const { n, d, qr, tau, stop } = this;
     // Accumulate Q = H_0 ... H_{d-1} [I; 0] backwards, on contiguous columns, then transpose once.
     const q = new Float64Array(n * d);
     for (let k = d - 1; k >= 0; k--) {
@@ -97,6 +105,7 @@ export class HouseholderQr {
       q[ck + k] = 1 - t;
       for (let i = k + 1; i < n; i++) q[ck + i] = -t * qr[ck + i];
       for (let j = k + 1; j < d; j++) {
+        stop.tick(n - k);
         const cj = j * n;
         let w = q[cj + k];
         for (let i = k + 1; i < n; i++) w += qr[ck + i] * q[cj + i];

@@ -1,7 +1,8 @@
 /** The solver's public surface: everything outside src/solver imports from here. */
 export { SolverError, type SolverErrorCode } from './errors.js';
 export { leverageScores } from './leverage.js';
-export { resolveOptions } from './options.js';
+export { estimateSolveBytes } from './memory.js';
+export { DEFAULT_RECORD_LIMIT, resolveOptions } from './options.js';
 export { solve } from './solve.js';
 export { findStart } from './start-point.js';
 export * from './types.js';

@@ -10,6 +10,7 @@
  *   n < d(d+1)/2, and an independent check of the factored path in the tests.
  */
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
+import { NO_STOP, type Stopper } from './stop.js';
 import type { Problem } from './types.js';
 
 export type DerivativePath = 'factored' | 'direct';
@@ -38,9 +39,12 @@ export interface Derivatives {
   jacobian?: Float64Array;
 }
 
+/** The direct path's n x n arrays are bounded: beyond this many rows it is never used. */
+export const DIRECT_MAX_ROWS = 2000;
+
 /** The factored path needs no n x n array; below this many rows per distinct y_i entry, direct is cheaper. */
 export function choosePath(n: number, d: number): DerivativePath {
-  return n < (d * (d + 1)) / 2 && n <= 2000 ? 'direct' : 'factored';
+  return n < (d * (d + 1)) / 2 && n <= DIRECT_MAX_ROWS ? 'direct' : 'factored';
 }
 
 export class LeverageModel {
@@ -53,16 +57,19 @@ export class LeverageModel {
   readonly w2: Float64Array | null;
   /** A^T W^2 A (d x d), the regularizer's constant Hessian, or null */
   readonly regHessian: Float64Array | null;
+  /** polled inside every O(n d^2) and longer loop (throws StopRequested) */
+  readonly stop: Stopper;
 
-  constructor(problem: Problem) {
+  constructor(problem: Problem, stop: Stopper = NO_STOP) {
     const { n, d, A, b, sigma } = problem;
     this.n = n;
     this.d = d;
     this.A = A;
     this.b = b;
     this.target = sigma;
+    this.stop = stop;
     this.w2 = regularizationSquares(problem.regularization, n);
-    this.regHessian = this.w2 ? weightedGram(A, n, d, this.w2) : null;
+    this.regHessian = this.w2 ? weightedGram(A, n, d, this.w2, stop) : null;
   }
 
   /** A v */
@@ -92,7 +99,7 @@ export class LeverageModel {
     for (let i = 0; i < n; i++) inv[i] = 1 / s[i];
     const ax = new Float64Array(n * d);
     for (let i = 0; i < n * d; i++) ax[i] = A[i] * inv[(i / d) | 0];
-    const u = new HouseholderQr(toColumnMajor(A, n, d, inv), n, d).thinQRowMajor();
+    const u = new HouseholderQr(toColumnMajor(A, n, d, inv), n, d, this.stop).thinQRowMajor();
     const lev = rowSquares(u, n, d);
     const rho = new Float64Array(n);
     let sq = 0;
@@ -160,15 +167,16 @@ export class LeverageModel {
   }
 
   private factored(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
-    const { n, d } = this;
+    const { n, d, stop } = this;
     const { u, ax, lev, rho } = pt;
     const pairs = symmetricPairs(d);
     const m = pairs.k.length;
 
     // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
-    const G = weightedGram(u, n, d, rho);
+    const G = weightedGram(u, n, d, rho, stop);
     const p2rho = new Float64Array(n);
     for (let i = 0; i < n; i++) {
+      stop.tick(d * d);
       const ui = i * d;
       let v = 0;
       for (let k = 0; k < d; k++) {
@@ -187,6 +195,7 @@ export class LeverageModel {
     const C = new Float64Array(m * d);
     const y = new Float64Array(m);
     for (let i = 0; i < n; i++) {
+      stop.tick(m * d);
       const ui = i * d;
       for (let p = 0; p < m; p++) y[p] = u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
       const ai = i * d;
@@ -199,6 +208,7 @@ export class LeverageModel {
     // P2 A_x = Y C (the off-diagonal pairs count twice).
     const p2ax = new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
+      stop.tick(m * d);
       const ui = i * d;
       for (let p = 0; p < m; p++) y[p] = pairs.weight[p] * u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
       const ri = i * d;
@@ -224,6 +234,7 @@ export class LeverageModel {
     //            - 4 [ (R A_x)^T (P2 A_x) + (P2 A_x)^T (R A_x) ]
     const H = new Float64Array(d * d);
     for (let i = 0; i < n; i++) {
+      stop.tick(2 * d * d);
       const ri = i * d;
       const v = 6 * (rho[i] * lev[i] - p2rho[i]);
       const r4 = 4 * rho[i];
@@ -249,6 +260,7 @@ export class LeverageModel {
       }
       GC.fill(0);
       for (let a = 0; a < d; a++) {
+        stop.tick(d * d);
         for (let l = 0; l < d; l++) {
           const g = G[a * d + l];
           if (g === 0) continue;
@@ -256,6 +268,7 @@ export class LeverageModel {
         }
       }
       for (let l = 0; l < d; l++) {
+        stop.tick(d * d);
         for (let a = 0; a < d; a++) {
           const c = 8 * Ck[l * d + a];
           for (let j = 0; j < d; j++) H[a * d + j] += c * GC[l * d + j];
@@ -268,10 +281,11 @@ export class LeverageModel {
 
   /** The literal formulas with n x n matrices: for small n, and as the reference in tests. */
   private direct(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
-    const { n, d } = this;
+    const { n, d, stop } = this;
     const { u, ax, lev, rho } = pt;
     const P = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
+      stop.tick((n - i) * d);
       for (let j = i; j < n; j++) {
         let v = 0;
         for (let k = 0; k < d; k++) v += u[i * d + k] * u[j * d + k];
@@ -281,7 +295,7 @@ export class LeverageModel {
     }
     const P2 = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) P2[i] = P[i] * P[i];
-    const p2rho = matVec(P2, rho, n);
+    const p2rho = matVec(P2, rho, n, stop);
     const gradient = scoreGradient(pt, p2rho, d);
     if (!want.hessian && !want.jacobian) return { gradient };
 
@@ -289,7 +303,7 @@ export class LeverageModel {
     const B = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) B[i] = -P2[i];
     for (let i = 0; i < n; i++) B[i * n + i] += lev[i];
-    const bax = matMul(B, ax, n, n, d);
+    const bax = matMul(B, ax, n, n, d, stop);
     const out: Derivatives = { gradient };
     if (want.jacobian) out.jacobian = bax.map((v) => -2 * v);
     if (!want.hessian) return out;
@@ -298,7 +312,7 @@ export class LeverageModel {
     const K = new Float64Array(n * n);
     const RP = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) RP[i * n + j] = rho[i] * P[i * n + j];
-    const PRP = matMul(P, RP, n, n, n);
+    const PRP = matMul(P, RP, n, n, n, stop);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         K[i * n + j] = -4 * (rho[i] + rho[j]) * P2[i * n + j] + 8 * P[i * n + j] * PRP[i * n + j];
@@ -306,11 +320,12 @@ export class LeverageModel {
       K[i * n + i] += 6 * rho[i] * lev[i] - 6 * p2rho[i];
     }
     // H = A_x^T (4 B^2 + K) A_x
-    const inner = matMul(B, bax, n, n, d);
-    const kax = matMul(K, ax, n, n, d);
+    const inner = matMul(B, bax, n, n, d, stop);
+    const kax = matMul(K, ax, n, n, d, stop);
     for (let i = 0; i < n * d; i++) inner[i] = 4 * inner[i] + kax[i];
     const H = new Float64Array(d * d);
     for (let i = 0; i < n; i++) {
+      stop.tick(d * d);
       for (let a = 0; a < d; a++) {
         const f = ax[i * d + a];
         for (let c = 0; c < d; c++) H[a * d + c] += f * inner[i * d + c];
@@ -342,9 +357,16 @@ function regularizationSquares(w: number | Float64Array | undefined, n: number):
 }
 
 /** A^T diag(weights) A, d x d row-major. */
-export function weightedGram(A: Float64Array, n: number, d: number, weights: Float64Array): Float64Array {
+export function weightedGram(
+  A: Float64Array,
+  n: number,
+  d: number,
+  weights: Float64Array,
+  stop: Stopper = NO_STOP,
+): Float64Array {
   const H = new Float64Array(d * d);
   for (let i = 0; i < n; i++) {
+    stop.tick(d * d);
     const w = weights[i];
     if (w === 0) continue;
     const ri = i * d;
@@ -416,9 +438,10 @@ function symmetrize(H: Float64Array, d: number): Float64Array {
   return H;
 }
 
-function matVec(M: Float64Array, v: Float64Array, n: number): Float64Array {
+function matVec(M: Float64Array, v: Float64Array, n: number, stop: Stopper): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
+    stop.tick(n);
     let s = 0;
     for (let j = 0; j < n; j++) s += M[i * n + j] * v[j];
     out[i] = s;
@@ -427,9 +450,17 @@ function matVec(M: Float64Array, v: Float64Array, n: number): Float64Array {
 }
 
 /** (r x c) times (c x k), row-major. */
-function matMul(X: Float64Array, Y: Float64Array, r: number, c: number, k: number): Float64Array {
+function matMul(
+  X: Float64Array,
+  Y: Float64Array,
+  r: number,
+  c: number,
+  k: number,
+  stop: Stopper,
+): Float64Array {
   const out = new Float64Array(r * k);
   for (let i = 0; i < r; i++) {
+    stop.tick(c * k);
     for (let j = 0; j < c; j++) {
       const f = X[i * c + j];
       if (f === 0) continue;

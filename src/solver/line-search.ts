@@ -37,13 +37,15 @@ export function searchStep(
   alpha0: number,
   armijo: boolean,
 ): Step | null {
-  const { d } = model;
+  const { n, d, stop } = model;
   const wall = wallLimit(current.s, model.apply(p));
   let alpha = wall <= alpha0 ? FRACTION_TO_BOUNDARY * wall : alpha0;
   let slope = 0;
   for (let j = 0; j < d; j++) slope += g[j] * p[j];
   if (armijo && !(slope < 0)) return null;
   for (let h = 0; h <= MAX_HALVINGS; h++, alpha /= 2) {
+    // A rejected trial costs O(n d) without reaching the QR's own polls.
+    stop.tick(n * d);
     const x = current.x.map((v, j) => v + alpha * p[j]);
     const s = model.slacks(x);
     if (!sameSigns(current.s, s)) continue;

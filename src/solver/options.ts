@@ -3,6 +3,8 @@ import { SolverError } from './errors.js';
 import { LINE_SEARCHES, METHODS, type SolveOptions } from './types.js';
 
 const DEFAULT_MAX_ITERATIONS = { newton: 100, 'gauss-newton': 100, gd: 20_000 } as const;
+/** RecordOptions.limit when not given: bounds the result (10000 iterates with x at d = 100 are ~8 MB). */
+export const DEFAULT_RECORD_LIMIT = 10_000;
 
 /** Fills defaults and validates (SolverError INVALID_OPTION naming the option). */
 export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOptions {
@@ -25,7 +27,11 @@ export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOption
     lossChangeTolerance: options.lossChangeTolerance ?? 0,
     maxSeconds: options.maxSeconds ?? Infinity,
     stepSize: options.stepSize ?? 1,
-    record: { every: options.record?.every ?? 1, includeX: options.record?.includeX ?? true },
+    record: {
+      every: options.record?.every ?? 1,
+      includeX: options.record?.includeX ?? true,
+      limit: options.record?.limit ?? DEFAULT_RECORD_LIMIT,
+    },
   };
   if (!(Number.isInteger(resolved.maxIterations) && resolved.maxIterations >= 0)) {
     throw invalid('maxIterations', `maxIterations must be an integer >= 0, got ${resolved.maxIterations}`);
@@ -43,6 +49,9 @@ export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOption
   }
   if (!(Number.isInteger(resolved.record.every) && resolved.record.every >= 1)) {
     throw invalid('record.every', `record.every must be an integer >= 1, got ${resolved.record.every}`);
+  }
+  if (!(Number.isInteger(resolved.record.limit) && resolved.record.limit >= 1)) {
+    throw invalid('record.limit', `record.limit must be an integer >= 1, got ${resolved.record.limit}`);
   }
   return resolved;
 }

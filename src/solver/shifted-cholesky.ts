@@ -5,6 +5,7 @@
  * ml-matrix's decomposition is fast enough here.
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { NO_STOP, type Stopper } from './stop.js';
 
 export interface ShiftedSolve {
   solution: Float64Array;
@@ -20,6 +21,7 @@ export function solveShifted(
   d: number,
   rhs: Float64Array,
   accept: (solution: Float64Array) => boolean = () => true,
+  stop: Stopper = NO_STOP,
 ): ShiftedSolve | null {
   let maxDiag = 0;
   for (let i = 0; i < d; i++) maxDiag = Math.max(maxDiag, Math.abs(H[i * d + i]));
@@ -28,6 +30,8 @@ export function solveShifted(
   const rhsColumn = Matrix.columnVector(Array.from(rhs));
   let shift = 0;
   for (let attempt = 0; attempt <= MAX_DOUBLINGS; attempt++) {
+    // One factorisation is d^3 / 3 multiply-adds inside ml-matrix, which cannot poll.
+    stop.tick((d * d * d) / 3);
     const m = new Matrix(d, d);
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) m.set(i, j, H[i * d + j] + (i === j ? shift : 0));

@@ -1,16 +1,26 @@
 /**
  * solve(problem, options, hooks): the one entry point used by the CLI, the worker, tests and benchmarks.
- * Pure and synchronous: no I/O; progress leaves only through hooks.onIterate, and hooks.signal stops the
- * run between iterations.
+ * Pure and synchronous: no I/O; progress leaves only through hooks.onIterate (with a checkpoint that
+ * hooks.resume continues from), and hooks.signal and maxSeconds stop the run from inside its long phases.
  */
 import { SolverError } from './errors.js';
 import { type Derivatives, LeverageModel, type Point } from './leverage-model.js';
 import { searchStep, wallLimit } from './line-search.js';
 import { resolveOptions } from './options.js';
+import { IterateRecorder } from './recorder.js';
 import { analyticCentre } from './start-point.js';
 import { type Direction, gaussNewtonDirection, newtonDirection } from './step-direction.js';
-import type { Iterate, Problem, SolveHooks, SolveOptions, SolveResult, StopReason } from './types.js';
-import { validateProblem } from './validate.js';
+import { Stopper, StopRequested } from './stop.js';
+import type {
+  Checkpoint,
+  Iterate,
+  Problem,
+  SolveHooks,
+  SolveOptions,
+  SolveResult,
+  StopReason,
+} from './types.js';
+import { validateCheckpoint, validateProblem } from './validate.js';
 
 /** Solves an inverse leverage score problem (see MATH.md). Throws SolverError for bad or ill-posed input. */
 export function solve(
@@ -21,33 +31,62 @@ export function solve(
   const now = hooks.now ?? (() => performance.now());
   const began = now();
   const opts = resolveOptions(options);
-  validateProblem(problem);
-  const warnings = targetWarnings(problem);
-  const start = problem.x0 ? Float64Array.from(problem.x0) : analyticCentre(problem);
-  const startMs = now() - began;
-
-  const model = new LeverageModel(problem);
+  const { resume } = hooks;
+  const spentMs = resume?.elapsedMs ?? 0;
+  const deadline = began + opts.maxSeconds * 1000 - spentMs;
+  // A resumed run has already spent resume.elapsedMs of its budget. Its time runs out only once it has
+  // recomputed the checkpoint's iterate, so that a run resumed with no time left still ends with a
+  // result (reason max-seconds, at that iterate) rather than an error.
+  const stop = new Stopper(hooks.signal, now, resume ? Infinity : deadline);
   const { method } = opts;
-  const evaluate = (pt: Point): Derivatives =>
-    model.derivatives(pt, { hessian: method === 'newton', jacobian: method === 'gauss-newton' });
 
-  let point = model.at(start);
-  let der = evaluate(point);
-  let gradNorm = checkedNorm(point, der, 0);
-  const kept: Iterate[] = [];
-  let last: Iterate = { iteration: 0, loss: point.loss, gradNorm, step: 0, shift: 0 };
+  // Until the first iterate exists there is no result to return: a stop is an error.
+  let model: LeverageModel;
+  let start: Float64Array;
+  let startMs: number;
+  let point: Point;
+  let gradNorm: number;
+  try {
+    validateProblem(problem, stop);
+    if (resume) validateCheckpoint(problem, resume);
+    // Bad input is reported as such even when the run is also asked to stop.
+    stop.check();
+    model = new LeverageModel(problem, stop);
+    start = resume ? Float64Array.from(resume.start) : (problem.x0?.slice() ?? analyticCentre(problem, stop));
+    startMs = resume ? resume.startMs : now() - began;
+    point = model.at(resume ? Float64Array.from(resume.x) : start);
+    gradNorm = checkedNorm(point, model.derivatives(point, {}), resume?.iteration ?? 0);
+  } catch (error) {
+    throw error instanceof StopRequested ? beforeFirstIterate(error) : error;
+  }
+  stop.deadline = deadline;
+
+  const warnings = targetWarnings(problem);
+  const recorder = new IterateRecorder(opts.record);
+  const armijo = opts.lineSearch === 'armijo';
+  // gd's trial step grows after each success (MATH.md, gradient descent), so it is part of the state.
+  let trialStep = method === 'gd' ? (resume?.trialStep ?? opts.stepSize) : 1;
+  let previousLoss = resume?.previousLoss ?? Number.NaN;
+  let lastIteration = resume?.iteration ?? 0;
   const emit = (it: Iterate): void => {
-    last = it;
-    hooks.onIterate?.(it);
-    if (it.iteration % opts.record.every === 0) kept.push(recordOf(it, opts.record.includeX));
+    lastIteration = it.iteration;
+    const checkpoint: Checkpoint = {
+      iteration: it.iteration,
+      x: Array.from(point.x),
+      trialStep,
+      previousLoss: Number.isFinite(previousLoss) ? previousLoss : null,
+      start: Array.from(start),
+      startMs,
+      elapsedMs: spentMs + now() - began,
+    };
+    hooks.onIterate?.(it, checkpoint);
+    recorder.offer(it);
   };
-  emit({ ...last, x: Array.from(point.x) });
+  // A resumed run's caller already has the checkpoint's iterate: it goes on with the next one.
+  if (!resume) emit({ iteration: 0, loss: point.loss, gradNorm, step: 0, shift: 0, x: Array.from(point.x) });
 
   let reason: StopReason;
-  let previousLoss = Number.NaN;
-  let trialStep = opts.stepSize;
-  const armijo = opts.lineSearch === 'armijo';
-  for (let iteration = 1; ; iteration++) {
+  for (let iteration = lastIteration + 1; ; iteration++) {
     if (gradNorm <= opts.tolerance) {
       reason = 'gradient-tolerance';
       break;
@@ -60,46 +99,47 @@ export function solve(
       reason = 'max-iterations';
       break;
     }
-    if (hooks.signal?.aborted) {
-      reason = 'aborted';
-      break;
-    }
-    if ((now() - began) / 1000 >= opts.maxSeconds) {
-      reason = 'max-seconds';
+    const due = stop.due();
+    if (due) {
+      reason = due;
       break;
     }
 
-    const direction = directionFor(opts, model, point, der);
-    if (!direction) throw breakdown(iteration, 'no finite search direction');
-    const alpha0 = method === 'gd' ? trialStep : 1;
-    const step = searchStep(model, point, der.gradient, direction.p, alpha0, armijo);
-    if (!step) {
+    let next: { point: Point; gradNorm: number; alpha: number; shift: number } | null;
+    try {
+      next = advance(opts, model, point, trialStep, armijo, iteration);
+    } catch (error) {
+      // Stopped inside the step: the run ends at the last complete iterate.
+      if (!(error instanceof StopRequested)) throw error;
+      reason = error.reason;
+      break;
+    }
+    if (!next) {
       reason = 'line-search-failed';
       break;
     }
-    // gd lets an accepted step grow for the next trial (MATH.md, gradient descent).
-    if (method === 'gd' && armijo) trialStep = 2 * step.alpha;
+    if (method === 'gd' && armijo) trialStep = 2 * next.alpha;
     previousLoss = point.loss;
-    point = step.point;
-    der = evaluate(point);
-    gradNorm = checkedNorm(point, der, iteration);
+    point = next.point;
+    gradNorm = next.gradNorm;
     emit({
       iteration,
       loss: point.loss,
       gradNorm,
-      step: step.alpha,
-      shift: direction.shift,
+      step: next.alpha,
+      shift: next.shift,
       x: Array.from(point.x),
     });
   }
-  if (kept[kept.length - 1]?.iteration !== last.iteration) kept.push(recordOf(last, opts.record.includeX));
+  const recorded = recorder.finish();
+  if (recorded.warning) warnings.push(recorded.warning);
 
   const converged = reason === 'gradient-tolerance' || reason === 'loss-change';
   let maxAbsResidual = 0;
   for (const r of point.rho) maxAbsResidual = Math.max(maxAbsResidual, Math.abs(r));
   if (!converged) {
     warnings.push(
-      `stopped (${reason}) after ${last.iteration} iterations with gradient norm ` +
+      `stopped (${reason}) after ${lastIteration} iterations with gradient norm ` +
         `${gradNorm.toExponential(3)} > tolerance ${opts.tolerance}`,
     );
   } else if (maxAbsResidual > 1e-6) {
@@ -108,22 +148,57 @@ export function solve(
         'a local minimum, or targets that no x reaches exactly',
     );
   }
-  const end = now();
+  const totalMs = spentMs + now() - began;
   return {
     method,
     x: Array.from(point.x),
     loss: point.loss,
     gradNorm,
-    iterations: last.iteration,
+    iterations: lastIteration,
     converged,
     reason,
     leverage: Array.from(point.lev),
     maxAbsResidual,
     start: Array.from(start),
-    timings: { startMs, solveMs: end - began - startMs, totalMs: end - began },
+    timings: { startMs, solveMs: totalMs - startMs, totalMs },
     warnings,
-    iterates: kept,
+    iterates: recorded.iterates,
   };
+}
+
+/**
+ * One iteration from `point`: the second-order terms the method needs, the direction, the step, and the
+ * gradient at the new point. Null when the line search finds no acceptable step.
+ */
+function advance(
+  opts: SolveOptions,
+  model: LeverageModel,
+  point: Point,
+  trialStep: number,
+  armijo: boolean,
+  iteration: number,
+): { point: Point; gradNorm: number; alpha: number; shift: number } | null {
+  const { method } = opts;
+  // The iterate was reported with its gradient alone; the Hessian or Jacobian (the O(n d^3) part) is
+  // computed here, so that a stop inside it still leaves that iterate as the result. Same code, same
+  // gradient bit for bit.
+  const der = model.derivatives(point, { hessian: method === 'newton', jacobian: method === 'gauss-newton' });
+  const direction = directionFor(opts, model, point, der);
+  if (!direction) throw breakdown(iteration, 'no finite search direction');
+  const step = searchStep(model, point, der.gradient, direction.p, trialStep, armijo);
+  if (!step) return null;
+  const gradNorm = checkedNorm(step.point, model.derivatives(step.point, {}), iteration);
+  return { point: step.point, gradNorm, alpha: step.alpha, shift: direction.shift };
+}
+
+function beforeFirstIterate(stop: StopRequested): SolverError {
+  return stop.reason === 'aborted'
+    ? new SolverError('ABORTED', 'the solve was aborted before its first iterate')
+    : new SolverError(
+        'TIME_LIMIT',
+        'maxSeconds ran out before the first iterate (while finding the start point)',
+        'maxSeconds',
+      );
 }
 
 function directionFor(
@@ -143,6 +218,7 @@ function directionFor(
         der.gradient,
         model.d,
         opts.lineSearch === 'none' ? undefined : insideCell,
+        model.stop,
       );
     }
     case 'gauss-newton':
@@ -153,6 +229,7 @@ function directionFor(
         model.regResidual(point.x),
         model.n,
         model.d,
+        model.stop,
       );
     case 'gd':
       return { p: der.gradient.map((v) => -v), shift: 0 };
@@ -171,12 +248,6 @@ function checkedNorm(point: Point, der: Derivatives, iteration: number): number 
 
 function lossSettled(previous: number, current: number, tolerance: number): boolean {
   return Number.isFinite(previous) && Math.abs(previous - current) <= tolerance * Math.max(previous, 1e-300);
-}
-
-function recordOf(it: Iterate, includeX: boolean): Iterate {
-  if (includeX) return it;
-  const { x: _x, ...rest } = it;
-  return rest;
 }
 
 /** Facts about the target that make an exact fit impossible; the solve still runs (least squares). */

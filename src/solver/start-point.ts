@@ -8,8 +8,9 @@
 import { SolverError } from './errors.js';
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import { solveShifted } from './shifted-cholesky.js';
+import { NO_STOP, type Stopper } from './stop.js';
 import type { Problem } from './types.js';
-import { validateProblem } from './validate.js';
+import { cellSigns, validateProblem } from './validate.js';
 
 /** Validates the problem, then finds the analytic centre of its cell. */
 export function findStart(problem: Problem): Float64Array {
@@ -25,17 +26,20 @@ interface Cell {
   offsets: Float64Array;
   /** radius beyond which a point counts as "at infinity" */
   radius: number;
+  /** polled in every loop over the rows (throws StopRequested) */
+  stop: Stopper;
 }
 
 /** Assumes a validated problem (shapes, finiteness, full column rank). */
-export function analyticCentre(problem: Problem): Float64Array {
-  const cell = normalisedCell(problem);
+export function analyticCentre(problem: Problem, stop: Stopper = NO_STOP): Float64Array {
+  const cell = normalisedCell(problem, stop);
   const x = feasiblePoint(cell);
   return centre(cell, x);
 }
 
-function normalisedCell(problem: Problem): Cell {
-  const { n, d, A, b, signs } = problem;
+function normalisedCell(problem: Problem, stop: Stopper): Cell {
+  const { n, d, A, b } = problem;
+  const signs = cellSigns(problem);
   const rows = new Float64Array(n * d);
   const offsets = new Float64Array(n);
   let maxOffset = 0;
@@ -57,11 +61,12 @@ function normalisedCell(problem: Problem): Cell {
     offsets[i] = b[i] * f;
     maxOffset = Math.max(maxOffset, Math.abs(offsets[i]));
   }
-  return { n, d, rows, offsets, radius: 1e6 * (1 + maxOffset) };
+  return { n, d, rows, offsets, radius: 1e6 * (1 + maxOffset), stop };
 }
 
 function cellSlacks(cell: Cell, x: Float64Array): Float64Array {
   const { n, d, rows, offsets } = cell;
+  cell.stop.tick(n * d);
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let v = -offsets[i];
@@ -83,7 +88,7 @@ function feasiblePoint(cell: Cell): Float64Array {
   const x = new Float64Array(d);
   let s = cellSlacks(cell, x);
   if (positive(s)) return x;
-  let t = 1 - Math.min(...s);
+  let t = 1 - minimum(s);
   const dim = d + 1;
   const r2 = radius * radius;
   const phi = (xx: Float64Array, tt: number, kappa: number): number => {
@@ -106,6 +111,8 @@ function feasiblePoint(cell: Cell): Float64Array {
       const H = new Float64Array(dim * dim);
       g[d] = kappa;
       for (let i = 0; i < n; i++) {
+        // O(d^2) per row; polled in batches of rows so that the check costs nothing at d = 2 either.
+        if ((i & 1023) === 0) cell.stop.tick(1024 * d * d);
         const c1 = 1 / (s[i] + t);
         const c2 = c1 * c1;
         const ri = i * d;
@@ -130,6 +137,8 @@ function feasiblePoint(cell: Cell): Float64Array {
         H,
         dim,
         g.map((v) => -v),
+        undefined,
+        cell.stop,
       );
       if (!step) throw breakdown('phase I');
       const p = step.solution;
@@ -185,13 +194,13 @@ function feasiblePoint(cell: Cell): Float64Array {
  * everywhere and the iterates run off geometrically, which the radius check catches.
  */
 function centre(cell: Cell, start: Float64Array): Float64Array {
-  const { n, d, rows, radius } = cell;
+  const { n, d, rows, radius, stop } = cell;
   const x = Float64Array.from(start);
   let previous = Infinity;
   for (let iteration = 0; iteration < 500; iteration++) {
     const s = cellSlacks(cell, x);
     const inv = s.map((v) => 1 / v);
-    const qr = new HouseholderQr(toColumnMajor(rows, n, d, inv), n, d);
+    const qr = new HouseholderQr(toColumnMajor(rows, n, d, inv), n, d, stop);
     const p = qr.solveLeastSquares(new Float64Array(n).fill(1));
     let lambda2 = 0;
     for (let i = 0; i < n; i++) {
@@ -219,6 +228,13 @@ function centre(cell: Cell, start: Float64Array): Float64Array {
     'the cell is unbounded, so it has no analytic centre: give x0, or choose signs that close the cell',
     'signs',
   );
+}
+
+/** The smallest entry, without spreading the array into arguments (that overflows the stack at ~1e5). */
+function minimum(values: Float64Array): number {
+  let m = Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] < m) m = values[i];
+  return m;
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -5,6 +5,7 @@
 import { LuDecomposition, Matrix } from 'ml-matrix';
 import { HouseholderQr } from './householder-qr.js';
 import { solveShifted } from './shifted-cholesky.js';
+import { NO_STOP, type Stopper } from './stop.js';
 
 export interface Direction {
   p: Float64Array;
@@ -21,9 +22,11 @@ export function newtonDirection(
   g: Float64Array,
   d: number,
   accept?: (p: Float64Array) => boolean,
+  stop: Stopper = NO_STOP,
 ): Direction | null {
   const rhs = g.map((v) => -v);
   if (!accept) {
+    stop.tick(d * d * d);
     const rows = Array.from({ length: d }, (_, i) => Array.from(H.subarray(i * d, (i + 1) * d)));
     const lu = new LuDecomposition(new Matrix(rows));
     if (!lu.isSingular()) {
@@ -31,7 +34,7 @@ export function newtonDirection(
       if (p.every(Number.isFinite)) return { p, shift: 0 };
     }
   }
-  const solved = solveShifted(H, d, rhs, accept);
+  const solved = solveShifted(H, d, rhs, accept, stop);
   return solved ? { p: solved.solution, shift: solved.shift } : null;
 }
 
@@ -49,6 +52,7 @@ export function gaussNewtonDirection(
   regResidual: Float64Array | null,
   n: number,
   d: number,
+  stop: Stopper = NO_STOP,
 ): Direction | null {
   const blocks: Array<[Float64Array, Float64Array]> = [[J, rho]];
   if (regRows && regResidual) blocks.push([regRows, regResidual]);
@@ -73,7 +77,7 @@ export function gaussNewtonDirection(
       }
     });
     for (let j = 0; j < extra; j++) cols[j * m + blocks.length * n + j] = Math.sqrt(shift);
-    const qr = new HouseholderQr(cols, m, d);
+    const qr = new HouseholderQr(cols, m, d, stop);
     if (qr.diagonalRatio() <= GN_SINGULAR_RATIO) continue;
     const p = qr.solveLeastSquares(rhs);
     if (p.every(Number.isFinite)) return { p, shift };

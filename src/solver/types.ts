@@ -22,9 +22,12 @@ export interface Problem {
   b: Float64Array;
   /** target leverage scores, length n, each in [0, 1] */
   sigma: Float64Array;
-  /** the cell to search: +1 or -1 per row (sign of a_i^T x - b_i); default all +1 */
+  /**
+   * the cell to search: +1 or -1 per row (sign of a_i^T x - b_i); default the cell x0 lies in (the signs
+   * of its slacks), or all +1 without x0
+   */
   signs?: Int8Array;
-  /** start point, length d; default the analytic centre of the cell */
+  /** start point, length d, strictly inside the cell; default the analytic centre of the cell */
   x0?: Float64Array;
   /** regularizer weights w: one number for every row, or one per row; default none (w = 0) */
   regularization?: number | Float64Array;
@@ -35,6 +38,11 @@ export interface RecordOptions {
   every: number;
   /** keep x in each kept iterate; default true */
   includeX: boolean;
+  /**
+   * at most this many kept iterates in the result (the first limit - 1, then the last; the result's
+   * warnings say how many were dropped); default 10000
+   */
+  limit: number;
 }
 
 export interface SolveOptions {
@@ -67,11 +75,44 @@ export interface Iterate {
   x?: number[];
 }
 
+/**
+ * Everything needed to continue a run exactly where it stopped: solve(problem, options, { resume }) then
+ * goes on with iteration `iteration + 1` and follows the same path the uninterrupted run would have
+ * (the solver is deterministic), reporting `iterations` counted from the original start.
+ */
+export interface Checkpoint {
+  /** the iterate's number (0 is the start point) */
+  iteration: number;
+  /** the iterate */
+  x: number[];
+  /** gd: the next trial step (it grows after a success); 1 for the other methods */
+  trialStep: number;
+  /** the loss before the step that reached `x` (lossChangeTolerance compares them); null at iteration 0 */
+  previousLoss: number | null;
+  /** the run's start point (reported as `start` in the result) */
+  start: number[];
+  /** ms the start-point search took, and ms spent from the beginning of the run up to this iterate */
+  startMs: number;
+  elapsedMs: number;
+}
+
 export interface SolveHooks {
-  onIterate?: (iterate: Iterate) => void;
+  /** every iterate, with the checkpoint that continues the run from it */
+  onIterate?: (iterate: Iterate, checkpoint: Checkpoint) => void;
   /**
-   * Checked once per iteration; an aborted run ends with reason `aborted`. Any object with `aborted` works
-   * (an AbortSignal, or a flag in shared memory that another thread sets while the solve blocks this one).
+   * continue a run from a checkpoint it reported. maxSeconds counts the time already spent; a run resumed
+   * with none left ends at once with reason `max-seconds` at the checkpoint's iterate. Kept iterates and
+   * onIterate start after the checkpoint's iterate (the caller has it). A checkpoint that does not fit the
+   * problem is SolverError INVALID_OPTION (or X0_OUTSIDE_CELL), field `resume`.
+   */
+  resume?: Checkpoint;
+  /**
+   * Checked between iterations and inside the long phases (the start-point search, the O(n d^3) kernels), so
+   * that a run stops within about a second. Aborted after the first iterate: the run ends with reason
+   * `aborted` at the last complete iterate. Aborted before it: SolverError ABORTED. Any object with
+   * `aborted` works (an AbortSignal, or a flag in shared memory that another thread sets while the solve
+   * blocks this one). maxSeconds is enforced the same way (before the first iterate: SolverError
+   * TIME_LIMIT).
    */
   signal?: { readonly aborted: boolean };
   /** injectable clock (ms) for tests; default performance.now */

@@ -4,12 +4,14 @@
  */
 import { SolverError } from './errors.js';
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
-import type { Problem } from './types.js';
+import { NO_STOP, type Stopper } from './stop.js';
+import type { Checkpoint, Problem } from './types.js';
 
 /** Below this min/max ratio of |R_kk| the columns of A are treated as linearly dependent. */
 export const RANK_TOLERANCE = 1e-10;
 
-export function validateProblem(problem: Problem): void {
+/** Throws SolverError for anything the solver cannot take; `stop` is polled in the rank check. */
+export function validateProblem(problem: Problem, stop: Stopper = NO_STOP): void {
   const { n, d, A, b, sigma, signs, x0, regularization } = problem;
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) {
     throw new SolverError('SHAPE_MISMATCH', `A must be at least 1 x 1, got ${n} x ${d}`, 'A');
@@ -57,7 +59,7 @@ export function validateProblem(problem: Problem): void {
     }
   });
 
-  const ratio = new HouseholderQr(toColumnMajor(A, n, d), n, d).diagonalRatio();
+  const ratio = new HouseholderQr(toColumnMajor(A, n, d), n, d, stop).diagonalRatio();
   if (!(ratio > RANK_TOLERANCE)) {
     throw new SolverError(
       'RANK_DEFICIENT',
@@ -69,13 +71,15 @@ export function validateProblem(problem: Problem): void {
   if (x0) validateStart(problem, x0);
 }
 
-/** x0 must lie strictly inside the cell named by signs: no slack 0, each of the requested sign. */
+/**
+ * x0 must lie strictly inside a cell: no slack 0. With signs, it must be their cell (each slack of the
+ * requested sign); without, the cell is the one x0 lies in, whatever its signs.
+ */
 function validateStart(problem: Problem, x0: Float64Array): void {
   const { n, d, A, b, signs } = problem;
   for (let i = 0; i < n; i++) {
     let s = -b[i];
     for (let j = 0; j < d; j++) s += A[i * d + j] * x0[j];
-    const want = signs ? signs[i] : 1;
     if (s === 0) {
       throw new SolverError(
         'X0_ON_WALL',
@@ -83,6 +87,8 @@ function validateStart(problem: Problem, x0: Float64Array): void {
         'x0',
       );
     }
+    if (!signs) continue;
+    const want = signs[i];
     if (Math.sign(s) !== want) {
       throw new SolverError(
         'X0_OUTSIDE_CELL',
@@ -92,6 +98,80 @@ function validateStart(problem: Problem, x0: Float64Array): void {
       );
     }
   }
+}
+
+/**
+ * A resume checkpoint must continue a run of this problem: counters that make sense, x and start of
+ * length d and finite, and x strictly inside the run's cell (the signs; without them the cell of x0; without
+ * either all +1). Call after validateProblem. Every error names the field `resume`.
+ */
+export function validateCheckpoint(problem: Problem, checkpoint: Checkpoint): void {
+  const { n, d, A, b } = problem;
+  const bad = (message: string): SolverError =>
+    new SolverError('INVALID_OPTION', `resume: ${message}`, 'resume');
+  if (typeof checkpoint !== 'object' || checkpoint === null) throw bad('expected a checkpoint object');
+  const { iteration, x, start, trialStep, previousLoss, startMs, elapsedMs } = checkpoint;
+  if (!(Number.isSafeInteger(iteration) && iteration >= 0)) {
+    throw bad(`iteration must be an integer >= 0, got ${String(iteration)}`);
+  }
+  for (const [name, v] of [
+    ['x', x],
+    ['start', start],
+  ] as const) {
+    if (!Array.isArray(v) || v.length !== d) {
+      throw bad(`${name} must be an array of ${d} numbers (one per column of A), got ${describe(v)}`);
+    }
+    const at = v.findIndex((e) => typeof e !== 'number' || !Number.isFinite(e));
+    if (at >= 0) throw bad(`${name}[${at}] is ${String(v[at])}: every number must be finite`);
+  }
+  if (!(typeof trialStep === 'number' && Number.isFinite(trialStep) && trialStep > 0)) {
+    throw bad(`trialStep must be a finite number > 0, got ${String(trialStep)}`);
+  }
+  if (previousLoss !== null && !(typeof previousLoss === 'number' && Number.isFinite(previousLoss))) {
+    throw bad(`previousLoss must be a finite number or null, got ${String(previousLoss)}`);
+  }
+  for (const [name, v] of [
+    ['startMs', startMs],
+    ['elapsedMs', elapsedMs],
+  ] as const) {
+    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+      throw bad(`${name} must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+  const cell = cellSigns(problem);
+  for (let i = 0; i < n; i++) {
+    let s = -b[i];
+    for (let j = 0; j < d; j++) s += A[i * d + j] * x[j];
+    const want = cell ? cell[i] : 1;
+    if (Math.sign(s) !== want) {
+      throw new SolverError(
+        'X0_OUTSIDE_CELL',
+        `resume: x is not strictly inside the run's cell: the slack of row ${i} is ${s.toPrecision(6)}, ` +
+          `but the cell's sign there is ${want}`,
+        'resume',
+      );
+    }
+  }
+}
+
+/**
+ * The signs of the run's cell: `signs` when given, else those of x0's slacks (x0 names its cell), else
+ * undefined (all +1). Assumes a validated problem, so x0 is on no wall.
+ */
+export function cellSigns(problem: Problem): Int8Array | undefined {
+  const { n, d, A, b, signs, x0 } = problem;
+  if (signs || !x0) return signs;
+  const out = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = -b[i];
+    for (let j = 0; j < d; j++) s += A[i * d + j] * x0[j];
+    out[i] = s > 0 ? 1 : -1;
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  return Array.isArray(v) ? `${v.length} entries` : String(v);
 }
 
 function expectLength(field: string, actual: number, expected: number, what: string): void {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_CANT_CREATE, EXIT_DATA, EXIT_OK, EXIT_SOFTWARE, relativeError } from '../../src/main/cli.js';
 import {
+  type Checkpoint,
   type Iterate,
   leverageScores,
   type SolveResult,
@@ -36,6 +37,10 @@ const input = JSON.stringify(doc);
 
 function iterate(iteration: number, loss: number, gradNorm: number): Iterate {
   return { iteration, loss, gradNorm, step: 1, shift: 0, x: [1, 1] };
+}
+
+function checkpoint(iteration: number): Checkpoint {
+  return { iteration, x: [1, 1], trialStep: 1, previousLoss: null, start: [1, 1], startMs: 0, elapsedMs: 0 };
 }
 
 function fakeResult(x: number[]): SolveResult {
@@ -141,7 +146,11 @@ describe('solve wiring', () => {
     const [problem, options, hooks] = vi.mocked(solve).mock.calls[0];
     expect(problem.A).toEqual(new Float64Array([1, 0, 0, 1, -1, -1]));
     expect(problem.regularization).toBe(0.5);
-    expect(options).toEqual({ method: 'newton', maxIterations: 7, record: { every: 2, includeX: true } });
+    expect(options).toEqual({
+      method: 'newton',
+      maxIterations: 7,
+      record: { every: 2, includeX: true, limit: 10000 },
+    });
     // no progress hook when stderr is not a terminal
     expect(hooks).toEqual({});
   });
@@ -158,9 +167,9 @@ describe('solve wiring', () => {
 
   it('draws progress in place and ends the line before an error', async () => {
     vi.mocked(solve).mockImplementation((_problem, _options, hooks) => {
-      hooks?.onIterate?.(iterate(0, 1, 2));
-      hooks?.onIterate?.(iterate(1, 0.5, 0.25));
-      hooks?.onIterate?.(iterate(2, 3.1e-12, 4.2e-9));
+      hooks?.onIterate?.(iterate(0, 1, 2), checkpoint(0));
+      hooks?.onIterate?.(iterate(1, 0.5, 0.25), checkpoint(1));
+      hooks?.onIterate?.(iterate(2, 3.1e-12, 4.2e-9), checkpoint(2));
       throw new SolverError('NUMERICAL_BREAKDOWN', 'Hessian shift overflow');
     });
     const { code, stderr } = await run(['solve', '-'], { stdin: input, tty: true });

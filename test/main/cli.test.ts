@@ -75,6 +75,37 @@ describe('generate, solve, leverage', () => {
     expect(result.relError).toBeLessThan(1e-8);
   });
 
+  it('solves a mixed-sign problem given x0 and no signs, in the cell x0 lies in', async () => {
+    const mixed = await generated(['--n', '60', '--d', '4', '--seed', '8', '--signs', 'mixed']);
+    // A point of the true cell: its analytic centre, which solve reports as the start.
+    const centre = JSON.parse(
+      (await run(['solve', '-'], { stdin: JSON.stringify({ ...mixed, options: { maxIterations: 1 } }) }))
+        .stdout,
+    ).start as number[];
+    const { signs: _signs, ...withoutSigns } = mixed;
+    const { code, stdout, stderr } = await run(['solve', '-'], {
+      stdin: JSON.stringify({ ...withoutSigns, x0: centre }),
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.start).toEqual(centre);
+    expect(result.converged).toBe(true);
+    expect(result.relError).toBeLessThan(1e-8);
+  });
+
+  it('solves a 150000-row problem (an n-length spread overflowed the stack from about 130k)', async () => {
+    const big = await generated(['--n', '150000', '--d', '2', '--seed', '5']);
+    const { code, stdout, stderr } = await run(['solve', '-'], {
+      stdin: JSON.stringify({ ...big, options: { maxIterations: 2, record: { includeX: false } } }),
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.iterations).toBeGreaterThanOrEqual(1);
+    expect(result.relError).toBeLessThan(1e-3);
+  });
+
   it('writes the result to --out and uses --method', async () => {
     const out = join(workDir, 'result.json');
     const { code, stdout, stderr } = await run([
@@ -209,6 +240,7 @@ describe('errors: one line on stderr and the exit code', () => {
   it('65 for a problem the solver rejects (a start point outside the cell)', async () => {
     // the cell {x1 > 0, x2 > 0, x1 + x2 < 3}; x0 = (-1, 1) lies outside it
     const doc = {
+      signs: [1, 1, 1],
       A: [
         [1, 0],
         [0, 1],

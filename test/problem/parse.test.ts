@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatPath, InputError, toPointer } from '../../src/problem/errors.js';
+import { generateProblem } from '../../src/problem/generate.js';
 import { parseLeverageInput, parseProblem } from '../../src/problem/parse.js';
 import { problemJsonSchema } from '../../src/problem/schema.js';
+import { findStart, SolverError, solve } from '../../src/solver/index.js';
 
 /** A valid 4 x 3 problem; tests break one field at a time. */
 function base(): Record<string, unknown> {
@@ -85,7 +87,7 @@ describe('parseProblem: valid input', () => {
       lineSearch: 'none',
       stepSize: 0.1,
       maxSeconds: 2.5,
-      record: { every: 1, includeX: false },
+      record: { every: 1, includeX: false, limit: 10000 },
     });
     expect(parseProblem({ ...base(), options: { regularization: 0.25 } }).problem.regularization).toBe(0.25);
   });
@@ -416,5 +418,31 @@ describe('performance on a 100000 x 20 problem', () => {
     const error = inputError(bad);
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(error.issues).toHaveLength(6);
+  });
+});
+
+describe('x0 without signs', () => {
+  const doc = generateProblem({ n: 60, d: 4, seed: 8, signs: 'mixed' });
+  const centre = Array.from(findStart(parseProblem(doc).problem));
+
+  it('leaves the cell to x0: the solve converges to xStar in the cell x0 lies in', () => {
+    const { signs: _signs, ...withoutSigns } = doc;
+    const parsed = parseProblem({ ...withoutSigns, x0: centre });
+    expect(parsed.problem.signs).toBeUndefined();
+    expect(Array.from(parsed.problem.x0!)).toEqual(centre);
+    const result = solve(parsed.problem, parsed.options);
+    expect(result.converged).toBe(true);
+    const err = Math.hypot(...result.x.map((v, j) => v - doc.xStar[j])) / Math.hypot(...doc.xStar);
+    expect(err).toBeLessThan(1e-8);
+  });
+
+  it('with both given they must agree', () => {
+    const parsed = parseProblem({ ...doc, signs: doc.signs!.map(() => 1), x0: centre });
+    expect(() => solve(parsed.problem, parsed.options)).toThrow(SolverError);
+    try {
+      solve(parsed.problem, parsed.options);
+    } catch (error) {
+      expect((error as SolverError).code).toBe('X0_OUTSIDE_CELL');
+    }
   });
 });

@@ -121,7 +121,16 @@ describe('invalid input', () => {
     [{ tolerance: Number.NaN }, 'tolerance', 'tolerance must be a finite number >= 0, got NaN'],
     [{ maxSeconds: 0 }, 'maxSeconds', 'maxSeconds must be > 0, got 0'],
     [{ stepSize: -1 }, 'stepSize', 'stepSize must be a finite number > 0, got -1'],
-    [{ record: { every: 0, includeX: true } }, 'record.every', 'record.every must be an integer >= 1, got 0'],
+    [
+      { record: { every: 0, includeX: true, limit: 10 } },
+      'record.every',
+      'record.every must be an integer >= 1, got 0',
+    ],
+    [
+      { record: { every: 1, includeX: true, limit: 0 } },
+      'record.limit',
+      'record.limit must be an integer >= 1, got 0',
+    ],
   ])('invalid option %o', (options, field, message) => {
     const error = caught(() => solve(base(), options));
     expect([error.code, error.field, error.message]).toEqual(['INVALID_OPTION', field, message]);
@@ -138,7 +147,8 @@ describe('start point', () => {
   });
 
   it('x0 outside the cell that signs names', () => {
-    const error = caught(() => solve({ ...triangle(), x0: Float64Array.from([0.5, 3]) }));
+    const signs = Int8Array.from([1, 1, 1]);
+    const error = caught(() => solve({ ...triangle(), signs, x0: Float64Array.from([0.5, 3]) }));
     expect(error.code).toBe('X0_OUTSIDE_CELL');
     expect(error.message).toBe(
       'x0 is outside the requested cell: the slack of row 2 is -1.50000, but signs[2] is 1',

@@ -1,6 +1,13 @@
 /** solve(): stopping rules, hooks, recording, warnings and the invariants every run keeps. */
 import { describe, expect, it } from 'vitest';
-import { type Iterate, leverageScores, type Method, type Problem, solve } from '../../src/solver/index.js';
+import {
+  findStart,
+  type Iterate,
+  leverageScores,
+  type Method,
+  type Problem,
+  solve,
+} from '../../src/solver/index.js';
 import { randomProblem } from '../helpers/random-problem.js';
 import { relErr } from '../helpers/testdata.js';
 
@@ -33,13 +40,67 @@ describe('hooks and recording', () => {
   });
 
   it('record.every keeps every k-th iterate plus the last, and includeX drops x', () => {
-    const result = solve(mixed.problem, { method: 'gd', record: { every: 3, includeX: false } });
+    const result = solve(mixed.problem, {
+      method: 'gd',
+      record: { every: 3, includeX: false, limit: 10000 },
+    });
     const kept = result.iterates.map((it) => it.iteration);
     const expected = Array.from({ length: result.iterations + 1 }, (_, i) => i).filter((i) => i % 3 === 0);
     if (expected[expected.length - 1] !== result.iterations) expected.push(result.iterations);
     expect(kept).toEqual(expected);
     expect(result.iterates.every((it) => it.x === undefined)).toBe(true);
     expect(result.iterations).toBeGreaterThan(6);
+  });
+
+  it('record.limit keeps the first limit - 1 kept iterates and the last, and says how many it dropped', () => {
+    let offered = 0;
+    const result = solve(
+      { ...problem, x0: near },
+      { method: 'gd', lineSearch: 'none', stepSize: 1e-6, tolerance: 0, maxIterations: 3000 },
+      { onIterate: () => offered++ },
+    );
+    expect(offered).toBe(3001);
+    const limited = solve(
+      { ...problem, x0: near },
+      {
+        method: 'gd',
+        lineSearch: 'none',
+        stepSize: 1e-6,
+        tolerance: 0,
+        maxIterations: 3000,
+        record: { every: 1, includeX: true, limit: 100 },
+      },
+    );
+    expect(limited.iterates).toHaveLength(100);
+    expect(limited.iterates.map((it) => it.iteration)).toEqual([
+      ...Array.from({ length: 99 }, (_, i) => i),
+      3000,
+    ]);
+    expect(limited.iterates[99].x).toEqual(limited.x);
+    expect(limited.warnings).toContain(
+      'record.limit 100: 2901 recorded iterate(s) were dropped; kept the first 99 and the last',
+    );
+    expect(result.iterates).toHaveLength(3001);
+    expect(result.warnings.some((w) => w.startsWith('record.limit'))).toBe(false);
+  });
+
+  it('record.limit counts only the iterates record.every keeps', () => {
+    const result = solve(
+      { ...problem, x0: near },
+      {
+        method: 'gd',
+        lineSearch: 'none',
+        stepSize: 1e-6,
+        tolerance: 0,
+        maxIterations: 1001,
+        record: { every: 10, includeX: false, limit: 5 },
+      },
+    );
+    expect(result.iterates.map((it) => it.iteration)).toEqual([0, 10, 20, 30, 1001]);
+    // 0, 10, ..., 1000 are 101 candidates plus the last: 102, of which 5 are kept.
+    expect(result.warnings).toContain(
+      'record.limit 5: 97 recorded iterate(s) were dropped; kept the first 4 and the last',
+    );
   });
 
   it('an aborted signal stops the run between iterations', () => {
@@ -124,6 +185,25 @@ describe('invariants', () => {
 
   it('is deterministic', () => {
     expect(solve(mixed.problem).x).toEqual(solve(mixed.problem).x);
+  });
+
+  it('x0 without signs: the cell is the one x0 lies in (a mixed-sign cell)', () => {
+    // The analytic centre of the true cell, then the signs forgotten: x0 alone names the cell.
+    const x0 = findStart(mixed.problem);
+    const want = Array.from(mixed.problem.signs!);
+    expect(want.filter((v) => v < 0).length).toBeGreaterThan(10);
+    const { signs: _signs, ...withoutSigns } = mixed.problem;
+    const result = solve(
+      { ...withoutSigns, x0 },
+      {},
+      { onIterate: (it) => expect(slackSigns(mixed.problem, it.x!)).toEqual(want) },
+    );
+    expect(result.converged).toBe(true);
+    expect(relErr(result.x, mixed.xStar)).toBeLessThan(1e-8);
+    // The same run with the signs given agrees exactly.
+    expect(solve({ ...mixed.problem, x0 }).x).toEqual(result.x);
+    // findStart also takes the cell from x0: the centre of x0's cell is x0's own centre.
+    expect(findStart({ ...withoutSigns, x0: Float64Array.from(mixed.xStar) })).toEqual(x0);
   });
 
   it('uses x0 when given', () => {
