@@ -1,28 +1,23 @@
 /**
  * The producer side of the job layer, what the API uses: JobService over one fail-fast Redis connection
- * (shared with the BullMQ Queue, which only ever adds and removes jobs).
+ * (shared with the BullMQ Queue, which only ever adds and removes jobs). Every job belongs to an owner
+ * (the API key's name): reads and changes by anyone else find nothing, and list() pages the owner's own
+ * index. Submission (all or nothing, with the owner's quota) is submission.ts.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
-import { isJobId, Keys, newJobId } from './keys.js';
-import { encodeProblem } from './problem-blob.js';
-import {
-  DEFAULT_QUEUE_NAME,
-  JOB_NAME,
-  jobOptions,
-  QUEUE_EVENTS_MAX_LEN,
-  type SolveJobData,
-} from './queue.js';
+import { isJobId, Keys } from './keys.js';
+import { redactRedisUrl, safeLogger } from './log-safety.js';
+import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
 import { closeConnection, connect, execAll, guarded, PRODUCER_OPTIONS, waitReady } from './redis.js';
 import { runScript } from './scripts.js';
-import { EVENTS_MAX_LEN, JobStore, parseMeta, stateEvent, toView } from './store.js';
+import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, toView } from './store.js';
+import { Submissions } from './submission.js';
 import {
-  IdempotencyConflictError,
   isFinished,
   JOB_STATES,
   type JobEvent,
@@ -31,6 +26,7 @@ import {
   type JobService,
   type JobState,
   type JobView,
+  type Owner,
   type QueueStats,
   type SubmitInput,
   type SubmitOutcome,
@@ -46,6 +42,12 @@ export interface JobServiceOptions {
   connectWaitMs?: number;
   /** how often a live event stream looks for new events */
   eventsPollMs?: number;
+  /** how long an incomplete submission's keys live (default 120 s) */
+  provisionalTtlSeconds?: number;
+  /** the workers' MAX_RECORDED_ITERATES, shown as a queued job's iterates.limit (default 10000) */
+  maxRecordedIterates?: number;
+  /** the Redis command timeout (default 10 s: one command may carry a problem blob of tens of MB) */
+  commandTimeoutMs?: number;
 }
 
 /** A `cursor` that list() did not hand out. */
@@ -68,21 +70,19 @@ function decodeCursor(cursor: string): number {
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 const EVENTS_PAGE = 200;
 
-interface IdempotencyRecord {
-  id: string;
-  fingerprint: string;
-}
-
 export async function createJobService(opts: JobServiceOptions): Promise<JobService> {
-  const logger = opts.logger ?? pino({ level: 'silent' });
+  const logger = safeLogger(opts.logger ?? pino({ level: 'silent' }), opts.redisUrl);
   const redis = connect(
     opts.redisUrl,
-    PRODUCER_OPTIONS,
+    { ...PRODUCER_OPTIONS, commandTimeout: opts.commandTimeoutMs ?? PRODUCER_OPTIONS.commandTimeout },
     (error) => logger.warn({ err: error }, 'job store connection error'),
     'levinv-api',
   );
   if (!(await waitReady(redis, opts.connectWaitMs ?? 5000))) {
-    logger.warn({ redisUrl: opts.redisUrl }, 'Redis does not answer yet; the job store reports unavailable');
+    logger.warn(
+      { redis: redactRedisUrl(opts.redisUrl) },
+      'Redis does not answer yet; the job store reports unavailable',
+    );
   }
   return new RedisJobService(redis, opts, logger);
 }
@@ -91,7 +91,7 @@ class RedisJobService implements JobService {
   private readonly store: JobStore;
   private readonly keys: Keys;
   private readonly queue: Queue<SolveJobData>;
-  private readonly ttl: number;
+  private readonly submissions: Submissions;
   private readonly pollMs: number;
   private closing: Promise<void> | undefined;
 
@@ -101,8 +101,7 @@ class RedisJobService implements JobService {
     private readonly logger: Logger,
   ) {
     this.keys = new Keys(opts.keyPrefix);
-    this.ttl = opts.jobTtlSeconds;
-    this.store = new JobStore(redis, this.keys, this.ttl);
+    this.store = new JobStore(redis, this.keys, opts.jobTtlSeconds);
     // 50 ms: an SSE client sees the end of a job about 50 ms late, for 20 cheap XRANGE calls a second.
     this.pollMs = opts.eventsPollMs ?? 50;
     this.queue = new Queue<SolveJobData>(opts.queueName ?? DEFAULT_QUEUE_NAME, {
@@ -115,154 +114,62 @@ class RedisJobService implements JobService {
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
+    this.submissions = new Submissions(
+      redis,
+      this.store,
+      this.queue,
+      {
+        ttlSeconds: opts.jobTtlSeconds,
+        provisionalTtlSeconds: opts.provisionalTtlSeconds ?? 120,
+        recordLimit: opts.maxRecordedIterates ?? DEFAULT_RECORD_LIMIT,
+      },
+      logger,
+    );
   }
 
   submit(input: SubmitInput): Promise<SubmitOutcome> {
-    return guarded('submit', async () => {
-      const idempotency =
-        input.idempotencyKey === undefined
-          ? undefined
-          : {
-              key: this.keys.idempotency(createHash('sha256').update(input.idempotencyKey).digest('hex')),
-              name: input.idempotencyKey,
-              fingerprint: input.fingerprint ?? '',
-            };
-      // The common retry: the first submission is long done; answer without writing the problem again.
-      if (idempotency) {
-        const earlier = await this.idempotentMatch(
-          idempotency.key,
-          idempotency.name,
-          idempotency.fingerprint,
-        );
-        if (earlier) return { job: earlier, created: false };
-      }
-
-      const { problem, options, xStar } = input;
-      const id = newJobId();
-      const now = Date.now();
-      const [seq] = await execAll<[number]>(
-        this.redis.multi().incr(this.keys.index.seq).expire(this.keys.index.seq, this.ttl),
-      );
-      // newest first: creation time, then a shared counter for jobs created in the same millisecond
-      const score = now * 1000 + (seq % 1000);
-      const k = this.keys.job(id);
-      const meta: Record<string, string | number> = {
-        id,
-        state: 'queued',
-        method: options.method ?? 'newton',
-        n: problem.n,
-        d: problem.d,
-        createdAt: now,
-        options: JSON.stringify(options),
-        fingerprint: idempotency?.fingerprint ?? '',
-        score,
-        attempts: 0,
-      };
-      if (idempotency) meta.idempotencyKey = idempotency.key;
-      await execAll(
-        this.redis
-          .multi()
-          .set(k.problem, encodeProblem(problem, xStar), 'EX', this.ttl)
-          .hset(k.meta, meta)
-          .expire(k.meta, this.ttl)
-          .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
-          .expire(k.events, this.ttl),
-      );
-      await this.store.indexSet(id, 'queued', score, now);
-
-      if (idempotency) {
-        const record: IdempotencyRecord = { id, fingerprint: idempotency.fingerprint };
-        const claimed = await this.redis.set(idempotency.key, JSON.stringify(record), 'EX', this.ttl, 'NX');
-        if (claimed !== 'OK') {
-          // A concurrent submission with the same key won the race: it is the job (or a conflict); ours goes.
-          const earlier = await this.idempotentMatch(
-            idempotency.key,
-            idempotency.name,
-            idempotency.fingerprint,
-          ).catch(async (error: unknown) => {
-            await this.forget(id);
-            throw error;
-          });
-          if (earlier) {
-            await this.forget(id);
-            return { job: earlier, created: false };
-          }
-          // the earlier job is gone (deleted or expired): the key is ours now
-          await this.redis.set(idempotency.key, JSON.stringify(record), 'EX', this.ttl);
-        }
-      }
-      try {
-        await this.enqueue(id);
-      } catch (error) {
-        // With a key, the client's retry finds this job and queues it (idempotentMatch). Without one,
-        // nothing ever would: forget it rather than leave a job that stays queued until its TTL.
-        if (!idempotency) await this.forget(id).catch(() => undefined);
-        throw error;
-      }
-      this.logger.info({ jobId: id, n: problem.n, d: problem.d, method: meta.method }, 'job queued');
-      return { job: toView(parseMeta(stringify(meta))!), created: true };
-    });
+    return guarded('submit', () => this.submissions.submit(input));
   }
 
-  /** The job an Idempotency-Key already names, null when none does; throws on another fingerprint. */
-  private async idempotentMatch(key: string, name: string, fingerprint: string): Promise<JobView | null> {
-    const raw = await this.redis.get(key);
-    if (raw === null) return null;
-    const record = JSON.parse(raw) as IdempotencyRecord;
-    const job = await this.get(record.id);
-    if (!job) return null;
-    if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError(name);
-    // A submission that failed after storing its job but before queueing it is completed by its retry
-    // (BullMQ ignores an add with an existing job id).
-    if (job.state === 'queued') await this.enqueue(job.id);
-    return job;
+  /** The job's meta and iterates count if `owner` may see it; null as if absent otherwise. */
+  private async visible(id: string, owner: Owner): Promise<{ meta: JobMeta; recorded: number } | null> {
+    if (!isJobId(id)) return null;
+    const k = this.keys.job(id);
+    const [hash, recorded] = await execAll<[Record<string, string>, number]>(
+      this.redis.pipeline().hgetall(k.meta).llen(k.iterates),
+    );
+    const meta = parseMeta(hash);
+    if (!meta || meta.owner !== owner || meta.provisional) return null;
+    return { meta, recorded };
   }
 
-  private async enqueue(id: string): Promise<void> {
-    await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(id, this.ttl));
-  }
-
-  /** Deletes a job's keys and index entries, whatever its state (a submission that lost a race). */
-  private async forget(id: string): Promise<void> {
-    await this.redis.del(...this.store.jobKeys(id));
-    await this.store.indexDel([id]);
-  }
-
-  get(id: string): Promise<JobView | null> {
+  get(id: string, owner: Owner): Promise<JobView | null> {
     return guarded('get', async () => {
       if (!isJobId(id)) return null;
       const k = this.keys.job(id);
-      const [hash, result] = await execAll<[Record<string, string>, string | null]>(
-        this.redis.pipeline().hgetall(k.meta).get(k.result),
+      const [hash, result, recorded] = await execAll<[Record<string, string>, string | null, number]>(
+        this.redis.pipeline().hgetall(k.meta).get(k.result).llen(k.iterates),
       );
       const meta = parseMeta(hash);
-      if (!meta) return null;
-      return toView(meta, result ? (JSON.parse(result) as JobResult) : undefined);
+      if (!meta || meta.owner !== owner || meta.provisional) return null;
+      return toView(meta, recorded, result ? (JSON.parse(result) as JobResult) : undefined);
     });
   }
 
-  iterates(id: string, offset: number, limit: number) {
+  iterates(id: string, owner: Owner, offset: number, limit: number) {
     return guarded('iterates', async () => {
-      if (!isJobId(id)) return null;
-      const k = this.keys.job(id);
-      const [exists, items] = await execAll<[number, string[]]>(
-        this.redis
-          .pipeline()
-          .exists(k.meta)
-          .lrange(k.iterates, offset, offset + limit - 1),
-      );
-      if (exists !== 1) return null;
+      if (!(await this.visible(id, owner))) return null;
+      const items = await this.redis.lrange(this.keys.job(id).iterates, offset, offset + limit - 1);
       return { items: items.map(decodeIterate), nextOffset: offset + items.length };
     });
   }
 
-  cancel(id: string): Promise<JobView | null> {
+  cancel(id: string, owner: Owner): Promise<JobView | null> {
     return guarded('cancel', async () => {
-      if (!isJobId(id)) return null;
-      const meta = await this.store.readMeta(id);
-      if (!meta) return null;
-      if (isFinished(meta.state)) return this.get(id);
-      const outcome = await this.store.cancel(meta, Date.now());
+      const found = await this.visible(id, owner);
+      if (!found) return null;
+      if (isFinished(found.meta.state)) return this.get(id, owner);
+      const outcome = await this.store.cancel(found.meta, found.recorded, Date.now());
       if (outcome === 'missing') return null;
       if (outcome === 'cancelled') {
         this.logger.info({ jobId: id }, 'queued job cancelled');
@@ -271,25 +178,25 @@ class RedisJobService implements JobService {
       } else if (outcome === 'flagged') {
         this.logger.info({ jobId: id }, 'running job asked to stop');
       }
-      return this.get(id);
+      return this.get(id, owner);
     });
   }
 
-  remove(id: string): Promise<'deleted' | 'not-found' | 'running'> {
+  remove(id: string, owner: Owner): Promise<'deleted' | 'not-found' | 'running'> {
     return guarded('remove', async () => {
       if (!isJobId(id)) return 'not-found';
       const [outcome, , idempotencyKey] = await runScript<[string, number, string]>(
         this.redis,
         'levinvRemove',
         this.store.jobKeys(id),
-        [],
+        [owner],
       );
       if (outcome !== 'deleted') return outcome as 'not-found' | 'running';
-      await this.store.indexDel([id]);
+      await this.store.indexDel(owner, [id]);
       if (idempotencyKey) {
         // only if the key still names this job (a later submission may have taken it over)
         const raw = await this.redis.get(idempotencyKey);
-        if (raw && (JSON.parse(raw) as IdempotencyRecord).id === id) await this.redis.del(idempotencyKey);
+        if (raw && (JSON.parse(raw) as { id: string }).id === id) await this.redis.del(idempotencyKey);
       }
       await this.queue.remove(id);
       this.logger.info({ jobId: id }, 'job deleted');
@@ -301,11 +208,12 @@ class RedisJobService implements JobService {
    * Newest first. Items carry no `result` (a result holds n leverage scores, so a page of them could be
    * huge); `get` has it. Index entries of expired jobs are dropped on the way.
    */
-  list(query: { state?: JobState; limit: number; cursor?: string }): Promise<JobPage> {
+  list(query: { owner: Owner; state?: JobState; limit: number; cursor?: string }): Promise<JobPage> {
     return guarded('list', async () => {
       let max = query.cursor === undefined ? '+inf' : `(${decodeCursor(query.cursor)}`;
       await this.store.prune();
-      const key = query.state ? this.keys.index.byState[query.state] : this.keys.index.all;
+      const index = this.keys.owner(query.owner);
+      const key = query.state ? index.byState[query.state] : index.all;
       const found: { view: JobView; score: number }[] = [];
       const stale: string[] = [];
       const want = query.limit + 1; // one more tells whether there is a next page
@@ -316,29 +224,36 @@ class RedisJobService implements JobService {
         const ids: string[] = [];
         for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]);
         const pipeline = this.redis.pipeline();
-        for (const id of ids) pipeline.hgetall(this.keys.job(id).meta);
-        const hashes = await execAll<Record<string, string>[]>(pipeline);
+        for (const id of ids) pipeline.hgetall(this.keys.job(id).meta).llen(this.keys.job(id).iterates);
+        const replies = await execAll<(Record<string, string> | number)[]>(pipeline);
         for (let i = 0; i < ids.length; i++) {
-          const meta = parseMeta(hashes[i]);
+          const meta = parseMeta(replies[2 * i] as Record<string, string>);
           const score = Number(raw[2 * i + 1]);
-          if (!meta) stale.push(ids[i]);
+          if (!meta || meta.owner !== query.owner) stale.push(ids[i]);
           else if (query.state && meta.state !== query.state) {
             // a crash between a state change and its index update: repair the index
-            await this.store.indexSet(meta.id, meta.state, meta.score);
-          } else if (found.length < want) found.push({ view: toView(meta), score });
+            await this.store.indexSet(meta.id, meta.owner, meta.state, meta.score, meta.version);
+          } else if (found.length < want) {
+            found.push({ view: toView(meta, replies[2 * i + 1] as number), score });
+          }
         }
         max = `(${raw[raw.length - 1]}`;
         if (found.length >= want || raw.length < 2 * batch) break;
       }
-      await this.store.indexDel(stale);
+      await this.store.indexDel(query.owner, stale);
       const items = found.slice(0, query.limit);
       const nextCursor = found.length > query.limit ? encodeCursor(items[items.length - 1].score) : null;
       return { items: items.map((f) => f.view), nextCursor };
     });
   }
 
-  async *events(id: string, lastEventId: string | undefined, signal: AbortSignal): AsyncIterable<JobEvent> {
-    if (!isJobId(id)) return;
+  async *events(
+    id: string,
+    owner: Owner,
+    lastEventId: string | undefined,
+    signal: AbortSignal,
+  ): AsyncIterable<JobEvent> {
+    if (!(await guarded('events', () => this.visible(id, owner)))) return;
     const k = this.keys.job(id);
     // XRANGE with an exclusive start ("(id") resumes after the client's last event; an id we never issued
     // replays the stream from its start.
@@ -410,6 +325,3 @@ function toEvent(id: string, fields: string[]): JobEvent | null {
   if (type !== 'state' && type !== 'progress' && type !== 'done') return null;
   return { id, type, data: JSON.parse(record.data ?? 'null') };
 }
-
-const stringify = (hash: Record<string, string | number>): Record<string, string> =>
-  Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));

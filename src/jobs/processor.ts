@@ -1,27 +1,34 @@
 /**
  * The consumer side: a BullMQ Worker whose processor hands each solve to a thread of a SolveThreadPool and,
- * on the main thread, keeps BullMQ's lock renewed, writes the iterates the thread reports, and watches the
- * job's cancel flag.
+ * on the main thread, keeps BullMQ's lock renewed, writes the iterates and checkpoints the thread reports,
+ * and watches the job's cancel flag.
  *
  * Who ends a job how:
  * - succeeded / cancelled (while running): the attempt that ran it, by FINISH with its attempt token.
  * - cancelled (queued): the API's cancel; a worker that then takes the BullMQ job finds it finished.
- * - failed: the attempt, for a problem the solver rejects (no retry: UnrecoverableError) and for the last
- *   failed attempt; BullMQ itself for a job that stalled too often (our 'failed' listener records that).
+ * - failed: the attempt, for a problem the solver rejects, a time limit hit before the first iterate or a
+ *   thread out of memory (no retry: UnrecoverableError), and for the last failed attempt; BullMQ itself for
+ *   a job that stalled more than maxResumes times (our 'failed' listener records that).
  * - a worker that dies mid-solve: its lock expires, BullMQ's stalled check (in any other worker) moves the
- *   job back to wait, and the next START takes it over with a new token (the old one is then refused).
+ *   job back to wait and we mark it queued; the next START takes it over with a new token (the old one is
+ *   then refused) and resumes from the last checkpoint. So does a worker that shuts down (hand-back).
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { type Logger, pino } from 'pino';
+import type { Checkpoint } from '../solver/index.js';
 import { Keys } from './keys.js';
+import { safeLogger } from './log-safety.js';
 import { toAlignedArrayBuffer } from './problem-blob.js';
+import { ProgressWriter } from './progress-writer.js';
 import { DEFAULT_QUEUE_NAME, type SolveJobData } from './queue.js';
-import { closeConnection, connect, reconnect, WORKER_OPTIONS } from './redis.js';
+import { closeConnection, connect, execAll, reconnect, WORKER_OPTIONS } from './redis.js';
+import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
 import { type JobMeta, JobStore } from './store.js';
-import { SolveThreadPool } from './thread-pool.js';
-import type { ThreadOutcome } from './thread-protocol.js';
-import { isFinished, type JobError, type JobProgress } from './types.js';
+import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
+import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
+import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -31,16 +38,31 @@ export interface StartWorkersOptions {
   concurrency: number;
   queueName?: string;
   logger?: Logger;
-  /** BullMQ lock duration; default 30 s (renewed every half of it) */
+  /**
+   * BullMQ lock duration; default 15 s (renewed every half of it). A dead worker's job is taken over after
+   * at most lockDurationMs + stalledIntervalMs, plus the time a free worker needs to pick it up.
+   */
   lockDurationMs?: number;
-  /** BullMQ stalled-job check interval; default 30 s */
+  /** BullMQ stalled-job check interval; default 10 s */
   stalledIntervalMs?: number;
+  /** how many worker deaths one job survives, resuming from its checkpoint each time; default 5 */
+  maxResumes?: number;
+  /** caps options.maxSeconds (and is its value when absent); default 3600 */
+  maxSolveSeconds?: number;
+  /** caps options.maxIterations; default 100000 */
+  maxIterations?: number;
+  /** iterates stored per job (the first limit - 1, then the last); default 10000 */
+  maxRecordedIterates?: number;
+  /** a solve thread's heap limit is this plus headroom (thread-pool.ts); default 2048 */
+  maxSolveMemoryMb?: number;
   /** how often a running job's cancel flag is read; default 150 ms */
   cancelPollMs?: number;
   /** at most one iterates/progress write per job per this many ms (plus the last); default 100 ms */
   flushMs?: number;
   /** on close(), how long running solves may go on before they are handed back to the queue; default 5 s */
   handBackAfterMs?: number;
+  /** the solve thread's script (tests); default the compiled solve-thread.js */
+  threadFile?: URL;
 }
 
 export interface WorkerHandle {
@@ -51,13 +73,21 @@ export interface WorkerHandle {
 /** Why a running solve was asked to stop. */
 type StopReason = 'cancel' | 'shutdown' | 'lost';
 
-/** Records per PROGRESS call: keeps one script call's argument list (and its Redis time) bounded. */
-const MAX_RECORDS_PER_WRITE = 5000;
+/** Which process holds a job (meta `holder`): for operators, and for tests that kill it. */
+const HOLDER = `${hostname()}:${process.pid}`;
 
 export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHandle> {
-  const logger = opts.logger ?? pino({ level: 'silent' });
+  const logger = safeLogger(opts.logger ?? pino({ level: 'silent' }), opts.redisUrl);
   const keys = new Keys(opts.keyPrefix);
-  const pool = new SolveThreadPool(opts.concurrency);
+  const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const maxResumes = opts.maxResumes ?? 5;
+  const caps: SolveCaps = {
+    maxSolveSeconds: opts.maxSolveSeconds ?? 3600,
+    maxIterations: opts.maxIterations ?? 100_000,
+    maxRecordedIterates: opts.maxRecordedIterates ?? 10_000,
+  };
+  const heapMb = solveThreadHeapMb(opts.maxSolveMemoryMb ?? 2048);
+  const pool = new SolveThreadPool(opts.concurrency, heapMb, opts.threadFile);
   const redis = connect(
     opts.redisUrl,
     WORKER_OPTIONS,
@@ -81,11 +111,18 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log.info({ state: meta?.state ?? 'gone' }, 'nothing to do');
       return;
     }
+    const options = capOptions(meta.options, caps);
+    const limit = recordLimit(caps);
+    const every = options.record?.every;
     const token = randomUUID();
     const startedAt = Date.now();
-    const { outcome } = await store.start(meta, token, attempt, startedAt);
-    if (outcome !== 'started') {
-      log.info({ outcome }, 'not started');
+    const started = await store.start(meta, token, attempt, startedAt, {
+      holder: HOLDER,
+      every: Number.isInteger(every) && every! >= 1 ? every! : 1,
+      recordLimit: limit,
+    });
+    if (started.outcome !== 'started') {
+      log.info({ outcome: started.outcome }, 'not started');
       return;
     }
     const current: JobMeta = {
@@ -93,6 +130,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       state: 'running',
       startedAt: meta.startedAt ?? startedAt,
       attempts: attempt,
+      resumes: started.resumes,
+      recordLimit: limit,
+      truncated: started.checkpoint !== '' && meta.truncated,
+      provisional: false,
     };
     const blob = await redis.getBuffer(keys.job(id).problem);
     if (!blob) {
@@ -104,35 +145,28 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       );
       throw new UnrecoverableError('the problem data is missing');
     }
-    log.info({ n: meta.n, d: meta.d, method: meta.method }, 'solve started');
+    const task: ThreadTask = { blob: toAlignedArrayBuffer(blob), options, flushMs, recordLimit: limit };
+    if (started.checkpoint) {
+      task.resume = {
+        checkpoint: JSON.parse(started.checkpoint) as Checkpoint,
+        record: started.checkpointRecord,
+        recorded: started.recorded,
+        lastRecorded: started.lastRecorded,
+      };
+      log.info(
+        { from: task.resume.checkpoint.iteration, resumes: started.resumes },
+        'solve resumed from its checkpoint',
+      );
+    } else {
+      log.info({ n: meta.n, d: meta.d, method: meta.method }, 'solve started');
+    }
 
-    // Progress: the thread batches, and here at most one write is in flight; batches that arrive meanwhile
-    // are merged into the next write.
-    const records: string[] = [];
-    let progress: JobProgress | null = null;
-    let writer: Promise<void> | null = null;
     let stopReason: StopReason | null = null;
-    const writeProgress = async (): Promise<void> => {
-      while (records.length > 0 || progress) {
-        const batch = records.splice(0, MAX_RECORDS_PER_WRITE);
-        const latest = progress;
-        progress = null;
-        try {
-          if (!(await store.progress(id, token, latest, batch))) stop('lost');
-        } catch (error) {
-          log.warn({ err: error }, 'could not write progress');
-        }
-      }
-      writer = null;
-    };
-    const solve = pool.run(
-      { blob: toAlignedArrayBuffer(blob), options: meta.options, flushMs },
-      (batch, p) => {
-        for (const r of batch) records.push(r);
-        progress = p;
-        writer ??= writeProgress();
-      },
-    );
+    const writer = new ProgressWriter(store, id, token, started.recorded, () => stop('lost'), log);
+    const solve = pool.run(task, (batch) => {
+      if (batch.truncated) current.truncated = true;
+      writer.push(batch);
+    });
     const stop = (why: StopReason): void => {
       if (stopReason) return;
       stopReason = why;
@@ -164,57 +198,84 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     } finally {
       clearInterval(poll);
       running.delete(id);
-      while (writer) await writer;
+      await writer.drain();
     }
-    // the thread died (out of memory, a crash): worth another attempt
-    if (ended instanceof Error) return await failAttempt(internal(ended.message), false);
+
+    if (ended instanceof Error) {
+      if (ended instanceof ThreadCrashError && ended.outOfMemory) {
+        const message = `the solve ran out of memory (the solve thread's heap limit is ${heapMb} MB)`;
+        return await failAttempt({ code: 'OUT_OF_MEMORY', message }, true);
+      }
+      // the thread died otherwise (a crash): worth another attempt
+      return await failAttempt(internal(ended.message), false);
+    }
     const { progress: last } = ended;
-    const finishedAt = Date.now();
 
     if (ended.type === 'error') {
-      await recordSeconds(ended.seconds);
       const { code, message, field } = ended.error;
+      // stopped before the first iterate existed: what stopped it decides
+      if (code === 'ABORTED' && stopReason === 'shutdown') return await handBack();
+      if (code === 'ABORTED' && stopReason === 'lost') throw lostError();
+      if (code === 'ABORTED' && stopReason === 'cancel') {
+        const error: JobError = { code: 'CANCELLED', message: 'cancelled before its first iterate' };
+        await end('cancelled', { error, progress: last }, ended.seconds);
+        return;
+      }
       const error: JobError = field === undefined ? { code, message } : { code, message, field };
-      // Every SolverError, a numerical breakdown included, is deterministic (the solver is): a retry would
-      // fail the same way. Only a crashed thread or an internal error gets another attempt.
-      return await failAttempt(error, ended.error.solver, last);
+      // Every SolverError, TIME_LIMIT and a numerical breakdown included, is deterministic (the solver is):
+      // a retry would fail the same way. Only a crashed thread or an internal error gets another attempt.
+      return await failAttempt(error, ended.error.solver, last, ended.seconds);
     }
 
     const { result } = ended;
-    if (result.reason === 'aborted' && stopReason === 'shutdown') {
-      // Hand the job back: the next worker to take it starts the solve over (START clears the iterates).
+    if (result.reason === 'aborted' && stopReason === 'shutdown') return await handBack();
+    if (result.reason === 'aborted' && stopReason === 'lost') throw lostError();
+    const state = result.reason === 'aborted' ? 'cancelled' : 'succeeded';
+    const done = await end(state, { result, progress: last }, ended.seconds);
+    log.info({ state, reason: result.reason, iterations: result.iterations, recorded: done }, 'solve ended');
+
+    /** FINISH, and the solve's time in the histogram if this attempt was the one that finished the job. */
+    async function end(
+      state: JobState,
+      how: { result?: typeof result; error?: JobError; progress: JobProgress | null },
+      seconds?: number,
+    ): Promise<boolean> {
+      const finished = await store.finish(
+        current,
+        token,
+        { state, ...how, recorded: writer.recorded },
+        Date.now(),
+      );
+      // Best effort: a metric must never fail a solve.
+      if (finished && seconds !== undefined) {
+        await store
+          .recordSolveSeconds(seconds)
+          .catch((error) => log.warn({ err: error }, 'solve time not recorded'));
+      }
+      return finished;
+    }
+
+    /** Back to the queue with its checkpoint, for the next worker to resume (worker shutdown). */
+    async function handBack(): Promise<never> {
       log.info('handing the job back to the queue');
-      await store.requeue(id, token);
+      await store.requeue(id, token, true);
       await job.moveToWait(bullToken);
       throw new WaitingError();
     }
-    if (result.reason === 'aborted' && stopReason === 'lost') {
-      throw new Error('another worker has taken this job over');
-    }
-    await recordSeconds(ended.seconds);
-    const state = result.reason === 'aborted' ? 'cancelled' : 'succeeded';
-    const done = await store.finish(current, token, { state, result, progress: last }, finishedAt);
-    log.info({ state, reason: result.reason, iterations: result.iterations, recorded: done }, 'solve ended');
 
-    /** Best effort: a metric must never fail a solve. */
-    async function recordSeconds(seconds: number): Promise<void> {
-      await store
-        .recordSolveSeconds(seconds)
-        .catch((error) => log.warn({ err: error }, 'solve time not recorded'));
-    }
-
-    async function failAttempt(error: JobError, unrecoverable: boolean, lastProgress?: JobProgress | null) {
+    async function failAttempt(
+      error: JobError,
+      unrecoverable: boolean,
+      lastProgress?: JobProgress | null,
+      seconds?: number,
+    ): Promise<never> {
       const final = unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
-        await store.finish(
-          current,
-          token,
-          { state: 'failed', error, progress: lastProgress ?? null },
-          Date.now(),
-        );
+        await end('failed', { error, progress: lastProgress ?? null }, seconds);
         log.warn({ code: error.code, message: error.message }, 'job failed');
       } else {
-        await store.requeue(id, token);
+        // a retry after an internal error starts over rather than trust the checkpoint
+        await store.requeue(id, token, false);
         log.warn({ code: error.code, message: error.message }, 'attempt failed; the job will be retried');
       }
       const text = `${error.code}: ${error.message}`;
@@ -222,7 +283,22 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     }
   }
 
-  const worker = new Worker<SolveJobData>(opts.queueName ?? DEFAULT_QUEUE_NAME, processJob, {
+  /**
+   * BullMQ moved a job whose worker died back to wait: it is queued until a worker takes it, unless one
+   * already has (then it is in the active list again, and its attempt number has moved on).
+   */
+  async function markStalled(jobId: string): Promise<void> {
+    const base = `${keys.bullPrefix}:${queueName}`;
+    const [attempt, active] = await execAll<[string | null, number | null]>(
+      redis.multi().hget(`${base}:${jobId}`, 'ats').lpos(`${base}:active`, jobId),
+    );
+    if (active !== null || attempt === null) return;
+    if (await store.stalled(jobId, Number(attempt))) {
+      logger.info({ jobId }, 'stalled job marked queued until a worker takes it over');
+    }
+  }
+
+  const worker = new Worker<SolveJobData>(queueName, processJob, {
     connection: {
       url: opts.redisUrl,
       maxRetriesPerRequest: null,
@@ -231,25 +307,32 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     },
     prefix: keys.bullPrefix,
     concurrency: opts.concurrency,
-    lockDuration: opts.lockDurationMs ?? 30_000,
-    stalledInterval: opts.stalledIntervalMs ?? 30_000,
-    // one crash of a worker mid-solve is recovered; a job that kills workers twice is failed
-    maxStalledCount: 1,
+    lockDuration: opts.lockDurationMs ?? 15_000,
+    stalledInterval: opts.stalledIntervalMs ?? 10_000,
+    // each stall is a worker death survived (resumed from the checkpoint); one more fails the job
+    maxStalledCount: maxResumes,
   });
   // Without a listener, an 'error' (e.g. Redis going away) would crash the process.
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
-  worker.on('stalled', (jobId) =>
-    logger.warn({ jobId }, 'job stalled (its worker died?); it will be retried'),
-  );
+  worker.on('stalled', (jobId) => {
+    logger.warn({ jobId }, 'job stalled (its worker died?); another worker will resume it');
+    markStalled(jobId).catch((err) => logger.warn({ err, jobId }, 'could not mark a stalled job queued'));
+  });
   worker.on('failed', (job, error) => {
     // Only BullMQ's own final failures need recording here (a job that stalled too often never reaches the
     // processor); the processor has already finished the others, and FINISH then changes nothing.
     if (!job?.finishedOn) return;
     const id = job.data.jobId ?? job.id;
+    const jobError = /stalled more than allowable limit/.test(error.message)
+      ? {
+          code: 'WORKER_LOST',
+          message: `its worker stopped responding ${maxResumes + 1} times (at most ${maxResumes} are resumed)`,
+        }
+      : internal(error.message);
     void (async () => {
       const meta = await store.readMeta(id);
       if (!meta || isFinished(meta.state)) return;
-      await store.finish(meta, '', { state: 'failed', error: internal(error.message) }, Date.now());
+      await store.finish(meta, '', { state: 'failed', error: jobError }, Date.now());
       logger.warn({ jobId: id, err: error }, 'job failed in the queue');
     })().catch((err) => logger.error({ err, jobId: id }, 'could not record a failure'));
   });
@@ -292,6 +375,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
 }
 
 const internal = (message: string): JobError => ({ code: 'INTERNAL', message });
+const lostError = (): Error => new Error('another worker has taken this job over');
 
 /** How long past the hand-back period a close may wait for Redis before it is forced. */
 const FORCE_CLOSE_MARGIN_MS = 3000;

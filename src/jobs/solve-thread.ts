@@ -2,12 +2,13 @@
  * The body of a solve thread (worker_threads). The solve is synchronous and may run for minutes; here it
  * blocks only this thread, so the worker's event loop keeps renewing BullMQ locks and writing progress.
  *
- * It receives a problem blob, runs `solve`, and posts back the kept iterates in batches (at most one batch
- * per `flushMs`, plus the last) and then the result. It stops early when the main thread sets the shared
- * abort flag, which the solver reads once per iteration.
+ * It receives a problem blob, runs `solve` (from a checkpoint when the job is resumed), and posts back the
+ * kept iterates in batches, each with the checkpoint of the latest iterate (at most one batch per
+ * `flushMs`, plus the last), and then the result. It stops early when the main thread sets the shared
+ * abort flag, which the solver reads every iteration and inside its long phases.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Iterate, resolveOptions, SolverError, solve } from '../solver/index.js';
+import { type Checkpoint, type Iterate, resolveOptions, SolverError, solve } from '../solver/index.js';
 import { decodeProblem } from './problem-blob.js';
 import { encodeIterate } from './records.js';
 import type { ThreadMessage, ThreadTask } from './thread-protocol.js';
@@ -44,39 +45,78 @@ function relativeError(x: readonly number[], xStar: Float64Array): number {
 
 function run(task: ThreadTask): void {
   const began = performance.now();
+  const limit = Math.max(2, task.recordLimit);
   let pending: string[] = [];
-  let last: Iterate | undefined;
-  let lastKept = -1;
+  // the latest iterate seen in this run, and its checkpoint
+  let last: { it: Iterate; checkpoint: Checkpoint } | undefined;
+  let kept = task.resume?.recorded ?? 0;
+  let lastKept = task.resume?.lastRecorded ?? -1;
+  let truncated = false;
   let lastFlush = began;
+  let includeX = true;
   const flush = (): void => {
     if (!last) return;
-    post({ type: 'iterates', records: pending, progress: progressOf(last) });
+    post({
+      type: 'iterates',
+      records: pending,
+      progress: progressOf(last.it),
+      checkpoint: last.checkpoint,
+      checkpointRecord: encodeIterate(last.it, includeX),
+      truncated,
+    });
     pending = [];
     lastFlush = performance.now();
   };
   try {
     const { problem, xStar } = decodeProblem(task.blob);
-    // The same rule as the solver's own kept list: every k-th iterate, and the last one.
-    const { every, includeX } = resolveOptions(task.options).record;
+    // The same rule as the solver's own kept list: every k-th iterate (the first limit - 1), and the last.
+    const record = resolveOptions(task.options).record;
+    includeX = record.includeX;
     const result = solve(problem, task.options, {
       signal,
-      onIterate: (it) => {
-        last = it;
-        if (it.iteration % every === 0) {
-          pending.push(encodeIterate(it, includeX));
-          lastKept = it.iteration;
+      ...(task.resume ? { resume: task.resume.checkpoint } : {}),
+      onIterate: (it, checkpoint) => {
+        last = { it, checkpoint };
+        if (it.iteration % record.every === 0) {
+          if (kept < limit - 1) {
+            pending.push(encodeIterate(it, includeX));
+            kept++;
+            lastKept = it.iteration;
+          } else {
+            truncated = true;
+          }
         }
         if (performance.now() - lastFlush >= task.flushMs) flush();
       },
     });
-    if (last && lastKept !== last.iteration) pending.push(encodeIterate(last, includeX));
-    flush();
+    const final = last
+      ? { iteration: last.it.iteration, record: encodeIterate(last.it, includeX) }
+      : undefined;
+    // resumed and stopped at once: the checkpoint's iterate is the last one
+    const end =
+      final ??
+      (task.resume ? { iteration: task.resume.checkpoint.iteration, record: task.resume.record } : undefined);
+    if (end && lastKept !== end.iteration) {
+      pending.push(end.record);
+      lastKept = end.iteration;
+    }
+    if (last) flush();
+    else if (end && pending.length > 0 && task.resume) {
+      post({
+        type: 'iterates',
+        records: pending,
+        progress: progressFromRecord(end.record),
+        checkpoint: task.resume.checkpoint,
+        checkpointRecord: task.resume.record,
+        truncated,
+      });
+    }
     const { iterates: _kept, ...rest } = result;
     const jobResult: JobResult = xStar ? { ...rest, relError: relativeError(rest.x, xStar) } : rest;
     post({
       type: 'done',
       result: jobResult,
-      progress: last ? progressOf(last) : null,
+      progress: last ? progressOf(last.it) : null,
       seconds: (performance.now() - began) / 1000,
     });
   } catch (error) {
@@ -92,10 +132,15 @@ function run(task: ThreadTask): void {
               code: 'INTERNAL',
               message: error instanceof Error ? error.message : String(error),
             },
-      progress: last ? progressOf(last) : null,
+      progress: last ? progressOf(last.it) : null,
       seconds: (performance.now() - began) / 1000,
     });
   }
+}
+
+function progressFromRecord(record: string): JobProgress {
+  const [iteration, loss, gradNorm] = JSON.parse(record) as number[];
+  return { iteration, loss, gradNorm };
 }
 
 port.on('message', (task: ThreadTask) => run(task));

@@ -4,7 +4,7 @@
  * and the consumer (processor.ts) each wrap one connection in a JobStore.
  */
 import type { Redis } from 'ioredis';
-import type { Method, SolveOptions } from '../solver/index.js';
+import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { bucketField } from './histogram.js';
 import { indexKeyList, type JobKeys, jobKeyList, type Keys } from './keys.js';
 import { execAll } from './redis.js';
@@ -25,6 +25,8 @@ export const EVENTS_MAX_LEN = 1000;
 /** The meta hash, parsed. */
 export interface JobMeta {
   id: string;
+  /** the API key's name that made it ('' when the service is open) */
+  owner: string;
   state: JobState;
   method: Method;
   n: number;
@@ -37,6 +39,16 @@ export interface JobMeta {
   score: number;
   attempts: number;
   progress: JobProgress | null;
+  /** how often a worker took it over from its checkpoint */
+  resumes: number;
+  /** iterates kept at most (set by the submitter, then by the worker that runs it) */
+  recordLimit: number;
+  /** some iterates were not kept (over recordLimit) */
+  truncated: boolean;
+  /** bumped by every state change: orders the index mirrors (scripts.ts) */
+  version: number;
+  /** written by a submission that has not completed yet: expires within minutes unless it does */
+  provisional: boolean;
   error?: JobError;
 }
 
@@ -46,6 +58,7 @@ export function parseMeta(hash: MetaHash): JobMeta | null {
   if (!hash.state || !hash.id) return null;
   const meta: JobMeta = {
     id: hash.id,
+    owner: hash.owner ?? '',
     state: hash.state as JobState,
     method: hash.method as Method,
     n: Number(hash.n),
@@ -58,14 +71,23 @@ export function parseMeta(hash: MetaHash): JobMeta | null {
     score: Number(hash.score ?? 0),
     attempts: Number(hash.attempts ?? 0),
     progress: hash.progress ? (JSON.parse(hash.progress) as JobProgress) : null,
+    resumes: Number(hash.resumes ?? 0),
+    recordLimit: Number(hash.recordLimit ?? DEFAULT_RECORD_LIMIT),
+    truncated: hash.truncated === '1',
+    version: Number(hash.v ?? 1),
+    provisional: hash.provisional === '1',
   };
   if (hash.error) meta.error = JSON.parse(hash.error) as JobError;
   return meta;
 }
 
+/** The default of MAX_RECORDED_ITERATES (config.ts), for a job stored without its own limit. */
+export const DEFAULT_RECORD_LIMIT = 10_000;
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function toView(meta: JobMeta, result?: JobResult): JobView {
+/** `recorded`: the length of the job's iterates list. */
+export function toView(meta: JobMeta, recorded: number, result?: JobResult): JobView {
   const view: JobView = {
     id: meta.id,
     state: meta.state,
@@ -77,6 +99,8 @@ export function toView(meta: JobMeta, result?: JobResult): JobView {
     startedAt: iso(meta.startedAt),
     finishedAt: iso(meta.finishedAt),
     progress: meta.progress,
+    resumes: meta.resumes,
+    iterates: { recorded, limit: meta.recordLimit, truncated: meta.truncated },
   };
   if (result) view.result = result;
   if (meta.error) view.error = meta.error;
@@ -86,11 +110,28 @@ export function toView(meta: JobMeta, result?: JobResult): JobView {
 /** The error of a job cancelled before it ran (one cancelled while running keeps its partial result). */
 export const CANCELLED_ERROR: JobError = { code: 'CANCELLED', message: 'cancelled before it started' };
 
-export const stateEvent = (state: JobState, attempt?: number): string =>
-  JSON.stringify(attempt === undefined ? { state } : { state, attempt });
+export const stateEvent = (state: JobState, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ state, ...extra });
 
 export type StartOutcome = 'missing' | 'finished' | 'cancelled' | 'started';
 export type CancelOutcome = 'missing' | 'cancelled' | 'flagged' | 'finished';
+
+/** What START found: where a resumed run continues from. */
+export interface Started {
+  outcome: StartOutcome;
+  previous: string;
+  /** the checkpoint to resume from (JSON), '' for a fresh start */
+  checkpoint: string;
+  /** the stored record of the checkpoint's iterate */
+  checkpointRecord: string;
+  /** iterates recorded (after trimming to the checkpoint) and the last one's iteration (-1: none) */
+  recorded: number;
+  lastRecorded: number;
+  resumes: number;
+}
+
+/** What a job script that changes state returns: [ok or outcome, score, version, owner]. */
+type Changed<T> = [T, number, number, string];
 
 export class JobStore {
   constructor(
@@ -107,8 +148,8 @@ export class JobStore {
     return this.keys.job(id);
   }
 
-  get indexKeys(): string[] {
-    return indexKeyList(this.keys.index);
+  indexKeys(owner: string, idempotencyKey?: string): string[] {
+    return indexKeyList(this.keys.index, this.keys.owner(owner), idempotencyKey);
   }
 
   private expiresAt(now: number): number {
@@ -119,25 +160,34 @@ export class JobStore {
     return parseMeta(await this.redis.hgetall(this.job(id).meta));
   }
 
-  /** Mirrors `state` into the index (after the job's own keys changed). */
-  async indexSet(id: string, state: JobState, score: number, now = Date.now()): Promise<void> {
+  /** Mirrors version `version` of a job's state into the index (after the job's own keys changed). */
+  async indexSet(
+    id: string,
+    owner: string,
+    state: JobState,
+    score: number,
+    version: number,
+    now = Date.now(),
+  ): Promise<void> {
     if (!score) return;
-    await runScript(this.redis, 'levinvIndexSet', this.indexKeys, [
+    await runScript(this.redis, 'levinvIndexSet', this.indexKeys(owner), [
       id,
       JOB_STATES.indexOf(state) + 1,
       score,
       this.expiresAt(now),
       this.ttlSeconds,
+      version,
+      this.keys.owner(owner).base,
     ]);
   }
 
-  async indexDel(ids: string[]): Promise<void> {
-    if (ids.length > 0) await runScript(this.redis, 'levinvIndexDel', this.indexKeys, ids);
+  async indexDel(owner: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await runScript(this.redis, 'levinvIndexDel', this.indexKeys(owner), ids);
   }
 
   /** Drops index entries of jobs whose keys have expired (bounded work per call). */
   async prune(now = Date.now()): Promise<number> {
-    return runScript<number>(this.redis, 'levinvIndexPrune', this.indexKeys, [now, 500]);
+    return runScript<number>(this.redis, 'levinvIndexPrune', this.indexKeys(''), [now, 500]);
   }
 
   async start(
@@ -145,45 +195,71 @@ export class JobStore {
     token: string,
     attempt: number,
     now: number,
-  ): Promise<{ outcome: StartOutcome; previous: string; score: number }> {
-    const cancelledView = toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR });
-    const [outcome, previous, score] = await runScript<[StartOutcome, string, number]>(
-      this.redis,
-      'levinvStart',
-      this.jobKeys(meta.id),
-      [
-        now,
-        token,
-        attempt,
-        this.ttlSeconds,
-        EVENTS_MAX_LEN,
-        stateEvent('running', attempt),
-        JSON.stringify(CANCELLED_ERROR),
-        stateEvent('cancelled'),
-        JSON.stringify(cancelledView),
-      ],
+    run: { holder: string; every: number; recordLimit: number },
+  ): Promise<Started> {
+    const cancelledView = toView(
+      { ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR },
+      await this.redis.llen(this.job(meta.id).iterates),
     );
+    const [outcome, previous, score, version, owner, checkpoint, checkpointRecord, recorded, last, resumes] =
+      await runScript<[StartOutcome, string, number, number, string, string, string, number, number, number]>(
+        this.redis,
+        'levinvStart',
+        this.jobKeys(meta.id),
+        [
+          now,
+          token,
+          attempt,
+          this.ttlSeconds,
+          EVENTS_MAX_LEN,
+          stateEvent('running', { attempt }),
+          JSON.stringify(CANCELLED_ERROR),
+          stateEvent('cancelled'),
+          JSON.stringify(cancelledView),
+          run.holder,
+          run.every,
+          run.recordLimit,
+        ],
+      );
     if (outcome === 'started' || outcome === 'cancelled') {
-      await this.indexSet(meta.id, outcome === 'started' ? 'running' : 'cancelled', score, now);
+      await this.indexSet(
+        meta.id,
+        owner,
+        outcome === 'started' ? 'running' : 'cancelled',
+        score,
+        version,
+        now,
+      );
     }
-    return { outcome, previous, score };
+    return { outcome, previous, checkpoint, checkpointRecord, recorded, lastRecorded: last, resumes };
   }
 
-  /** False when the job has another owner now: the caller should stop its solve. */
+  /**
+   * Stores a batch of records and the checkpoint they end at, in one script call. Returns the number of
+   * recorded iterates, or -1 when the job has another owner now (the caller should stop its solve).
+   */
   async progress(
     id: string,
     token: string,
-    progress: JobProgress | null,
-    records: string[],
-  ): Promise<boolean> {
-    const owned = await runScript<number>(this.redis, 'levinvProgress', this.jobKeys(id), [
+    batch: {
+      progress: JobProgress | null;
+      checkpoint: Checkpoint | null;
+      checkpointRecord: string;
+      truncated: boolean;
+      records: string[];
+    },
+  ): Promise<number> {
+    return runScript<number>(this.redis, 'levinvProgress', this.jobKeys(id), [
       token,
       this.ttlSeconds,
       EVENTS_MAX_LEN,
-      progress ? JSON.stringify(progress) : '',
-      ...records,
+      batch.progress ? JSON.stringify(batch.progress) : '',
+      batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
+      batch.checkpoint ? batch.checkpoint.iteration : -1,
+      batch.checkpointRecord,
+      batch.truncated ? '1' : '0',
+      ...batch.records,
     ]);
-    return owned === 1;
   }
 
   /**
@@ -196,9 +272,10 @@ export class JobStore {
     end: {
       state: JobState;
       result?: JobResult;
-      resultJson?: string;
       error?: JobError;
       progress?: JobProgress | null;
+      /** the iterates recorded; read from Redis when not given */
+      recorded?: number;
     },
     now: number,
   ): Promise<boolean> {
@@ -209,41 +286,60 @@ export class JobStore {
       progress: end.progress ?? meta.progress,
     };
     if (end.error) finished.error = end.error;
-    const view = toView(finished, end.result);
-    const resultJson = end.resultJson ?? (end.result ? JSON.stringify(end.result) : '');
-    const [ok, score] = await runScript<[number, number]>(this.redis, 'levinvFinish', this.jobKeys(meta.id), [
-      token,
-      end.state,
-      now,
-      this.ttlSeconds,
-      EVENTS_MAX_LEN,
-      stateEvent(end.state),
-      // the done event carries the finished job; built here so the script needs no JSON
-      JSON.stringify(view),
-      resultJson,
-      end.error ? JSON.stringify(end.error) : '',
-      end.progress ? JSON.stringify(end.progress) : '',
-    ]);
+    const recorded = end.recorded ?? (await this.redis.llen(this.job(meta.id).iterates));
+    const view = toView(finished, recorded, end.result);
+    const [ok, score, version, owner] = await runScript<Changed<number>>(
+      this.redis,
+      'levinvFinish',
+      this.jobKeys(meta.id),
+      [
+        token,
+        end.state,
+        now,
+        this.ttlSeconds,
+        EVENTS_MAX_LEN,
+        stateEvent(end.state),
+        // the done event carries the finished job; built here so the script needs no JSON
+        JSON.stringify(view),
+        end.result ? JSON.stringify(end.result) : '',
+        end.error ? JSON.stringify(end.error) : '',
+        end.progress ? JSON.stringify(end.progress) : '',
+      ],
+    );
     if (ok !== 1) return false;
-    await this.indexSet(meta.id, end.state, score, now);
+    await this.indexSet(meta.id, owner, end.state, score, version, now);
     return true;
   }
 
-  async requeue(id: string, token: string): Promise<boolean> {
-    const [ok, score] = await runScript<[number, number]>(this.redis, 'levinvRequeue', this.jobKeys(id), [
-      token,
-      this.ttlSeconds,
-      EVENTS_MAX_LEN,
-      stateEvent('queued'),
-    ]);
+  /** Gives the job back to the queue; `keep` its checkpoint (a hand-back) or start over (a retry). */
+  async requeue(id: string, token: string, keep: boolean): Promise<boolean> {
+    const [ok, score, version, owner] = await runScript<Changed<number>>(
+      this.redis,
+      'levinvRequeue',
+      this.jobKeys(id),
+      [token, this.ttlSeconds, EVENTS_MAX_LEN, stateEvent('queued'), keep ? '1' : '0'],
+    );
     if (ok !== 1) return false;
-    await this.indexSet(id, 'queued', score);
+    await this.indexSet(id, owner, 'queued', score, version);
     return true;
   }
 
-  async cancel(meta: JobMeta, now: number): Promise<CancelOutcome> {
-    const view = toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR });
-    const [outcome, score] = await runScript<[CancelOutcome, number]>(
+  /** BullMQ moved the job back to wait after `attempt`'s worker died: queued until a worker takes it. */
+  async stalled(id: string, attempt: number): Promise<boolean> {
+    const [ok, score, version, owner] = await runScript<Changed<number>>(
+      this.redis,
+      'levinvStalled',
+      this.jobKeys(id),
+      [attempt, this.ttlSeconds, EVENTS_MAX_LEN, stateEvent('queued', { reason: 'worker-lost' })],
+    );
+    if (ok !== 1) return false;
+    await this.indexSet(id, owner, 'queued', score, version);
+    return true;
+  }
+
+  async cancel(meta: JobMeta, recorded: number, now: number): Promise<CancelOutcome> {
+    const view = toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR }, recorded);
+    const [outcome, score, version, owner] = await runScript<Changed<CancelOutcome>>(
       this.redis,
       'levinvCancel',
       this.jobKeys(meta.id),
@@ -256,7 +352,7 @@ export class JobStore {
         JSON.stringify(view),
       ],
     );
-    if (outcome === 'cancelled') await this.indexSet(meta.id, 'cancelled', score, now);
+    if (outcome === 'cancelled') await this.indexSet(meta.id, owner, 'cancelled', score, version, now);
     return outcome;
   }
 

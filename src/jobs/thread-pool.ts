@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ThreadMessage, ThreadOutcome, ThreadTask } from './thread-protocol.js';
-import type { JobProgress } from './types.js';
+import type { IteratesMessage, ThreadMessage, ThreadOutcome, ThreadTask } from './thread-protocol.js';
 
 /**
  * The compiled thread body. Threads always run JavaScript from dist: next to this module when it is itself
@@ -24,11 +23,24 @@ export function solveThreadFile(): URL {
 }
 
 export class ThreadCrashError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** the thread hit its heap limit (resourceLimits): the same job would again */
+    readonly outOfMemory = false,
+  ) {
     super(message);
     this.name = 'ThreadCrashError';
   }
 }
+
+/**
+ * Heap beyond MAX_SOLVE_MEMORY_MB for the thread itself (code, the result's n-length arrays and JSON). The
+ * solver's matrices are typed arrays, which live outside the V8 heap: the API refuses problems whose
+ * estimate exceeds the limit; this bounds what a runaway run can pile up on the heap.
+ */
+export const HEAP_HEADROOM_MB = 64;
+
+export const solveThreadHeapMb = (maxSolveMemoryMb: number): number => maxSolveMemoryMb + HEAP_HEADROOM_MB;
 
 export interface RunningSolve {
   /** asks the solver to stop after its current iteration (it then ends with reason `aborted`) */
@@ -53,6 +65,8 @@ export class SolveThreadPool {
 
   constructor(
     size: number,
+    /** the threads' old-generation heap limit; none: Node's default */
+    private readonly heapMb?: number,
     private readonly file: URL = solveThreadFile(),
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -60,12 +74,16 @@ export class SolveThreadPool {
 
   private spawn(): Slot {
     const shared = new SharedArrayBuffer(4);
-    const thread = new Worker(this.file, { workerData: { flag: shared } });
+    const thread = new Worker(this.file, {
+      workerData: { flag: shared },
+      ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
+    });
     const slot: Slot = { thread, flag: new Int32Array(shared), busy: false };
     thread.on('message', (message: ThreadMessage) => slot.onMessage?.(message));
-    thread.on('error', (error) =>
-      slot.onCrash?.(new ThreadCrashError(`solve thread failed: ${error.message}`)),
-    );
+    thread.on('error', (error: Error & { code?: string }) => {
+      const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      slot.onCrash?.(new ThreadCrashError(`solve thread failed: ${error.message}`, outOfMemory));
+    });
     thread.on('exit', (code) => {
       slot.dead = true;
       slot.onCrash?.(new ThreadCrashError(`solve thread exited with code ${code}`));
@@ -73,7 +91,7 @@ export class SolveThreadPool {
     return slot;
   }
 
-  run(task: ThreadTask, onIterates: (records: string[], progress: JobProgress) => void): RunningSolve {
+  run(task: ThreadTask, onIterates: (batch: IteratesMessage) => void): RunningSolve {
     if (this.closed) throw new Error('the solve thread pool is closed');
     const at = this.slots.findIndex((s) => !s.busy);
     if (at < 0) throw new Error('no free solve thread (more jobs than the pool size)');
@@ -89,7 +107,7 @@ export class SolveThreadPool {
       };
       slot.onMessage = (message) => {
         if (message.type === 'iterates') {
-          onIterates(message.records, message.progress);
+          onIterates(message);
           return;
         }
         release();

@@ -38,11 +38,22 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   progress: JobProgress | null;
+  /** how often another worker took the job over from its checkpoint (a worker died or lost the job) */
+  resumes: number;
+  /** what was recorded of the iterates: at most `limit` are kept (the first limit - 1, then the last) */
+  iterates: { recorded: number; limit: number; truncated: boolean };
   result?: JobResult;
   error?: JobError;
 }
 
+/** Who is asking: the API key's name ('' when the service runs without API keys). Jobs belong to one. */
+export type Owner = string;
+
 export interface SubmitInput {
+  /** the job belongs to this key: another owner sees it nowhere (404), idempotency keys are per owner */
+  owner: Owner;
+  /** refuse (QuotaExceededError) when the owner already has this many jobs queued or running */
+  maxActiveJobs?: number;
   problem: Problem;
   options: Partial<SolveOptions>;
   /** the generator's known answer; the result then carries relError */
@@ -97,18 +108,31 @@ export interface QueueStats {
 }
 
 export interface JobService {
-  /** Stores the problem, queues the job. Throws IdempotencyConflictError for a reused key with another body. */
+  /**
+   * All or nothing: either the job is stored, indexed and queued, or nothing of it remains (a crash in
+   * between leaves only keys that expire within minutes and are never listed). Throws
+   * IdempotencyConflictError for a reused key with another body, QuotaExceededError over maxActiveJobs.
+   */
   submit(input: SubmitInput): Promise<SubmitOutcome>;
-  get(id: string): Promise<JobView | null>;
-  iterates(id: string, offset: number, limit: number): Promise<IteratePage | null>;
+  /** Every read and change takes the caller: a job of another owner is null / 'not-found', as if absent. */
+  get(id: string, owner: Owner): Promise<JobView | null>;
+  iterates(id: string, owner: Owner, offset: number, limit: number): Promise<IteratePage | null>;
   /** Queued: never runs. Running: stops within one iteration and ends `cancelled`. Finished: unchanged. */
-  cancel(id: string): Promise<JobView | null>;
+  cancel(id: string, owner: Owner): Promise<JobView | null>;
   /** Forgets a finished job and all its data. */
-  remove(id: string): Promise<'deleted' | 'not-found' | 'running'>;
-  /** Newest first. */
-  list(query: { state?: JobState; limit: number; cursor?: string }): Promise<JobPage>;
-  /** Events after `lastEventId` (all when absent), then live ones until the job is done or `signal` aborts. */
-  events(id: string, lastEventId: string | undefined, signal: AbortSignal): AsyncIterable<JobEvent>;
+  remove(id: string, owner: Owner): Promise<'deleted' | 'not-found' | 'running'>;
+  /** The owner's jobs only, newest first. */
+  list(query: { owner: Owner; state?: JobState; limit: number; cursor?: string }): Promise<JobPage>;
+  /**
+   * Events after `lastEventId` (all when absent), then live ones until the job is done or `signal` aborts.
+   * Nothing for another owner's job. A malformed lastEventId is the caller's to refuse (isEventId).
+   */
+  events(
+    id: string,
+    owner: Owner,
+    lastEventId: string | undefined,
+    signal: AbortSignal,
+  ): AsyncIterable<JobEvent>;
   /** True when Redis answers. */
   ping(): Promise<boolean>;
   stats(): Promise<QueueStats>;
@@ -121,6 +145,18 @@ export class IdempotencyConflictError extends Error {
   constructor(key: string) {
     super(`Idempotency-Key '${key}' was already used with a different request body`);
     this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** The owner already has `limit` jobs queued or running: the API answers 429; nothing was stored. */
+export class QuotaExceededError extends Error {
+  readonly code = 'QUOTA_EXCEEDED';
+  constructor(
+    readonly limit: number,
+    readonly active: number,
+  ) {
+    super(`this API key already has ${active} jobs queued or running (MAX_ACTIVE_JOBS_PER_KEY is ${limit})`);
+    this.name = 'QuotaExceededError';
   }
 }
 

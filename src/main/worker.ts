@@ -5,6 +5,7 @@
 import { startWorkers } from '../jobs/index.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { createLogger, exitWithError, loadConfigOrExit, onShutdown, redactUrl } from './runtime.js';
+import { workerOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv worker';
 
@@ -12,15 +13,22 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
   const logger = createLogger(config, 'levinv-worker');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
+  // the same settings as `npm start` (concurrency, TTL, lock/stalled timing, MAX_RESUMES and the caps)
   const workers = await startWorkers({
     redisUrl,
     keyPrefix: config.KEY_PREFIX,
-    jobTtlSeconds: config.JOB_TTL_SECONDS,
-    concurrency: config.WORKER_CONCURRENCY,
     logger,
+    ...workerOptionsFromConfig(config),
   });
   logger.info(
-    { redis: redactUrl(redisUrl), concurrency: config.WORKER_CONCURRENCY, keyPrefix: config.KEY_PREFIX },
+    {
+      redis: redactUrl(redisUrl),
+      concurrency: config.WORKER_CONCURRENCY,
+      keyPrefix: config.KEY_PREFIX,
+      lockDurationMs: config.LOCK_DURATION_MS,
+      stalledIntervalMs: config.STALLED_INTERVAL_MS,
+      maxResumes: config.MAX_RESUMES,
+    },
     'worker started',
   );
   onShutdown(logger, () => workers.close());

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import {
   createJobService,
   type JobService,
+  type JobServiceOptions,
   type JobView,
   type StartWorkersOptions,
   type SubmitInput,
@@ -20,6 +21,8 @@ import type { SolveOptions } from '../../src/solver/index.js';
 import { uniquePrefix } from '../helpers/redis.js';
 
 export const TTL = 3600;
+/** The owner the tests submit as (another owner's view is tested in job-service.test.ts). */
+export const OWNER = 'alice';
 
 export interface Harness {
   url: string;
@@ -39,12 +42,18 @@ export interface Harness {
 export async function harness(
   url: string,
   name: string,
-  opts: { queueName?: string } = {},
+  opts: { queueName?: string; service?: Partial<JobServiceOptions> } = {},
 ): Promise<Harness> {
   const prefix = uniquePrefix(name);
   const queueName = opts.queueName ?? `q-${prefix}`;
   const keys = new Keys(prefix);
-  const service = await createJobService({ redisUrl: url, keyPrefix: prefix, jobTtlSeconds: TTL, queueName });
+  const service = await createJobService({
+    redisUrl: url,
+    keyPrefix: prefix,
+    jobTtlSeconds: TTL,
+    queueName,
+    ...opts.service,
+  });
   const raw = new Redis(url, { maxRetriesPerRequest: 1 });
   const queue = new Queue(queueName, { connection: { url }, prefix: keys.bullPrefix });
   const workers: WorkerHandle[] = [];
@@ -72,7 +81,7 @@ export async function harness(
       let job: JobView | null = null;
       await waitFor(
         async () => {
-          job = await service.get(id);
+          job = await service.get(id, OWNER);
           return job !== null && states.includes(job.state);
         },
         timeoutMs,
@@ -119,7 +128,12 @@ export async function waitFor(
 /** A generated problem with a known answer, as the API would submit it. */
 export function generated(n: number, d: number, seed = 1, options: Partial<SolveOptions> = {}): SubmitInput {
   const parsed = parseProblem(generateProblem({ n, d, seed }));
-  return { problem: parsed.problem, options: { ...parsed.options, ...options }, xStar: parsed.xStar };
+  return {
+    owner: OWNER,
+    problem: parsed.problem,
+    options: { ...parsed.options, ...options },
+    xStar: parsed.xStar,
+  };
 }
 
 /** gd that runs until stopped or out of time (tolerance 0 is never met), recording every `every`-th iterate. */
@@ -129,6 +143,6 @@ export function longGd(seconds: number, every = 50, seed = 2): SubmitInput {
     tolerance: 0,
     maxIterations: 1e9,
     maxSeconds: seconds,
-    record: { every, includeX: true },
+    record: { every, includeX: true, limit: 10_000 },
   });
 }

@@ -11,7 +11,7 @@ import { decodeProblem, toAlignedArrayBuffer } from '../../src/jobs/problem-blob
 import type { Problem } from '../../src/solver/index.js';
 import { redisForFile } from '../helpers/redis.js';
 import { loadVector, relErr, vectorProblem } from '../helpers/testdata.js';
-import { generated, type Harness, harness, longGd, scanKeys, TTL, waitFor } from './harness.js';
+import { generated, type Harness, harness, longGd, OWNER, scanKeys, TTL, waitFor } from './harness.js';
 
 const redis = redisForFile();
 let h: Harness;
@@ -24,7 +24,7 @@ afterEach(async () => {
 async function collectEvents(service: JobService, id: string, lastEventId?: string, max = 10_000) {
   const events: JobEvent[] = [];
   const controller = new AbortController();
-  for await (const event of service.events(id, lastEventId, controller.signal)) {
+  for await (const event of service.events(id, OWNER, lastEventId, controller.signal)) {
     events.push(event);
     if (events.length >= max) controller.abort();
   }
@@ -65,13 +65,13 @@ describe('solving', () => {
     expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(done.startedAt!));
 
     // every iterate was kept (record.every 1), with x, from 0 to the last
-    const page = await h.service.iterates(job.id, 0, 1000);
+    const page = await h.service.iterates(job.id, OWNER, 0, 1000);
     expect(page!.items.map((it) => it.iteration)).toEqual(
       Array.from({ length: result.iterations + 1 }, (_, i) => i),
     );
     expect(page!.nextOffset).toBe(result.iterations + 1);
     expect(page!.items.at(-1)).toMatchObject({ loss: result.loss, gradNorm: result.gradNorm, x: result.x });
-    expect(await h.service.iterates(job.id, page!.nextOffset, 10)).toEqual({
+    expect(await h.service.iterates(job.id, OWNER, page!.nextOffset, 10)).toEqual({
       items: [],
       nextOffset: page!.nextOffset,
     });
@@ -111,6 +111,7 @@ describe('solving', () => {
     await h.startWorkers();
     const vector = loadVector('medium');
     const { job } = await h.service.submit({
+      owner: OWNER,
       problem: vectorProblem(vector),
       options: {},
       xStar: Float64Array.from(vector.xStar),
@@ -135,7 +136,7 @@ describe('solving', () => {
       b: new Float64Array(n).fill(-1),
       sigma: new Float64Array(n).fill(0.1),
     };
-    const { job } = await h.service.submit({ problem, options: {} });
+    const { job } = await h.service.submit({ owner: OWNER, problem, options: {} });
     const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled']);
     expect(done.state).toBe('failed');
     expect(done.done).toBe(true);
@@ -174,7 +175,7 @@ describe('while running', () => {
     h = await harness(redis.url, 'pages');
     await h.startWorkers();
     const input = longGd(1.5, 25);
-    input.options.record = { every: 25, includeX: false };
+    input.options.record = { every: 25, includeX: false, limit: 10_000 };
     const { job } = await h.service.submit(input);
 
     // read pages while the solve goes on, as a client would
@@ -182,8 +183,8 @@ describe('while running', () => {
     let offset = 0;
     let pagesWhileRunning = 0;
     for (;;) {
-      const state = (await h.service.get(job.id))!.state;
-      const page = (await h.service.iterates(job.id, offset, 7))!;
+      const state = (await h.service.get(job.id, OWNER))!.state;
+      const page = (await h.service.iterates(job.id, OWNER, offset, 7))!;
       expect(page.nextOffset).toBe(offset + page.items.length);
       for (const it of page.items) {
         seen.push(it.iteration);
@@ -195,7 +196,7 @@ describe('while running', () => {
       if (page.items.length === 0) await new Promise((r) => setTimeout(r, 50));
     }
     expect(pagesWhileRunning).toBeGreaterThan(1);
-    const done = (await h.service.get(job.id))!;
+    const done = (await h.service.get(job.id, OWNER))!;
     expect(done.state).toBe('succeeded');
     expect(done.result!.reason).toBe('max-seconds');
     // every 25th iterate and the last, each once and in order
@@ -209,10 +210,13 @@ describe('while running', () => {
     h = await harness(redis.url, 'cancel-running');
     await h.startWorkers();
     const { job } = await h.service.submit(longGd(60));
-    await waitFor(async () => ((await h.service.iterates(job.id, 0, 1))?.items.length ?? 0) > 0, 10_000);
+    await waitFor(
+      async () => ((await h.service.iterates(job.id, OWNER, 0, 1))?.items.length ?? 0) > 0,
+      10_000,
+    );
 
     const asked = Date.now();
-    const view = await h.service.cancel(job.id);
+    const view = await h.service.cancel(job.id, OWNER);
     expect(['running', 'cancelled']).toContain(view!.state);
     const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled'], 10_000);
     // generous bound: the flag is polled every 150 ms and the solver checks it every iteration (< 1 ms)
@@ -221,13 +225,13 @@ describe('while running', () => {
     expect(done.done).toBe(true);
     expect(done.result!.reason).toBe('aborted');
     expect(done.error).toBeUndefined();
-    const page = await h.service.iterates(job.id, 0, 100_000);
+    const page = await h.service.iterates(job.id, OWNER, 0, 100_000);
     expect(page!.items.length).toBeGreaterThan(1);
     expect(page!.items.at(-1)!.iteration).toBe(done.result!.iterations);
     const events = await collectEvents(h.service, job.id);
     expect(events.at(-1)!.type).toBe('done');
     // cancelling again changes nothing
-    expect((await h.service.cancel(job.id))!.state).toBe('cancelled');
+    expect((await h.service.cancel(job.id, OWNER))!.state).toBe('cancelled');
     expect(await h.raw.exists(h.keys.job(job.id).cancel)).toBe(0);
   });
 
@@ -252,7 +256,8 @@ describe('while running', () => {
     const events: JobEvent[] = [];
     setTimeout(() => controller.abort(), 300);
     const began = Date.now();
-    for await (const event of h.service.events(job.id, undefined, controller.signal)) events.push(event);
+    for await (const event of h.service.events(job.id, OWNER, undefined, controller.signal))
+      events.push(event);
     expect(events.map((e) => e.type)).toEqual(['state']);
     expect(Date.now() - began).toBeLessThan(3000);
   });
@@ -267,11 +272,11 @@ describe('queued jobs', () => {
     } finally {
       add.mockRestore();
     }
-    expect((await h.service.list({ limit: 10 })).items).toEqual([]);
+    expect((await h.service.list({ owner: OWNER, limit: 10 })).items).toEqual([]);
     expect((await scanKeys(h.raw, `${h.prefix}:job:`)).length).toBe(0);
   });
 
-  it('keeps such a job when it has a key, and the retry queues it', async () => {
+  it('releases the Idempotency-Key of a failed submission, so its retry makes the job once', async () => {
     h = await harness(redis.url, 'enqueue-retry');
     const input = { ...generated(40, 3), idempotencyKey: 'k-1', fingerprint: 'f-1' };
     const add = vi.spyOn(Queue.prototype, 'add').mockRejectedValueOnce(new Error('queue unavailable'));
@@ -280,16 +285,19 @@ describe('queued jobs', () => {
     } finally {
       add.mockRestore();
     }
+    expect(await h.raw.keys(`${h.prefix}:{jobs}:idempotency:*`)).toEqual([]);
     const retry = await h.service.submit(input);
-    expect(retry.created).toBe(false);
+    expect(retry.created).toBe(true);
+    expect((await h.service.submit(input)).job.id).toBe(retry.job.id);
     await h.startWorkers();
     expect((await h.waitForState(retry.job.id, ['succeeded'])).state).toBe('succeeded');
+    expect((await scanKeys(h.raw, `${h.prefix}:job:`)).filter((k) => k.endsWith(':meta'))).toHaveLength(1);
   });
 
   it('cancels a queued job, which then never runs', async () => {
     h = await harness(redis.url, 'cancel-queued');
     const { job } = await h.service.submit(generated(200, 8, 3));
-    const view = await h.service.cancel(job.id);
+    const view = await h.service.cancel(job.id, OWNER);
     expect(view).toMatchObject({ state: 'cancelled', done: true, startedAt: null });
     expect(view!.error?.code).toBe('CANCELLED');
     expect(view!.finishedAt).not.toBeNull();
@@ -298,9 +306,9 @@ describe('queued jobs', () => {
     await h.startWorkers();
     const { job: later } = await h.service.submit(generated(200, 8, 4));
     await h.waitForState(later.id, ['succeeded']);
-    const after = await h.service.get(job.id);
+    const after = await h.service.get(job.id, OWNER);
     expect(after).toEqual(view);
-    expect((await h.service.iterates(job.id, 0, 10))!.items).toEqual([]);
+    expect((await h.service.iterates(job.id, OWNER, 0, 10))!.items).toEqual([]);
     expect(await h.raw.exists(h.keys.job(job.id).problem)).toBe(0);
     const events = await collectEvents(h.service, job.id);
     expect(events.map((e) => e.type)).toEqual(['state', 'state', 'done']);
@@ -333,28 +341,35 @@ describe('queued jobs', () => {
     for (let i = 0; i < 5; i++) ids.push((await h.service.submit(generated(20, 2, 10 + i))).job.id);
     const newestFirst = [...ids].reverse();
 
-    const first = await h.service.list({ limit: 2 });
+    const first = await h.service.list({ owner: OWNER, limit: 2 });
     expect(first.items.map((j) => j.id)).toEqual(newestFirst.slice(0, 2));
     expect(first.nextCursor).not.toBeNull();
-    const second = await h.service.list({ limit: 2, cursor: first.nextCursor! });
+    const second = await h.service.list({ owner: OWNER, limit: 2, cursor: first.nextCursor! });
     expect(second.items.map((j) => j.id)).toEqual(newestFirst.slice(2, 4));
-    const third = await h.service.list({ limit: 2, cursor: second.nextCursor! });
+    const third = await h.service.list({ owner: OWNER, limit: 2, cursor: second.nextCursor! });
     expect(third.items.map((j) => j.id)).toEqual(newestFirst.slice(4));
     expect(third.nextCursor).toBeNull();
-    expect((await h.service.list({ limit: 5 })).nextCursor).toBeNull();
+    expect((await h.service.list({ owner: OWNER, limit: 5 })).nextCursor).toBeNull();
 
-    await h.service.cancel(ids[1]);
-    await h.service.cancel(ids[3]);
-    const cancelled = await h.service.list({ state: 'cancelled', limit: 10 });
+    await h.service.cancel(ids[1], OWNER);
+    await h.service.cancel(ids[3], OWNER);
+    const cancelled = await h.service.list({ owner: OWNER, state: 'cancelled', limit: 10 });
     expect(cancelled.items.map((j) => j.id)).toEqual([ids[3], ids[1]]);
     expect(cancelled.items.every((j) => j.state === 'cancelled')).toBe(true);
-    const queued = await h.service.list({ state: 'queued', limit: 2 });
+    const queued = await h.service.list({ owner: OWNER, state: 'queued', limit: 2 });
     expect(queued.items.map((j) => j.id)).toEqual([ids[4], ids[2]]);
-    const queuedRest = await h.service.list({ state: 'queued', limit: 2, cursor: queued.nextCursor! });
+    const queuedRest = await h.service.list({
+      owner: OWNER,
+      state: 'queued',
+      limit: 2,
+      cursor: queued.nextCursor!,
+    });
     expect(queuedRest).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
-    expect((await h.service.list({ state: 'running', limit: 10 })).items).toEqual([]);
+    expect((await h.service.list({ owner: OWNER, state: 'running', limit: 10 })).items).toEqual([]);
 
-    await expect(h.service.list({ limit: 2, cursor: 'nonsense' })).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(h.service.list({ owner: OWNER, limit: 2, cursor: 'nonsense' })).rejects.toBeInstanceOf(
+      InvalidCursorError,
+    );
     const stats = await h.service.stats();
     expect(stats.byState).toMatchObject({ queued: 3, cancelled: 2 });
     expect(stats.queueDepth).toBe(3);
@@ -377,7 +392,7 @@ describe('queued jobs', () => {
     );
     expect(new Set(racing.map((r) => r.job.id)).size).toBe(1);
     expect(racing.filter((r) => r.created).length).toBe(1);
-    expect((await h.service.list({ limit: 10 })).items.length).toBe(2);
+    expect((await h.service.list({ owner: OWNER, limit: 10 })).items.length).toBe(2);
     // concurrent submissions of different bodies: one job, the others conflict and leave nothing behind
     const mixed = await Promise.allSettled(
       ['a', 'b', 'c'].map((fingerprint) =>
@@ -388,7 +403,7 @@ describe('queued jobs', () => {
     for (const r of mixed) {
       if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(IdempotencyConflictError);
     }
-    expect((await h.service.list({ limit: 10 })).items.length).toBe(3);
+    expect((await h.service.list({ owner: OWNER, limit: 10 })).items.length).toBe(3);
     expect((await scanKeys(h.raw, `${h.prefix}:job:`)).filter((k) => k.endsWith(':meta')).length).toBe(3);
     // another key is another job
     const other = await h.service.submit({ ...input, idempotencyKey: 'other' });
@@ -400,10 +415,10 @@ describe('queued jobs', () => {
     h = await harness(redis.url, 'unknown');
     const unknown = '00000000-0000-4000-8000-000000000000';
     for (const id of [unknown, 'not-a-uuid', '{x}']) {
-      expect(await h.service.get(id)).toBeNull();
-      expect(await h.service.iterates(id, 0, 10)).toBeNull();
-      expect(await h.service.cancel(id)).toBeNull();
-      expect(await h.service.remove(id)).toBe('not-found');
+      expect(await h.service.get(id, OWNER)).toBeNull();
+      expect(await h.service.iterates(id, OWNER, 0, 10)).toBeNull();
+      expect(await h.service.cancel(id, OWNER)).toBeNull();
+      expect(await h.service.remove(id, OWNER)).toBe('not-found');
       expect(await collectEvents(h.service, id)).toEqual([]);
     }
   });
@@ -414,20 +429,20 @@ describe('retention', () => {
     h = await harness(redis.url, 'remove');
     await h.startWorkers();
     const { job } = await h.service.submit({ ...longGd(60), idempotencyKey: 'k', fingerprint: 'f' });
-    await h.waitForState(job.id, ['running']);
-    expect(await h.service.remove(job.id)).toBe('running');
-    await h.service.cancel(job.id);
+    await waitFor(async () => (await h.service.get(job.id, OWNER))!.iterates.recorded > 0, 10_000);
+    expect(await h.service.remove(job.id, OWNER)).toBe('running');
+    await h.service.cancel(job.id, OWNER);
     await h.waitForState(job.id, ['cancelled']);
     await waitFor(async () => (await h.queue.getJobState(job.id)) === 'completed', 5000);
 
     const keysOf = async () => (await scanKeys(h.raw, h.prefix)).filter((k) => k.includes(job.id));
     expect((await keysOf()).length).toBeGreaterThan(3);
-    expect(await h.service.remove(job.id)).toBe('deleted');
+    expect(await h.service.remove(job.id, OWNER)).toBe('deleted');
     expect(await keysOf()).toEqual([]);
     expect(await h.raw.keys(`${h.prefix}:{jobs}:idempotency:*`)).toEqual([]);
-    expect(await h.service.get(job.id)).toBeNull();
-    expect(await h.service.remove(job.id)).toBe('not-found');
-    expect((await h.service.list({ limit: 10 })).items).toEqual([]);
+    expect(await h.service.get(job.id, OWNER)).toBeNull();
+    expect(await h.service.remove(job.id, OWNER)).toBe('not-found');
+    expect((await h.service.list({ owner: OWNER, limit: 10 })).items).toEqual([]);
     expect((await h.service.stats()).byState.cancelled).toBe(0);
   });
 
@@ -442,7 +457,7 @@ describe('retention', () => {
       ids.push((await h.service.submit(input)).job.id);
     }
     const queuedOnly = (await h.service.submit(generated(50, 3, 3))).job.id;
-    await h.service.cancel(queuedOnly);
+    await h.service.cancel(queuedOnly, OWNER);
     for (const id of ids) await h.waitForState(id, ['succeeded']);
     await h.service.stats();
 

@@ -11,7 +11,7 @@ import {
 } from '../../src/jobs/index.js';
 import { startLocalRedis } from '../../src/main/local-redis.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import { generated, waitFor } from './harness.js';
+import { generated, OWNER, waitFor } from './harness.js';
 
 let service: JobService | undefined;
 afterEach(async () => {
@@ -26,20 +26,20 @@ it('answers ping false and throws StoreUnavailableError quickly once Redis is go
     service = await createJobService({ redisUrl: local.url, keyPrefix: prefix, jobTtlSeconds: 60 });
     expect(await service.ping()).toBe(true);
     const { job } = await service.submit(generated(20, 2));
-    expect((await service.get(job.id))!.state).toBe('queued');
+    expect((await service.get(job.id, OWNER))!.state).toBe('queued');
 
     await local.stop();
     const began = Date.now();
     expect(await service.ping()).toBe(false);
     await expect(service.submit(generated(20, 2))).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(service.get(job.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(service.iterates(job.id, 0, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(service.cancel(job.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(service.remove(job.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(service.list({ limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(service.get(job.id, OWNER)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(service.iterates(job.id, OWNER, 0, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(service.cancel(job.id, OWNER)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(service.remove(job.id, OWNER)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(service.list({ owner: OWNER, limit: 10 })).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(service.stats()).rejects.toBeInstanceOf(StoreUnavailableError);
     const events = async () => {
-      for await (const _ of service!.events(job.id, undefined, new AbortController().signal)) {
+      for await (const _ of service!.events(job.id, OWNER, undefined, new AbortController().signal)) {
         // drains
       }
     };
@@ -65,7 +65,7 @@ it('starts while Redis is down and reports it unavailable', async () => {
     connectWaitMs: 300,
   });
   expect(await service.ping()).toBe(false);
-  await expect(service.get('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
+  await expect(service.get('00000000-0000-4000-8000-000000000000', OWNER)).rejects.toBeInstanceOf(
     StoreUnavailableError,
   );
   expect(Date.now() - began).toBeLessThan(5000);
@@ -94,7 +94,7 @@ it('works again once Redis is back, also when it was down at start', async () =>
     );
     const { job, created } = await service.submit(generated(20, 2));
     expect(created).toBe(true);
-    expect((await service.get(job.id))!.state).toBe('queued');
+    expect((await service.get(job.id, OWNER))!.state).toBe('queued');
     expect((await service.stats()).queueDepth).toBe(1);
   } finally {
     await service.close();

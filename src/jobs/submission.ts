@@ -1,0 +1,290 @@
+/**
+ * Submission, all or nothing. Under overload any step may fail (a command timeout, a dropped connection,
+ * the process dying), so the order is chosen such that every prefix of it leaves either nothing that is
+ * listed or a complete job:
+ *
+ * 1. write the problem blob, meta (`provisional`) and event stream with a provisional TTL (minutes): a
+ *    crash from here on leaves keys that expire soon and that nothing lists;
+ * 2. ADMIT (index slot, atomic): the owner's quota (queued + running + admitted) and the Idempotency-Key;
+ *    the place taken is a reservation that lapses with the provisional TTL;
+ * 3. add the BullMQ job (its id is the job id, so adding twice is harmless);
+ * 4. CONFIRM (job slot): the job's keys get the full TTL (a worker's START does the same, should it be
+ *    first);
+ * 5. COMMIT (index slot): listed as queued, at version 1, so a worker that has started it already wins.
+ *
+ * A failure after step 1 rolls back what it can (the BullMQ job, the keys, the reservation and index
+ * entries); what a rollback cannot reach expires with the provisional TTL. A retry with the same
+ * Idempotency-Key completes a provisional job instead of making another (steps 3-5 are idempotent).
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { newJobId } from './keys.js';
+import { encodeProblem } from './problem-blob.js';
+import { JOB_NAME, jobOptions, type SolveJobData } from './queue.js';
+import { execAll } from './redis.js';
+import { runScript } from './scripts.js';
+import { EVENTS_MAX_LEN, type JobMeta, type JobStore, parseMeta, stateEvent, toView } from './store.js';
+import {
+  IdempotencyConflictError,
+  QuotaExceededError,
+  type SubmitInput,
+  type SubmitOutcome,
+} from './types.js';
+
+export interface SubmissionConfig {
+  ttlSeconds: number;
+  /** how long an incomplete submission's keys live */
+  provisionalTtlSeconds: number;
+  /** iterates kept per job, as the workers are configured (shown until a worker takes the job) */
+  recordLimit: number;
+}
+
+interface Idempotency {
+  key: string;
+  name: string;
+  fingerprint: string;
+  /** what the key holds while it names this submission's job */
+  record: string;
+}
+
+interface IdempotencyRecord {
+  id: string;
+  fingerprint: string;
+}
+
+/** A key that no script touches: the 18th key of the admission scripts when there is no Idempotency-Key. */
+const NO_KEY = 'none';
+
+export class Submissions {
+  constructor(
+    private readonly redis: Redis,
+    private readonly store: JobStore,
+    private readonly queue: Queue<SolveJobData>,
+    private readonly config: SubmissionConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async submit(input: SubmitInput): Promise<SubmitOutcome> {
+    const { owner } = input;
+    const keys = this.store.keys;
+    const id = newJobId();
+    const idempotency: Idempotency | undefined =
+      input.idempotencyKey === undefined
+        ? undefined
+        : {
+            key: keys.idempotency(owner, input.idempotencyKey),
+            name: input.idempotencyKey,
+            fingerprint: input.fingerprint ?? '',
+            record: JSON.stringify({ id, fingerprint: input.fingerprint ?? '' } satisfies IdempotencyRecord),
+          };
+    // The common retry: the first submission is long done; answer without writing the problem again.
+    if (idempotency) {
+      const earlier = await this.match(idempotency, owner, await this.redis.get(idempotency.key));
+      if (earlier) return { job: earlier, created: false };
+    }
+    // Refuse before writing megabytes; ADMIT checks again, atomically.
+    const limit = input.maxActiveJobs ?? 0;
+    if (limit > 0) {
+      const active = await this.activeJobs(owner);
+      if (active >= limit) throw new QuotaExceededError(limit, active);
+    }
+
+    const now = Date.now();
+    const [seq] = await execAll<[number]>(
+      this.redis.multi().incr(keys.index.seq).expire(keys.index.seq, this.config.ttlSeconds),
+    );
+    // newest first: creation time, then a shared counter for jobs created in the same millisecond
+    const score = now * 1000 + (seq % 1000);
+    const { problem, options, xStar } = input;
+    const meta: Record<string, string | number> = {
+      id,
+      owner,
+      state: 'queued',
+      method: options.method ?? 'newton',
+      n: problem.n,
+      d: problem.d,
+      createdAt: now,
+      options: JSON.stringify(options),
+      fingerprint: idempotency?.fingerprint ?? '',
+      score,
+      attempts: 0,
+      resumes: 0,
+      recordLimit: this.config.recordLimit,
+      v: 1,
+      provisional: 1,
+    };
+    if (idempotency) meta.idempotencyKey = idempotency.key;
+    const k = this.store.job(id);
+    const provisional = this.config.provisionalTtlSeconds;
+    try {
+      await execAll(
+        this.redis
+          .multi()
+          .set(k.problem, encodeProblem(problem, xStar), 'EX', provisional)
+          .hset(k.meta, meta)
+          .expire(k.meta, provisional)
+          .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
+          .expire(k.events, provisional),
+      );
+    } catch (error) {
+      // a timeout does not say whether the write happened: what did expires with the provisional TTL
+      await this.discard(id);
+      throw error;
+    }
+
+    let replace = '';
+    for (let tries = 0; ; tries++) {
+      const [outcome, detail] = await this.admit(id, owner, limit, idempotency, replace).catch(
+        async (error: unknown) => {
+          await this.rollback(id, owner, idempotency);
+          throw error;
+        },
+      );
+      if (outcome === 'ok') break;
+      if (outcome === 'quota') {
+        await this.discard(id);
+        throw new QuotaExceededError(limit, Number(detail));
+      }
+      // 'taken': a concurrent or earlier submission holds the key: it is the job, or a conflict
+      const earlier = await this.match(idempotency!, owner, detail).catch(async (error: unknown) => {
+        await this.discard(id);
+        throw error;
+      });
+      if (earlier) {
+        await this.discard(id);
+        return { job: earlier, created: false };
+      }
+      // the earlier job is gone (deleted or expired): the key is ours if nobody changes it meanwhile
+      if (tries >= 3) {
+        await this.discard(id);
+        throw new Error('the Idempotency-Key keeps changing hands: try again');
+      }
+      replace = detail;
+    }
+
+    try {
+      await this.complete(id, owner, score, idempotency);
+    } catch (error) {
+      await this.rollback(id, owner, idempotency);
+      throw error;
+    }
+    this.logger.info({ jobId: id, n: problem.n, d: problem.d, method: meta.method }, 'job queued');
+    const view = parseMeta(stringify(meta)) as JobMeta;
+    return { job: toView({ ...view, provisional: false }, 0), created: true };
+  }
+
+  /** The owner's jobs queued, running or admitted (a read: ADMIT decides). */
+  private async activeJobs(owner: string): Promise<number> {
+    const o = this.store.keys.owner(owner);
+    const [queued, running, pending] = await execAll<[number, number, number]>(
+      this.redis
+        .pipeline()
+        .zcard(o.byState.queued)
+        .zcard(o.byState.running)
+        .zcount(o.pending, Date.now(), '+inf'),
+    );
+    return queued + running + pending;
+  }
+
+  private admit(
+    id: string,
+    owner: string,
+    limit: number,
+    idempotency: Idempotency | undefined,
+    replace: string,
+  ): Promise<[string, string]> {
+    const now = Date.now();
+    return runScript<[string, string]>(
+      this.redis,
+      'levinvAdmit',
+      this.store.indexKeys(owner, idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY)),
+      [
+        id,
+        limit,
+        now,
+        now + this.config.provisionalTtlSeconds * 1000,
+        this.config.provisionalTtlSeconds,
+        idempotency?.record ?? '',
+        replace,
+        this.config.ttlSeconds,
+      ],
+    );
+  }
+
+  /** Steps 3-5: queued in BullMQ, full TTL, listed. Idempotent. Throws when the job's keys are gone. */
+  private async complete(
+    id: string,
+    owner: string,
+    score: number,
+    idempotency: { key: string; record: string } | undefined,
+  ): Promise<void> {
+    const { ttlSeconds } = this.config;
+    await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(id, ttlSeconds));
+    const state = await runScript<string>(this.redis, 'levinvConfirm', this.store.jobKeys(id), [ttlSeconds]);
+    if (state === '') throw new VanishedError(id);
+    const keys = this.store.indexKeys(owner, idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY));
+    const base = this.store.keys.owner(owner).base;
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    await runScript(this.redis, 'levinvCommit', keys, [
+      id,
+      1,
+      score,
+      expiresAt,
+      ttlSeconds,
+      1,
+      base,
+      idempotency?.record ?? '',
+    ]);
+  }
+
+  /**
+   * The job an Idempotency-Key's record names, null when there is none (or it is gone); throws on another
+   * fingerprint. A provisional job (its submission still running, or dead) is completed here.
+   */
+  private async match(idempotency: Idempotency, owner: string, raw: string | null) {
+    if (raw === null) return null;
+    const record = JSON.parse(raw) as IdempotencyRecord;
+    const meta = await this.store.readMeta(record.id);
+    if (!meta || meta.owner !== owner) return null;
+    if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError(idempotency.name);
+    if (meta.provisional) {
+      try {
+        await this.complete(meta.id, owner, meta.score, { key: idempotency.key, record: raw });
+      } catch (error) {
+        if (error instanceof VanishedError) return null;
+        throw error;
+      }
+    }
+    const recorded = await this.redis.llen(this.store.job(meta.id).iterates);
+    const current = (await this.store.readMeta(meta.id)) ?? meta;
+    return toView({ ...current, provisional: false }, recorded);
+  }
+
+  /** Deletes a submission's keys (nothing else of it exists yet); best effort, its TTL does the rest. */
+  private async discard(id: string): Promise<void> {
+    await this.redis.del(...this.store.jobKeys(id)).catch(() => undefined);
+  }
+
+  /** Undoes a submission that failed after ADMIT; best effort, the provisional TTL does the rest. */
+  private async rollback(id: string, owner: string, idempotency: Idempotency | undefined): Promise<void> {
+    await this.queue.remove(id).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
+    await this.discard(id);
+    const key = idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY);
+    await runScript(this.redis, 'levinvRelease', this.store.indexKeys(owner, key), [
+      id,
+      idempotency?.record ?? '',
+    ]).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
+  }
+}
+
+/** The job's keys expired or were rolled back before its submission completed. */
+class VanishedError extends Error {
+  constructor(id: string) {
+    super(`job ${id} vanished before its submission completed`);
+    this.name = 'VanishedError';
+  }
+}
+
+const stringify = (hash: Record<string, string | number>): Record<string, string> =>
+  Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
