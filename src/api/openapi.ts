@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { JobService } from '../jobs/types.js';
+import type { Limits } from './limits.js';
 
 /** From package.json two levels up (src/api or dist/api), so the document's version is the package's. */
 function packageVersion(): string {
@@ -22,9 +23,27 @@ export function openapiInfo() {
       description:
         'Inverts leverage scores: submit (A, b, sigma), a worker finds x such that diag(Ax - b)^-1 A has ' +
         'leverage scores sigma. Follow the job by polling `GET /jobs/{id}`, paging its iterates, or ' +
-        'streaming its events. Every error is `application/problem+json` (RFC 9457).',
+        'streaming its events. Every error is `application/problem+json` (RFC 9457).\n\n' +
+        'When the service runs with API keys (API_KEYS), every route but /healthz, /readyz and /docs needs ' +
+        '`Authorization: Bearer <secret>` (401 otherwise); a job belongs to the key that submitted it and ' +
+        'is 404 to every other key. Requests are rate-limited per key (429 with `Retry-After`).',
       license: { name: 'MIT', identifier: 'MIT' },
     },
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http' as const,
+          scheme: 'bearer',
+          description: 'the secret of an API key (API_KEYS); not needed when the service runs without keys',
+        },
+        metricsToken: {
+          type: 'http' as const,
+          scheme: 'bearer',
+          description: 'METRICS_TOKEN, for /metrics only',
+        },
+      },
+    },
+    security: [{ apiKey: [] }],
     tags: [
       { name: 'jobs', description: 'submit problems and follow their solves' },
       { name: 'operations', description: 'health, readiness and metrics' },
@@ -83,11 +102,21 @@ const NO_JOBS = new Proxy({} as JobService, {
   },
 });
 
+/** The document does not depend on the limits' values; these only let the app be built. */
+const DOCUMENT_LIMITS: Limits = {
+  ratePerSecond: 0,
+  maxActiveJobsPerKey: 0,
+  maxProblemCells: 1,
+  maxSolveSeconds: 1,
+  maxIterations: 1,
+  maxSolveMemoryMb: 1,
+};
+
 /** The OpenAPI document as YAML, exactly as `GET /docs/yaml` serves it (what openapi.yaml must equal). */
 export async function openapiYaml(): Promise<string> {
   // Imported here: app.ts imports this module for openapiInfo and transformObject.
   const { buildApp } = await import('./app.js');
-  const app = buildApp({ jobs: NO_JOBS, maxBodyBytes: 1 });
+  const app = buildApp({ jobs: NO_JOBS, maxBodyBytes: 1, limits: DOCUMENT_LIMITS });
   try {
     await app.ready();
     return app.swagger({ yaml: true });

@@ -7,6 +7,7 @@
  * document instead of being repeated inline in every response.
  */
 import { z } from 'zod';
+import { isEventId } from '../jobs/keys.js';
 import { JOB_STATES } from '../jobs/types.js';
 import { problemSchema } from '../problem/schema.js';
 import { METHODS, type StopReason } from '../solver/index.js';
@@ -84,6 +85,19 @@ const jobErrorSchema = z
 
 const timestamp = z.string().meta({ format: 'date-time' });
 
+const iteratesSummarySchema = z
+  .object({
+    recorded: z
+      .int()
+      .min(0)
+      .meta({ description: 'iterates recorded so far (what `/iterates` pages through)' }),
+    limit: z.int().min(1).meta({ description: 'at most this many are kept (MAX_RECORDED_ITERATES)' }),
+    truncated: z.boolean().meta({
+      description: 'true when more were made than kept: the first limit - 1 are kept, then always the latest',
+    }),
+  })
+  .meta({ id: 'IteratesSummary', description: 'what was recorded of the iterates' });
+
 export const jobSchema = z
   .object({
     id: z.string(),
@@ -96,6 +110,11 @@ export const jobSchema = z
     startedAt: timestamp.nullable(),
     finishedAt: timestamp.nullable(),
     progress: progressSchema.nullable(),
+    resumes: z.int().min(0).meta({
+      description:
+        'how often another worker took the job over from its checkpoint (a worker died or lost the job)',
+    }),
+    iterates: iteratesSummarySchema,
     result: jobResultSchema.optional(),
     error: jobErrorSchema.optional(),
   })
@@ -160,6 +179,17 @@ export function problemResponse(description: string) {
   return { description, content: { 'application/problem+json': { schema: problemDetailsSchema } } };
 }
 
+/** 401 on every route that needs an API key (when the service runs with keys). */
+export const unauthorizedResponse = problemResponse(
+  'no API key, or a wrong one (`Authorization: Bearer <secret>`); `WWW-Authenticate: Bearer` says which',
+);
+
+/** 429 on every rate-limited route. */
+export const rateLimitedResponse = problemResponse(
+  'more requests per second from this API key than RATE_LIMIT_PER_SECOND; `Retry-After` and the ' +
+    '`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers say when to retry',
+);
+
 export const solveBodySchema = problemSchema.meta({
   id: 'Problem',
   description:
@@ -190,10 +220,11 @@ export const iteratesQuerySchema = z.object({
   limit: queryInt(1, MAX_ITERATES_PAGE, 100),
 });
 
+/** An event id as the stream writes it (`ms-seq`, both parts 64-bit): anything else is a 400, not a 500. */
+const eventId = z.string().refine(isEventId, 'expected an event id from this stream (ms-seq)');
+
 export const eventsQuerySchema = z.object({
-  lastEventId: z
-    .string()
-    .min(1)
+  lastEventId: eventId
     .optional()
     .meta({ description: 'resume after this event id (for clients that cannot send Last-Event-ID)' }),
 });
@@ -212,7 +243,11 @@ export const solveHeadersSchema = z.looseObject({
 });
 
 export const eventsHeadersSchema = z.looseObject({
-  'last-event-id': z.string().optional().meta({ description: 'the id of the last event received' }),
+  'last-event-id': z
+    .string()
+    .refine((id) => id === '' || isEventId(id), 'expected an event id from this stream (ms-seq)')
+    .optional()
+    .meta({ description: 'the id of the last event received (empty: none)' }),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

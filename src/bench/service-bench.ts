@@ -25,6 +25,7 @@ import { parseEventStream } from '../main/cli-submit.js';
 import { loadConfig } from '../main/config.js';
 import { startLocalRedis } from '../main/local-redis.js';
 import { listenUrl } from '../main/runtime.js';
+import { limitsFromConfig } from '../main/service-options.js';
 import { generateProblem } from '../problem/generate.js';
 
 const N = 200;
@@ -159,7 +160,10 @@ async function main(): Promise<void> {
 
   try {
     const logger = pino({ level: 'warn' });
-    const { MAX_BODY_BYTES } = loadConfig({});
+    const config = loadConfig({});
+    const { MAX_BODY_BYTES } = config;
+    // The default per-job limits; no rate limit or active-job quota: the bench is one client posting fast.
+    const limits = { ...limitsFromConfig(config), ratePerSecond: 0, maxActiveJobsPerKey: 0 };
     for (const workers of WORKER_COUNTS) {
       const common = {
         redisUrl: redis.url,
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
       };
       const jobs = await createJobService({ ...common, logger });
       const workerPool = await startWorkers({ ...common, concurrency: workers, logger });
-      const app = buildApp({ jobs, maxBodyBytes: MAX_BODY_BYTES });
+      const app = buildApp({ jobs, maxBodyBytes: MAX_BODY_BYTES, limits });
       await app.listen({ host: '127.0.0.1', port: 0 });
       const stop = async (): Promise<void> => {
         await app.close();

@@ -1,44 +1,67 @@
 /**
  * `npm run api`: the HTTP API alone (workers run elsewhere: `npm run worker`). On SIGTERM/SIGINT it stops
- * taking requests, ends open event streams, finishes in-flight requests, then closes the job store.
+ * taking requests, ends open event streams, finishes in-flight requests, then closes the job store and the
+ * rate limiter's connection.
  */
 import { buildApp } from '../api/app.js';
 import { createJobService } from '../jobs/index.js';
 import { DEFAULT_REDIS_URL } from './config.js';
+import { createRateLimitRedis } from './rate-limit-redis.js';
 import {
   createLogger,
   exitWithError,
   listenUrl,
+  loadAuthOrExit,
   loadConfigOrExit,
   onShutdown,
   redactUrl,
+  warnIfOpen,
 } from './runtime.js';
+import { httpOptionsFromConfig, limitsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv api';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
+  const auth = loadAuthOrExit(PROGRAM, config);
   const logger = createLogger(config, 'levinv-api');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
   const jobs = await createJobService({
     redisUrl,
     keyPrefix: config.KEY_PREFIX,
     jobTtlSeconds: config.JOB_TTL_SECONDS,
+    maxRecordedIterates: config.MAX_RECORDED_ITERATES,
     logger,
   });
-  const app = buildApp({ jobs, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+  const rateLimit = createRateLimitRedis(redisUrl, logger);
+  const app = buildApp({
+    jobs,
+    logger,
+    ...httpOptionsFromConfig(config),
+    limits: limitsFromConfig(config),
+    rateLimitRedis: rateLimit.redis,
+    ...(auth ? { auth } : {}),
+  });
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (error) {
+    await rateLimit.close();
     await jobs.close();
     throw error;
   }
+  warnIfOpen(logger, auth);
   logger.info(
-    { url: listenUrl(app.server), redis: redactUrl(redisUrl), keyPrefix: config.KEY_PREFIX },
+    {
+      url: listenUrl(app.server),
+      redis: redactUrl(redisUrl),
+      keyPrefix: config.KEY_PREFIX,
+      apiKeys: auth?.keys.size ?? 0,
+    },
     'API listening (API reference at /docs)',
   );
   onShutdown(logger, async () => {
     await app.close();
+    await rateLimit.close();
     await jobs.close();
   });
 }

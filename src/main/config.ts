@@ -13,6 +13,14 @@ const positiveInt = z.coerce
   .number({ error: 'expected a whole number > 0' })
   .int({ error: 'expected a whole number > 0' })
   .positive({ error: 'expected a whole number > 0' });
+const nonNegativeInt = z.coerce
+  .number({ error: 'expected a whole number >= 0' })
+  .int({ error: 'expected a whole number >= 0' })
+  .min(0, { error: 'expected a whole number >= 0' });
+
+/** API keys and the metrics token: long enough not to be guessed, and sendable as a Bearer token as is. */
+export const MIN_SECRET_LENGTH = 16;
+export const SECRET_PATTERN = /^[\x21-\x7e]+$/;
 
 export const configSchema = z.object({
   PORT: port.default(3000),
@@ -28,9 +36,54 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]+$/, 'letters, digits, ":", "_" and "-" only')
     .default('levinv'),
+
+  // Identity. Unset API_KEYS (and API_KEYS_FILE): the service is open, and says so at start.
+  /** comma-separated `name:secret` pairs */
+  API_KEYS: z.string().optional(),
+  /** a file with one `name:secret` pair a line (secrets mounted as files); '#' starts a comment */
+  API_KEYS_FILE: z.string().optional(),
+  /** when set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>` */
+  METRICS_TOKEN: z
+    .string()
+    .min(MIN_SECRET_LENGTH, `expected at least ${MIN_SECRET_LENGTH} characters`)
+    .regex(SECRET_PATTERN, 'expected visible ASCII characters only (no spaces)')
+    .optional(),
+
+  // Quotas, per API key (per client address when the service is open); 0 turns a limit off.
+  RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
+  MAX_ACTIVE_JOBS_PER_KEY: nonNegativeInt.default(100),
+
+  // Per job.
+  /** n x d of one problem */
+  MAX_PROBLEM_CELLS: positiveInt.default(4_000_000),
+  /** caps options.maxSeconds (and is its default) */
+  MAX_SOLVE_SECONDS: positiveInt.default(3600),
+  /** caps options.maxIterations */
+  MAX_ITERATIONS: positiveInt.default(100_000),
+  /** the solver's estimated working memory of one problem; also the solve thread's heap limit */
+  // 1 GiB: every problem shape up to 100000 x 40 fits by any method; the issue's memory bomb (n = 2001,
+  // d = 700, Newton: an estimated 1.8 GB from a 3.3 MB body) does not.
+  MAX_SOLVE_MEMORY_MB: positiveInt.default(1024),
+  /** iterates kept per job (the first ones, then the last) */
+  MAX_RECORDED_ITERATES: positiveInt.default(10_000),
+
+  // HTTP.
+  /** a request (its body included) must arrive within this */
+  REQUEST_TIMEOUT_MS: positiveInt.default(120_000),
+  /** event-loop delay above which the API sheds load with 503 */
+  MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
+
+  // Workers: a dead worker's job is taken over after at most LOCK_DURATION_MS + STALLED_INTERVAL_MS.
+  LOCK_DURATION_MS: positiveInt.default(15_000),
+  STALLED_INTERVAL_MS: positiveInt.default(10_000),
+  /** how many worker deaths one job survives (resuming from its checkpoint each time) */
+  MAX_RESUMES: positiveInt.default(5),
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** Variables whose values are secrets: error messages name them without their value. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['API_KEYS', 'METRICS_TOKEN']);
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export class ConfigError extends Error {
@@ -51,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const first = parsed.error.issues[0];
   const name = String(first.path[0]);
-  throw new ConfigError(
-    `invalid environment variable ${name}=${JSON.stringify(input[name])}: ${first.message}`,
-  );
+  // A secret's value never reaches the message (it goes to stderr and from there to log collectors).
+  const shown = SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(input[name])}`;
+  throw new ConfigError(`invalid environment variable ${name}${shown}: ${first.message}`);
 }

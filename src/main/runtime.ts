@@ -3,7 +3,9 @@
  * exit 78, create the pino logger, keep secrets out of logs, and shut down once on SIGTERM/SIGINT.
  */
 import type { Server } from 'node:http';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { AuthOptions } from '../api/auth.js';
+import { authFromConfig } from './api-keys.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 
 /** EX_CONFIG from sysexits: the environment is wrong, restarting will not help. */
@@ -13,10 +15,10 @@ export const SHUTDOWN_LIMIT_MS = 30_000;
 
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
-/** The config, or one line on stderr and exit 78. */
-export function loadConfigOrExit(program: string): Config {
+/** `read()`, or one line on stderr and exit 78 when it throws a ConfigError. */
+function orExit<T>(program: string, read: () => T): T {
   try {
-    return loadConfig();
+    return read();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${program}: ${oneLine(error.message)}\n`);
@@ -26,8 +28,46 @@ export function loadConfigOrExit(program: string): Config {
   }
 }
 
-export function createLogger(config: Config, name: string): Logger {
-  return pino({ level: config.LOG_LEVEL, name });
+/** The config, or one line on stderr and exit 78. */
+export function loadConfigOrExit(program: string): Config {
+  return orExit(program, () => loadConfig());
+}
+
+/** The API keys of API_KEYS / API_KEYS_FILE and METRICS_TOKEN (undefined: open), or exit 78 on a bad list. */
+export function loadAuthOrExit(program: string, config: Config): AuthOptions | undefined {
+  return orExit(program, () => authFromConfig(config));
+}
+
+/** The one line an open service logs at start. */
+export const OPEN_SERVICE_WARNING =
+  'no API keys (API_KEYS, API_KEYS_FILE): the API is open to anyone who can reach it, and every client ' +
+  'sees every job';
+
+/** Logs OPEN_SERVICE_WARNING when no API key is configured. */
+export function warnIfOpen(logger: Logger, auth: AuthOptions | undefined): void {
+  if (auth === undefined || auth.keys.size === 0) logger.warn(OPEN_SERVICE_WARNING);
+}
+
+/**
+ * Log paths never written: credentials in request headers (wherever a header object is logged) and
+ * passwords in connection options.
+ */
+export const REDACTED_PATHS = [
+  'authorization',
+  '*.authorization',
+  '*.*.authorization',
+  'cookie',
+  '*.cookie',
+  '*.*.cookie',
+  'password',
+  '*.password',
+  '*.*.password',
+];
+
+/** The entry points' logger: JSON lines on stdout (or `destination`), secrets redacted. */
+export function createLogger(config: Config, name: string, destination?: DestinationStream): Logger {
+  const options = { level: config.LOG_LEVEL, name, redact: { paths: REDACTED_PATHS } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** The URL without its password, for logs. */

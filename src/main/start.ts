@@ -7,19 +7,24 @@ import { buildApp } from '../api/app.js';
 import { createJobService, startWorkers } from '../jobs/index.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { RedisServerMissingError } from './local-redis.js';
+import { createRateLimitRedis } from './rate-limit-redis.js';
 import { resolveRedis } from './redis-address.js';
 import {
   createLogger,
   exitWithError,
   listenUrl,
+  loadAuthOrExit,
   loadConfigOrExit,
   onShutdown,
   redactUrl,
+  warnIfOpen,
 } from './runtime.js';
+import { httpOptionsFromConfig, limitsFromConfig, workerOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
+  const auth = loadAuthOrExit(PROGRAM, config);
   const logger = createLogger(config, 'levinv');
 
   let resolved: Awaited<ReturnType<typeof resolveRedis>>;
@@ -41,19 +46,30 @@ async function main(): Promise<void> {
   };
   if (local) closers.push(local.stop);
   try {
-    const jobs = await createJobService(common);
+    const jobs = await createJobService({ ...common, maxRecordedIterates: config.MAX_RECORDED_ITERATES });
     closers.push(() => jobs.close());
-    const workers = await startWorkers({ ...common, concurrency: config.WORKER_CONCURRENCY });
+    const workers = await startWorkers({ ...common, ...workerOptionsFromConfig(config) });
     closers.push(() => workers.close());
-    const app = buildApp({ jobs, logger, maxBodyBytes: config.MAX_BODY_BYTES });
+    const rateLimit = createRateLimitRedis(redisUrl, logger);
+    closers.push(() => rateLimit.close());
+    const app = buildApp({
+      jobs,
+      logger,
+      ...httpOptionsFromConfig(config),
+      limits: limitsFromConfig(config),
+      rateLimitRedis: rateLimit.redis,
+      ...(auth ? { auth } : {}),
+    });
     closers.push(() => app.close());
     await app.listen({ host: config.HOST, port: config.PORT });
+    warnIfOpen(logger, auth);
     logger.info(
       {
         url: listenUrl(app.server),
         redis: redactUrl(redisUrl),
         workers: config.WORKER_CONCURRENCY,
         keyPrefix: config.KEY_PREFIX,
+        apiKeys: auth?.keys.size ?? 0,
       },
       `levinv listening on ${listenUrl(app.server)} (API reference at /docs)`,
     );

@@ -107,10 +107,34 @@ describe('GET /jobs/{id}/events', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       // The stream ended: reading reaches its end instead of blocking.
       for (;;) if ((await reader.read()).done) break;
-      await other.jobs.cancel(job.id);
+      await other.jobs.cancel(job.id, '');
     } finally {
       await other.close();
     }
+  });
+
+  it('answers 400 problem+json for a Last-Event-ID that no stream writes, naming where it came from', async () => {
+    const job = await waitForJob(h, (await submit(h, slowBody(0.2))).id);
+    // One past the 64-bit range of a Redis stream id.
+    const header = await h
+      .http()
+      .get(`/jobs/${job.id}/events`)
+      .set('Last-Event-ID', '18446744073709551616-0');
+    expect(expectProblem(header, 400).errors).toEqual([
+      { header: 'last-event-id', detail: 'expected an event id from this stream (ms-seq)' },
+    ]);
+    const query = await h.http().get(`/jobs/${job.id}/events?lastEventId=latest`);
+    expect(expectProblem(query, 400).errors).toEqual([
+      { parameter: 'lastEventId', detail: 'expected an event id from this stream (ms-seq)' },
+    ]);
+    // The largest id in range is valid: nothing comes after it.
+    const last = await h
+      .http()
+      .get(`/jobs/${job.id}/events`)
+      .set('Last-Event-ID', '18446744073709551615-0')
+      .buffer(true);
+    expect(last.status).toBe(200);
+    expect(await parse(last.text)).toEqual([]);
   });
 
   it('answers 404 problem+json for an unknown job', async () => {

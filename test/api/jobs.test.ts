@@ -93,6 +93,11 @@ describe('a running job', () => {
     }
     expect(all.length).toBe(job.result!.iterations + 1);
     expect(all.at(-1)!.loss).toBe(job.result!.loss);
+    // The job says what was recorded, and that nothing was resumed or cut.
+    expect(job.resumes).toBe(0);
+    expect(job.iterates.recorded).toBe(all.length);
+    expect(job.iterates.truncated).toBe(false);
+    expect(job.iterates.limit).toBeGreaterThanOrEqual(all.length);
   });
 });
 

@@ -29,4 +29,34 @@ describe('openapi.yaml', () => {
       ].sort(),
     );
   });
+
+  it('documents the API key: a bearer scheme, required except on the probes, with 401 and 429 answers', async () => {
+    const api = (await SwaggerParser.parse(committedPath.pathname)) as unknown as {
+      security: unknown;
+      components: {
+        securitySchemes: Record<string, unknown>;
+        schemas: Record<string, { required: string[] }>;
+      };
+      paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
+    };
+    expect(api.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(api.security).toEqual([{ apiKey: [] }]);
+    expect(api.paths['/healthz'].get.security).toEqual([]);
+    expect(api.paths['/readyz'].get.security).toEqual([]);
+    expect(Object.keys(api.paths['/metrics'].get.responses)).toContain('401');
+    const jobRoutes: [string, string][] = [
+      ['/jobs', 'get'],
+      ['/jobs/{id}', 'get'],
+      ['/jobs/{id}', 'delete'],
+      ['/jobs/{id}/iterates', 'get'],
+      ['/jobs/{id}/events', 'get'],
+      ['/jobs/{id}/cancel', 'post'],
+    ];
+    for (const [path, method] of jobRoutes) {
+      expect(Object.keys(api.paths[path][method].responses), `${method} ${path}`).toEqual(
+        expect.arrayContaining(['401', '429', '503']),
+      );
+    }
+    expect(api.components.schemas.Job.required).toEqual(expect.arrayContaining(['resumes', 'iterates']));
+  });
 });

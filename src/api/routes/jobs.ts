@@ -14,13 +14,19 @@ import {
   jsonResponse,
   listQuerySchema,
   problemResponse,
+  rateLimitedResponse,
+  unauthorizedResponse,
 } from '../schemas.js';
 import { streamEvents } from '../sse.js';
 import { retryAfterSeconds } from './solve.js';
 
-const notFound = problemResponse('no job with this id (never submitted, deleted, or expired)');
-const unavailable = problemResponse('the job store is unavailable');
+const notFound = problemResponse(
+  'no job with this id for this API key (never submitted, made with another key, deleted, or expired)',
+);
+const unavailable = problemResponse('the job store is unavailable, or the API is overloaded (`Retry-After`)');
 const badRequest = problemResponse('a parameter is invalid');
+/** What every job route may answer besides its own statuses. */
+const common = { 401: unauthorizedResponse, 429: rateLimitedResponse, 503: unavailable } as const;
 
 export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: AbortSignal }> = async (
   app,
@@ -33,10 +39,10 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       description:
         'The job with its progress, and its result or error once `done`. `Retry-After` while not done.',
       params: jobIdParamsSchema,
-      response: { 200: jsonResponse('the job', jobSchema), 404: notFound, 503: unavailable },
+      response: { 200: jsonResponse('the job', jobSchema), 404: notFound, ...common },
     },
     handler: async (request, reply) => {
-      const job = await jobs.get(request.params.id);
+      const job = await jobs.get(request.params.id, request.owner);
       if (!job) throw jobNotFound(request.params.id);
       if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
       return job;
@@ -56,12 +62,12 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
         200: jsonResponse('a page of iterates', iteratePageSchema),
         400: badRequest,
         404: notFound,
-        503: unavailable,
+        ...common,
       },
     },
     handler: async (request) => {
       const { offset, limit } = request.query;
-      const page = await jobs.iterates(request.params.id, offset, limit);
+      const page = await jobs.iterates(request.params.id, request.owner, offset, limit);
       if (!page) throw jobNotFound(request.params.id);
       return page;
     },
@@ -83,20 +89,22 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
           description: 'an event stream',
           content: { 'text/event-stream': { schema: z.string() } },
         },
+        400: problemResponse('Last-Event-ID (or lastEventId) is not an event id of this stream'),
         404: notFound,
-        503: unavailable,
+        ...common,
       },
     },
     handler: async (request, reply) => {
       const { id } = request.params;
+      const { owner } = request;
       // Checked before the stream starts, while a 404 can still be a status code.
-      if (!(await jobs.get(id))) throw jobNotFound(id);
+      if (!(await jobs.get(id, owner))) throw jobNotFound(id);
       const lastEventId = request.headers['last-event-id'] || request.query.lastEventId;
       reply.hijack();
       await streamEvents(
         reply.raw,
         { 'x-request-id': request.id },
-        (signal) => jobs.events(id, lastEventId, signal),
+        (signal) => jobs.events(id, owner, lastEventId, signal),
         request.log,
         closing,
       );
@@ -115,11 +123,11 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
         200: jsonResponse('the job, finished', jobSchema),
         202: jsonResponse('the job, asked to stop', jobSchema),
         404: notFound,
-        503: unavailable,
+        ...common,
       },
     },
     handler: async (request, reply) => {
-      const job = await jobs.cancel(request.params.id);
+      const job = await jobs.cancel(request.params.id, request.owner);
       if (!job) throw jobNotFound(request.params.id);
       if (job.done) return reply.code(200).send(job);
       reply.header('retry-after', retryAfterSeconds(job));
@@ -137,11 +145,11 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
         204: z.undefined().describe('deleted'),
         404: notFound,
         409: problemResponse('the job is running; cancel it first'),
-        503: unavailable,
+        ...common,
       },
     },
     handler: async (request, reply) => {
-      const outcome = await jobs.remove(request.params.id);
+      const outcome = await jobs.remove(request.params.id, request.owner);
       if (outcome === 'not-found') throw jobNotFound(request.params.id);
       if (outcome === 'running') {
         throw new HttpProblem(409, `job '${request.params.id}' is running; cancel it before deleting it`, {
@@ -158,13 +166,19 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       tags: ['jobs'],
       summary: 'List jobs',
       description:
-        'Retained jobs, newest first, optionally of one state. Follow `nextCursor` for older ones.',
+        'The retained jobs of the calling API key, newest first, optionally of one state. Follow ' +
+        '`nextCursor` for older ones.',
       querystring: listQuerySchema,
-      response: { 200: jsonResponse('a page of jobs', jobPageSchema), 400: badRequest, 503: unavailable },
+      response: { 200: jsonResponse('a page of jobs', jobPageSchema), 400: badRequest, ...common },
     },
     handler: async (request) => {
       const { state, limit, cursor } = request.query;
-      return jobs.list({ limit, ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) });
+      return jobs.list({
+        owner: request.owner,
+        limit,
+        ...(state ? { state } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
     },
   });
 };

@@ -4,27 +4,36 @@ import { z } from 'zod';
 import type { JobService, QueueStats } from '../../jobs/types.js';
 import { type Histogram, PROMETHEUS_CONTENT_TYPE, writeJobMetrics } from '../metrics.js';
 import { HttpProblem, PROBLEM_TYPES } from '../problems.js';
-import { healthSchema, jsonResponse, problemResponse } from '../schemas.js';
+import { healthSchema, jsonResponse, problemResponse, unauthorizedResponse } from '../schemas.js';
+
+/** Probes and scrapes must get through however busy the clients are. */
+const NOT_RATE_LIMITED = { rateLimit: false } as const;
 
 export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics: Histogram }> = async (
   app,
   { jobs, httpMetrics },
 ) => {
   app.get('/healthz', {
+    config: NOT_RATE_LIMITED,
     schema: {
       tags: ['operations'],
       summary: 'Liveness',
-      description: 'The process is up; says nothing about Redis (see /readyz).',
+      description: 'The process is up; says nothing about Redis (see /readyz). Needs no API key.',
+      security: [],
       response: { 200: jsonResponse('alive', healthSchema) },
     },
     handler: async () => ({ status: 'ok' as const }),
   });
 
   app.get('/readyz', {
+    config: NOT_RATE_LIMITED,
     schema: {
       tags: ['operations'],
       summary: 'Readiness',
-      description: 'Ready when the job store answers; 503 otherwise, so a load balancer stops routing here.',
+      description:
+        'Ready when the job store answers; 503 otherwise, so a load balancer stops routing here. Needs no ' +
+        'API key.',
+      security: [],
       response: {
         200: jsonResponse('ready', healthSchema),
         503: problemResponse('the job store does not answer'),
@@ -44,17 +53,22 @@ export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics
   });
 
   app.get('/metrics', {
+    config: NOT_RATE_LIMITED,
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description:
         'levinv_jobs{state}, levinv_queue_depth, levinv_solve_duration_seconds (histogram), ' +
-        'levinv_http_request_duration_seconds{method,route,status_code} (histogram), levinv_store_up.',
+        'levinv_http_request_duration_seconds{method,route,status_code} (histogram), levinv_store_up. ' +
+        'Needs `Authorization: Bearer <METRICS_TOKEN>` when that is set, else any API key when the ' +
+        'service has keys. Not rate-limited.',
+      security: [{ metricsToken: [] }, { apiKey: [] }],
       response: {
         200: {
           description: 'Prometheus text exposition format 0.0.4',
           content: { 'text/plain': { schema: z.string() } },
         },
+        401: unauthorizedResponse,
       },
     },
     handler: async (request, reply) => {

@@ -1,0 +1,93 @@
+/**
+ * Per-key quotas and per-job limits. `applyLimits` checks one parsed problem against the per-job limits
+ * before anything is stored: a problem too large (cells, estimated working memory) is a 413, options past
+ * a cap are a 422, each naming the limit. The per-key limits are applied elsewhere: the request rate by the
+ * identity plugin, the active jobs by the job store at submit.
+ */
+import type { ParsedProblem } from '../problem/parse.js';
+import { estimateSolveBytes, resolveOptions } from '../solver/index.js';
+import { HttpProblem } from './problems.js';
+
+export interface Limits {
+  /** requests per second per key (per client address when open); 0: off */
+  ratePerSecond: number;
+  /** jobs queued or running at once per key; 0: off */
+  maxActiveJobsPerKey: number;
+  /** n x d */
+  maxProblemCells: number;
+  /** caps options.maxSeconds, and is its default */
+  maxSolveSeconds: number;
+  /** caps options.maxIterations */
+  maxIterations: number;
+  /** the solver's estimated working memory of one problem */
+  maxSolveMemoryMb: number;
+}
+
+/** One problem type per limit, so that a client can tell which one it hit without reading the detail. */
+export const LIMIT_PROBLEM_TYPES = {
+  maxProblemCells: 'urn:levinv:problem:max-problem-cells',
+  maxSolveMemoryMb: 'urn:levinv:problem:max-solve-memory',
+  maxSolveSeconds: 'urn:levinv:problem:max-solve-seconds',
+  maxIterations: 'urn:levinv:problem:max-iterations',
+} as const;
+
+const MIB = 1024 * 1024;
+
+const tooLarge = (type: string, detail: string): HttpProblem =>
+  new HttpProblem(413, detail, { type, title: 'Problem too large' });
+
+const overCap = (type: string, detail: string): HttpProblem =>
+  new HttpProblem(422, detail, { type, title: 'Option over the server limit' });
+
+/**
+ * Checks a parsed problem against the per-job limits: throws HttpProblem (413 or 422) naming the limit.
+ * Returns it with options.maxSeconds filled in (or capped) so that the worker never runs unbounded.
+ */
+export function applyLimits(parsed: ParsedProblem, limits: Limits): ParsedProblem {
+  const { n, d } = parsed.problem;
+  const method = parsed.options.method ?? 'newton';
+
+  const cells = n * d;
+  if (cells > limits.maxProblemCells) {
+    throw tooLarge(
+      LIMIT_PROBLEM_TYPES.maxProblemCells,
+      `the problem has n x d = ${n} x ${d} = ${cells} cells; the limit is MAX_PROBLEM_CELLS = ${limits.maxProblemCells}`,
+    );
+  }
+
+  const bytes = estimateSolveBytes(n, d, method);
+  if (bytes > limits.maxSolveMemoryMb * MIB) {
+    throw tooLarge(
+      LIMIT_PROBLEM_TYPES.maxSolveMemoryMb,
+      `solving this problem (n = ${n}, d = ${d}, method ${method}) needs an estimated ` +
+        `${Math.ceil(bytes / MIB)} MB of working memory; the limit is MAX_SOLVE_MEMORY_MB = ${limits.maxSolveMemoryMb}`,
+    );
+  }
+
+  const { maxSeconds, maxIterations } = parsed.options;
+  if (maxSeconds !== undefined && maxSeconds > limits.maxSolveSeconds) {
+    throw overCap(
+      LIMIT_PROBLEM_TYPES.maxSolveSeconds,
+      `options.maxSeconds is ${maxSeconds}; the limit is MAX_SOLVE_SECONDS = ${limits.maxSolveSeconds}`,
+    );
+  }
+  if (maxIterations !== undefined && maxIterations > limits.maxIterations) {
+    throw overCap(
+      LIMIT_PROBLEM_TYPES.maxIterations,
+      `options.maxIterations is ${maxIterations}; the limit is MAX_ITERATIONS = ${limits.maxIterations}`,
+    );
+  }
+
+  // Absent options get their default, lowered to the cap when the method's default is above it.
+  const defaultIterations = resolveOptions({ method }).maxIterations;
+  return {
+    ...parsed,
+    options: {
+      ...parsed.options,
+      maxSeconds: maxSeconds ?? limits.maxSolveSeconds,
+      ...(maxIterations === undefined && defaultIterations > limits.maxIterations
+        ? { maxIterations: limits.maxIterations }
+        : {}),
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * What the configuration means for the app and for the workers: the per-key and per-job limits, and the
+ * worker settings, under the names the app and startWorkers take.
+ */
+import type { Limits } from '../api/limits.js';
+import type { StartWorkersOptions } from '../jobs/index.js';
+import type { Config } from './config.js';
+
+export function limitsFromConfig(config: Config): Limits {
+  return {
+    ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+    maxActiveJobsPerKey: config.MAX_ACTIVE_JOBS_PER_KEY,
+    maxProblemCells: config.MAX_PROBLEM_CELLS,
+    maxSolveSeconds: config.MAX_SOLVE_SECONDS,
+    maxIterations: config.MAX_ITERATIONS,
+    maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
+  };
+}
+
+/** The HTTP settings of buildApp besides the job service, logger, keys and limits. */
+export function httpOptionsFromConfig(config: Config) {
+  return {
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+  };
+}
+
+/** The settings of startWorkers besides the connection, key prefix and logger. */
+export function workerOptionsFromConfig(config: Config) {
+  return {
+    jobTtlSeconds: config.JOB_TTL_SECONDS,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.LOCK_DURATION_MS,
+    stalledIntervalMs: config.STALLED_INTERVAL_MS,
+    maxResumes: config.MAX_RESUMES,
+    maxSolveSeconds: config.MAX_SOLVE_SECONDS,
+    maxIterations: config.MAX_ITERATIONS,
+    maxRecordedIterates: config.MAX_RECORDED_ITERATES,
+    maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
+  } satisfies Partial<StartWorkersOptions>;
+}
