@@ -14,14 +14,21 @@ import Fastify, {
   type FastifyRequest,
   type RawServerDefault,
 } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
 import type { JobService } from '../jobs/types.js';
+import { type AuthOptions, identityPlugin } from './auth.js';
+import { decompression, loadShedding, serverOptions } from './hardening.js';
+import type { Limits } from './limits.js';
 import { createHttpMetrics } from './metrics.js';
 import { openapiInfo, transformObject } from './openapi.js';
+import { ParsePool } from './parse-pool.js';
 import { PROBLEM_JSON, toProblem } from './problems.js';
 import { jobRoutes } from './routes/jobs.js';
 import { solveRoutes } from './routes/solve.js';
 import { systemRoutes } from './routes/system.js';
+import { serializerCompiler } from './serializer.js';
+import { checkLastEventId, EVENTS_ROUTE } from './sse.js';
 import { validatorCompiler } from './validation.js';
 
 export type App = FastifyInstance<
@@ -36,9 +43,26 @@ export interface AppDeps {
   jobs: JobService;
   /** a pino logger; none: the app logs nothing */
   logger?: FastifyBaseLogger;
-  /** request bodies larger than this are a 413 (config MAX_BODY_BYTES) */
+  /** request bodies larger than this are a 413 (config MAX_BODY_BYTES); only POST /solve takes large ones */
   maxBodyBytes: number;
+  /** API keys and the metrics token; absent: the service is open (every job's owner is '') */
+  auth?: AuthOptions;
+  /** per-key quotas and per-job limits */
+  limits: Limits;
+  /** Redis for the rate limiter's store, shared by all API processes; absent: an in-process store */
+  rateLimitRedis?: Redis;
+  /** a request (body included) must arrive within this (config REQUEST_TIMEOUT_MS) */
+  requestTimeoutMs?: number;
+  /** event-loop delay above which the API sheds load with 503 (config MAX_EVENT_LOOP_DELAY_MS) */
+  maxEventLoopDelayMs?: number;
+  /** heap use above which the API sheds load with 503; default 90% of the V8 heap limit */
+  maxHeapUsedBytes?: number;
+  /** how often the load figures are sampled (default 1000 ms; tests use less) */
+  pressureSampleIntervalMs?: number;
 }
+
+/** The body limit of every route but POST /solve: their bodies are empty or a few fields. */
+export const SMALL_BODY_BYTES = 16 * 1024;
 
 export const DOCS_PREFIX = '/docs';
 /** A caller's X-Request-Id (e.g. from a proxy) ties its logs to ours, when it looks like an id. */
@@ -49,8 +73,9 @@ function requestId(req: IncomingMessage): string {
 
 export function buildApp(deps: AppDeps): App {
   // The one error handler. The body is sent as a string so that no route's response schema applies to it.
+  const smallBodyBytes = Math.min(SMALL_BODY_BYTES, deps.maxBodyBytes);
   const sendProblem = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const problem = toProblem(error, deps.maxBodyBytes);
+    const problem = toProblem(error, request.routeOptions.bodyLimit ?? smallBodyBytes);
     if (problem.unexpected) request.log.error({ err: error }, 'unhandled error');
     const body = { ...problem.body, instance: request.url.split('?')[0], requestId: request.id };
     return reply.code(problem.status).headers(problem.headers).type(PROBLEM_JSON).send(JSON.stringify(body));
@@ -58,7 +83,9 @@ export function buildApp(deps: AppDeps): App {
 
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    bodyLimit: deps.maxBodyBytes,
+    // Small everywhere; POST /solve raises its own limit to maxBodyBytes.
+    bodyLimit: smallBodyBytes,
+    ...serverOptions(deps.requestTimeoutMs),
     // genReqId reads X-Request-Id itself, so that a hostile value never reaches the logs.
     requestIdHeader: false,
     genReqId: requestId,
@@ -76,6 +103,22 @@ export function buildApp(deps: AppDeps): App {
   app.setSerializerCompiler(serializerCompiler);
 
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  // First of the hooks, so that an overloaded API refuses before doing any work for the request.
+  app.register(loadShedding, {
+    ...(deps.maxEventLoopDelayMs ? { maxEventLoopDelayMs: deps.maxEventLoopDelayMs } : {}),
+    ...(deps.maxHeapUsedBytes ? { maxHeapUsedBytes: deps.maxHeapUsedBytes } : {}),
+    ...(deps.pressureSampleIntervalMs ? { sampleIntervalMs: deps.pressureSampleIntervalMs } : {}),
+  });
+  app.register(decompression);
+  // A malformed Last-Event-ID is the client's 400 while a status code can still be sent.
+  app.addHook('onRoute', (route) => {
+    if (route.url !== EVENTS_ROUTE) return;
+    const given = route.preHandler;
+    route.preHandler = [
+      checkLastEventId,
+      ...(given === undefined ? [] : Array.isArray(given) ? given : [given]),
+    ];
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       { statusCode: 404, message: `no route for ${request.method} ${request.url.split('?')[0]}` },
@@ -108,7 +151,23 @@ export function buildApp(deps: AppDeps): App {
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
 
-  app.register(solveRoutes, { jobs: deps.jobs });
+  app.register(identityPlugin, {
+    limits: deps.limits,
+    ...(deps.auth ? { auth: deps.auth } : {}),
+    ...(deps.rateLimitRedis ? { rateLimitRedis: deps.rateLimitRedis } : {}),
+  });
+  // Threads that parse large POST /solve bodies, started on the first one.
+  let parsePool: ParsePool | undefined;
+  app.addHook('onClose', async () => parsePool?.close());
+  app.register(solveRoutes, {
+    jobs: deps.jobs,
+    limits: deps.limits,
+    maxBodyBytes: deps.maxBodyBytes,
+    parsePool: () => {
+      parsePool ??= new ParsePool();
+      return parsePool;
+    },
+  });
   app.register(jobRoutes, { jobs: deps.jobs, closing: closing.signal });
   app.register(systemRoutes, { jobs: deps.jobs, httpMetrics });
   return app;

@@ -3,7 +3,7 @@
  * status and a problem+json body.
  */
 import type { FastifyError } from 'fastify';
-import { IdempotencyConflictError, StoreUnavailableError } from '../jobs/types.js';
+import { IdempotencyConflictError, QuotaExceededError, StoreUnavailableError } from '../jobs/types.js';
 import { type InputIssue, summarizeIssues } from '../problem/errors.js';
 import type { ProblemDetails } from './schemas.js';
 
@@ -15,18 +15,25 @@ export const PROBLEM_TYPES = {
   idempotencyConflict: 'urn:levinv:problem:idempotency-conflict',
   jobRunning: 'urn:levinv:problem:job-running',
   storeUnavailable: 'urn:levinv:problem:store-unavailable',
+  quotaExceeded: 'urn:levinv:problem:quota-exceeded',
 } as const;
+
+/** Seconds a client over its active-jobs quota should wait: about one short solve. */
+const QUOTA_RETRY_AFTER_SECONDS = '5';
 
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -102,8 +109,12 @@ export interface ProblemResponse {
   unexpected: boolean;
 }
 
-/** The one mapping from a thrown value to the response. */
-export function toProblem(error: unknown, maxBodyBytes: number): ProblemResponse {
+/**
+ * The one mapping from a thrown value to the response. `bodyLimit` is the limit of the route that was asked
+ * (fastify's 413 does not say it). Only deliberate errors show their message: a 5xx from anywhere else (a
+ * Redis reply, a bug) is the generic text, so no stack, file path or Redis message reaches a client.
+ */
+export function toProblem(error: unknown, bodyLimit: number): ProblemResponse {
   const problem = (
     status: number,
     type: string,
@@ -130,6 +141,11 @@ export function toProblem(error: unknown, maxBodyBytes: number): ProblemResponse
   if (error instanceof IdempotencyConflictError) {
     return problem(422, PROBLEM_TYPES.idempotencyConflict, 'Idempotency-Key reused', error.message);
   }
+  if (error instanceof QuotaExceededError) {
+    return problem(429, PROBLEM_TYPES.quotaExceeded, 'Too many active jobs', error.message, {
+      headers: { 'retry-after': QUOTA_RETRY_AFTER_SECONDS },
+    });
+  }
   if (error instanceof StoreUnavailableError) {
     return problem(
       503,
@@ -149,7 +165,7 @@ export function toProblem(error: unknown, maxBodyBytes: number): ProblemResponse
     });
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return plain(413, `the request body exceeds the limit of ${maxBodyBytes} bytes`);
+    return plain(413, `the request body exceeds the limit of ${bodyLimit} bytes`);
   }
   const status = fastifyError?.statusCode;
   // fastify's own client errors (empty body, unsupported media type, ...) carry a status and a safe message.

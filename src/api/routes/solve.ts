@@ -1,8 +1,9 @@
-/** `POST /solve`: validate the problem, queue a job, answer 202 with where to follow it. */
+/** `POST /solve`: validate the problem, apply the per-job limits, queue a job, answer 202 with where to follow it. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JobService, JobView } from '../../jobs/types.js';
-import { toParsedProblem } from '../../problem/parse.js';
-import { fingerprint } from '../fingerprint.js';
+import { type SolveSubmission, solveBodyValidator, useSolveBodyParser } from '../body-parser.js';
+import { applyLimits, type Limits } from '../limits.js';
+import type { ParsePool } from '../parse-pool.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
 
 /** Seconds a client should wait before polling a job in `state`. */
@@ -16,8 +17,23 @@ function idempotencyKey(header: string | undefined): string | undefined {
   return header.length >= 2 && header.startsWith('"') && header.endsWith('"') ? header.slice(1, -1) : header;
 }
 
-export const solveRoutes: FastifyPluginAsyncZod<{ jobs: JobService }> = async (app, { jobs }) => {
+export interface SolveRouteOptions {
+  jobs: JobService;
+  limits: Limits;
+  /** the largest body this route takes (config MAX_BODY_BYTES); every other route takes small ones only */
+  maxBodyBytes: number;
+  /** the threads that parse large bodies */
+  parsePool: () => ParsePool;
+}
+
+export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app, options) => {
+  const { jobs, limits } = options;
+  // This plugin's scope only: POST /solve bodies are parsed and validated off the event loop.
+  useSolveBodyParser(app, options.parsePool);
+
   app.post('/solve', {
+    bodyLimit: options.maxBodyBytes,
+    validatorCompiler: solveBodyValidator,
     schema: {
       tags: ['jobs'],
       summary: 'Submit a problem',
@@ -25,24 +41,33 @@ export const solveRoutes: FastifyPluginAsyncZod<{ jobs: JobService }> = async (a
         'Validates the problem and queues it. Answers 202 with the job, `Location: /jobs/{id}` and ' +
         '`Retry-After`. Checks that need the numbers (rank, an empty cell) run in the worker: such a job ' +
         'ends `failed` with the solver error. With an `Idempotency-Key`, a retry answers 200 with the ' +
-        'original job.',
+        'original job. The body may be sent with `Content-Encoding: gzip`, `deflate` or `br`; the body ' +
+        'limit applies to its decompressed size.',
       headers: solveHeadersSchema,
       body: solveBodySchema,
       response: {
         200: jsonResponse('an earlier submission with the same Idempotency-Key', jobSchema),
         202: jsonResponse('the queued job', jobSchema),
         400: problemResponse('the body is not a valid problem; `errors` has one JSON pointer per bad field'),
-        413: problemResponse('the body is larger than the configured limit'),
-        422: problemResponse('the Idempotency-Key was used with another body'),
-        503: problemResponse('the job store is unavailable'),
+        413: problemResponse('the body, or the problem, is larger than the configured limits'),
+        415: problemResponse('the body is not JSON, or its Content-Encoding is not supported'),
+        422: problemResponse(
+          'the Idempotency-Key was used with another body, or a per-job limit is exceeded',
+        ),
+        429: problemResponse('too many requests, or too many jobs queued or running for this API key'),
+        503: problemResponse('the job store is unavailable, or the server is overloaded'),
       },
     },
     handler: async (request, reply) => {
-      const parsed = toParsedProblem(request.body);
+      // The body parser produced it (solveBodyValidator lets nothing else through).
+      const submission = request.body as unknown as SolveSubmission;
+      const parsed = applyLimits(submission.parsed, limits);
       const key = idempotencyKey(request.headers['idempotency-key']);
       const { job, created } = await jobs.submit({
         ...parsed,
-        ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: fingerprint(parsed) }),
+        owner: request.owner,
+        ...(limits.maxActiveJobsPerKey > 0 ? { maxActiveJobs: limits.maxActiveJobsPerKey } : {}),
+        ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
       });
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
       if (!job.done) reply.header('retry-after', retryAfterSeconds(job));

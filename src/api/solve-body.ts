@@ -1,0 +1,49 @@
+/**
+ * A POST /solve body from bytes to a job's input: UTF-8, JSON, the problem schema (with the CLI's messages
+ * and pointers), typed arrays, and the idempotency fingerprint. Pure and synchronous, so the same code runs
+ * inline for small bodies and on a parse thread for large ones (parse-thread.ts).
+ */
+import type { InputIssue } from '../problem/errors.js';
+import { errorMap, inputErrorFromZod } from '../problem/issues.js';
+import { type ParsedProblem, toParsedProblem } from '../problem/parse.js';
+import { problemSchema } from '../problem/schema.js';
+import { fingerprint } from './fingerprint.js';
+
+export type SolveBodyOutcome =
+  | { ok: true; parsed: ParsedProblem; fingerprint?: string }
+  /** `issues` set: the document failed the schema; otherwise the bytes are not JSON at all */
+  | { ok: false; detail: string; issues?: InputIssue[] };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function prepareSolveBody(bytes: Uint8Array, withFingerprint: boolean): SolveBodyOutcome {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return { ok: false, detail: 'the body is not valid UTF-8' };
+  }
+  let json: unknown;
+  try {
+    // JSON.parse keeps a `__proto__` key as an own property (no prototype change); the strict schema then
+    // refuses it as an unknown key like any other.
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, detail: `the body is not valid JSON: ${(error as Error).message}` };
+  }
+  const result = problemSchema.safeParse(json, { error: errorMap });
+  if (!result.success) {
+    const { issues, message } = inputErrorFromZod(result.error, problemSchema);
+    return { ok: false, detail: message, issues };
+  }
+  const parsed = toParsedProblem(result.data);
+  return withFingerprint ? { ok: true, parsed, fingerprint: fingerprint(parsed) } : { ok: true, parsed };
+}
+
+/** The buffers of a parsed problem, to move them between threads instead of copying. */
+export function transferList(parsed: ParsedProblem): ArrayBuffer[] {
+  const { problem, xStar } = parsed;
+  const views = [problem.A, problem.b, problem.sigma, problem.signs, problem.x0, xStar];
+  if (problem.regularization instanceof Float64Array) views.push(problem.regularization);
+  return views.filter((v) => v !== undefined).map((v) => v.buffer as ArrayBuffer);
+}
