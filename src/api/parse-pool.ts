@@ -57,8 +57,11 @@ export class ParsePool {
     this.maxHeapMb = options.maxHeapMb ?? 1024;
   }
 
-  /** Parses `bytes`, which are moved to the thread (the caller must not use them afterwards). */
-  parse(bytes: Uint8Array, withFingerprint: boolean): Promise<SolveBodyOutcome> {
+  /**
+   * Parses the body given as the chunks it arrived in; chunks that own their memory are moved to the thread
+   * (the caller must not use them afterwards), the thread joins them.
+   */
+  parse(chunks: Uint8Array[], withFingerprint: boolean): Promise<SolveBodyOutcome> {
     if (this.closed) return Promise.reject(new HttpProblem(503, 'the server is shutting down'));
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(
@@ -68,7 +71,7 @@ export class ParsePool {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, bytes, withFingerprint }, resolve, reject });
+      this.queue.push({ task: { id: this.nextId++, chunks, withFingerprint }, resolve, reject });
       this.dispatch();
     });
   }
@@ -80,10 +83,14 @@ export class ParsePool {
       if (!slot) return;
       const pending = this.queue.shift() as Pending;
       slot.current = pending;
-      const { bytes } = pending.task;
-      // Move the body when it owns its buffer; a view into a shared one (a small pooled Buffer) is copied.
-      const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      slot.thread.postMessage(pending.task, owns ? [bytes.buffer as ArrayBuffer] : []);
+      // Socket and zlib chunks own their memory and move for free; a view into a shared (pooled) buffer is
+      // copied, and so is a chunk seen twice.
+      const transfer = new Set<ArrayBuffer>();
+      for (const chunk of pending.task.chunks) {
+        const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+        if (owns && chunk.buffer instanceof ArrayBuffer) transfer.add(chunk.buffer);
+      }
+      slot.thread.postMessage(pending.task, [...transfer]);
     }
   }
 

@@ -3,6 +3,9 @@
  * and pointers), typed arrays, and the idempotency fingerprint. Pure and synchronous, so the same code runs
  * inline for small bodies and on a parse thread for large ones (parse-thread.ts).
  */
+
+// the pure encoder only: the jobs index would load bullmq and ioredis into the parse thread
+import { encodeProblem } from '../jobs/problem-blob.js';
 import type { InputIssue } from '../problem/errors.js';
 import { errorMap, inputErrorFromZod } from '../problem/issues.js';
 import { type ParsedProblem, toParsedProblem } from '../problem/parse.js';
@@ -10,13 +13,18 @@ import { problemSchema } from '../problem/schema.js';
 import { fingerprint } from './fingerprint.js';
 
 export type SolveBodyOutcome =
-  | { ok: true; parsed: ParsedProblem; fingerprint?: string }
+  /** `blob`: the job store's encoding of the numbers, made here when asked (off the event loop) */
+  | { ok: true; parsed: ParsedProblem; fingerprint?: string; blob?: Uint8Array }
   /** `issues` set: the document failed the schema; otherwise the bytes are not JSON at all */
   | { ok: false; detail: string; issues?: InputIssue[] };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function prepareSolveBody(bytes: Uint8Array, withFingerprint: boolean): SolveBodyOutcome {
+export function prepareSolveBody(
+  bytes: Uint8Array,
+  withFingerprint: boolean,
+  withBlob = false,
+): SolveBodyOutcome {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -37,13 +45,16 @@ export function prepareSolveBody(bytes: Uint8Array, withFingerprint: boolean): S
     return { ok: false, detail: message, issues };
   }
   const parsed = toParsedProblem(result.data);
-  return withFingerprint ? { ok: true, parsed, fingerprint: fingerprint(parsed) } : { ok: true, parsed };
+  const outcome: SolveBodyOutcome = { ok: true, parsed };
+  if (withFingerprint) outcome.fingerprint = fingerprint(parsed);
+  if (withBlob) outcome.blob = encodeProblem(parsed.problem, parsed.xStar);
+  return outcome;
 }
 
-/** The buffers of a parsed problem, to move them between threads instead of copying. */
-export function transferList(parsed: ParsedProblem): ArrayBuffer[] {
+/** The buffers of a parsed problem (and its blob), to move them between threads instead of copying. */
+export function transferList(parsed: ParsedProblem, blob?: Uint8Array): ArrayBuffer[] {
   const { problem, xStar } = parsed;
-  const views = [problem.A, problem.b, problem.sigma, problem.signs, problem.x0, xStar];
+  const views = [problem.A, problem.b, problem.sigma, problem.signs, problem.x0, xStar, blob];
   if (problem.regularization instanceof Float64Array) views.push(problem.regularization);
-  return views.filter((v) => v !== undefined).map((v) => v.buffer as ArrayBuffer);
+  return [...new Set(views.filter((v) => v !== undefined).map((v) => v.buffer as ArrayBuffer))];
 }

@@ -53,6 +53,9 @@ interface IdempotencyRecord {
   fingerprint: string;
 }
 
+/** The problem blob is written in pieces of this size (see writeBlob). */
+const BLOB_CHUNK_BYTES = 1 << 20;
+
 /** A key that no script touches: the 18th key of the admission scripts when there is no Idempotency-Key. */
 const NO_KEY = 'none';
 
@@ -64,6 +67,20 @@ export class Submissions {
     private readonly config: SubmissionConfig,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * SET then APPENDs of at most BLOB_CHUNK_BYTES: ioredis copies every argument into its write buffer, and
+   * one 16 MB copy (a 100000 x 20 problem) holds the API's event loop for tens of ms; in pieces, other
+   * requests are served in between. The key has the provisional TTL from the first piece on.
+   */
+  private async writeBlob(key: string, blob: Uint8Array, ttlSeconds: number): Promise<void> {
+    const piece = (at: number): Buffer =>
+      Buffer.from(blob.buffer, blob.byteOffset + at, Math.min(BLOB_CHUNK_BYTES, blob.byteLength - at));
+    await this.redis.set(key, piece(0), 'EX', ttlSeconds);
+    for (let at = BLOB_CHUNK_BYTES; at < blob.byteLength; at += BLOB_CHUNK_BYTES) {
+      await this.redis.append(key, piece(at));
+    }
+  }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
     const { owner } = input;
@@ -118,10 +135,10 @@ export class Submissions {
     const k = this.store.job(id);
     const provisional = this.config.provisionalTtlSeconds;
     try {
+      await this.writeBlob(k.problem, input.blob ?? encodeProblem(problem, xStar), provisional);
       await execAll(
         this.redis
           .multi()
-          .set(k.problem, encodeProblem(problem, xStar), 'EX', provisional)
           .hset(k.meta, meta)
           .expire(k.meta, provisional)
           .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))

@@ -58,6 +58,8 @@ export interface SubmitInput {
   options: Partial<SolveOptions>;
   /** the generator's known answer; the result then carries relError */
   xStar?: Float64Array;
+  /** encodeProblem(problem, xStar), when the caller already made it (off the event loop) */
+  blob?: Uint8Array;
   /** from the Idempotency-Key header */
   idempotencyKey?: string;
   /** a digest of the request body: the same key with another body is a conflict */

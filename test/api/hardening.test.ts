@@ -258,6 +258,23 @@ describe('slow and malformed HTTP (raw sockets)', () => {
     expect(elapsed).toBeLessThan(4000);
   });
 
+  it('takes at most 2 large bodies at once: a third gets 503 with Retry-After, small ones still pass', async () => {
+    const head = (length: number): string =>
+      `POST /solve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"A":`;
+    // two uploads of 1 MB that stall after a few bytes hold both places until the request timeout (600 ms)
+    const slow = [raw([head(1_000_000)]), raw([head(1_000_000)])];
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const third = await postJson(large);
+    expect(expectProblem(third, 503).detail).toContain('large problem bodies are being received');
+    expect(third.headers.get('retry-after')).toBe('1');
+    const small = await postJson(generateProblem({ n: 30, d: 3, seed: 1 }));
+    expect(small.status, small.text).toBe(202);
+    expect((await Promise.all(slow)).map((r) => parse(r).status)).toEqual([408, 408]);
+    // the places are free again once those requests ended
+    const later = await postJson(large);
+    expect(later.status, later.text).toBe(202);
+  });
+
   it('answers oversize headers with 431 and a garbage request line with 400, both problem+json', async () => {
     const big = parse(
       await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]),

@@ -1,10 +1,16 @@
 /** `POST /solve`: validate the problem, apply the per-job limits, queue a job, answer 202 with where to follow it. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JobService, JobView } from '../../jobs/types.js';
-import { type SolveSubmission, solveBodyValidator, useSolveBodyParser } from '../body-parser.js';
+import {
+  INLINE_PARSE_BYTES,
+  type SolveSubmission,
+  solveBodyValidator,
+  useSolveBodyParser,
+} from '../body-parser.js';
 import { applyLimits, type Limits } from '../limits.js';
 import type { ParsePool } from '../parse-pool.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
+import { uploadGate } from '../upload-gate.js';
 
 /** Seconds a client should wait before polling a job in `state`. */
 export function retryAfterSeconds(job: JobView): string {
@@ -24,6 +30,8 @@ export interface SolveRouteOptions {
   maxBodyBytes: number;
   /** the threads that parse large bodies */
   parsePool: () => ParsePool;
+  /** large bodies received at once (default 2: one parsed while the next arrives) */
+  maxLargeUploads?: number;
 }
 
 export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app, options) => {
@@ -33,6 +41,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
 
   app.post('/solve', {
     bodyLimit: options.maxBodyBytes,
+    onRequest: uploadGate({ max: options.maxLargeUploads ?? 2, thresholdBytes: INLINE_PARSE_BYTES }),
     validatorCompiler: solveBodyValidator,
     schema: {
       tags: ['jobs'],
@@ -65,6 +74,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
       const key = idempotencyKey(request.headers['idempotency-key']);
       const { job, created } = await jobs.submit({
         ...parsed,
+        ...(submission.blob ? { blob: submission.blob } : {}),
         owner: request.owner,
         ...(limits.maxActiveJobsPerKey > 0 ? { maxActiveJobs: limits.maxActiveJobsPerKey } : {}),
         ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
