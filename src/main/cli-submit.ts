@@ -13,12 +13,16 @@ import { createProgress, type Progress } from './cli-progress.js';
 export const EXIT_UNAVAILABLE = 69;
 /** the job was cancelled before it finished (EX_TEMPFAIL: submitting again may work) */
 export const EXIT_TEMP_FAIL = 75;
+/** the service refused the API key, or none was given where one is needed (EX_NOPERM) */
+export const EXIT_NO_PERMISSION = 77;
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 
 export interface SubmitOptions {
   url: string;
   wait: boolean;
+  /** sent as `Authorization: Bearer <apiKey>` on every request */
+  apiKey?: string;
 }
 
 export interface SubmitIo {
@@ -46,10 +50,31 @@ export function apiBase(url: string): URL {
   return base;
 }
 
-/** fetch, with a network failure turned into the one-line EX_UNAVAILABLE error. */
+/** Tries of a request answered 429 or 503 before giving up. */
+const MAX_TRIES = 6;
+/** the longest Retry-After honoured between tries */
+const MAX_RETRY_AFTER_S = 30;
+
+/** The Authorization header of every request, set once from --api-key or LEVINV_API_KEY. */
+let authorization: Record<string, string> = {};
+
+/**
+ * fetch, with a network failure turned into the one-line EX_UNAVAILABLE error. A 429 or 503 (over a rate or
+ * a quota, overloaded: nothing was done) is tried again after its Retry-After, up to MAX_TRIES times.
+ */
 async function request(url: URL, init: RequestInit = {}): Promise<Response> {
+  for (let tries = 1; ; tries++) {
+    const response = await fetchOnce(url, init);
+    if ((response.status !== 429 && response.status !== 503) || tries >= MAX_TRIES) return response;
+    const after = Number(response.headers.get('retry-after'));
+    await response.arrayBuffer();
+    await sleep(1000 * Math.min(MAX_RETRY_AFTER_S, Number.isFinite(after) && after >= 0 ? after : 1));
+  }
+}
+
+async function fetchOnce(url: URL, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await fetch(url, { ...init, headers: { ...authorization, ...(init.headers as object) } });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason =
@@ -71,6 +96,10 @@ async function responseError(response: Response): Promise<CliError> {
     // not JSON: the status line says it all
   }
   if (response.status === 503) return new CliError(EXIT_UNAVAILABLE, `service unavailable: ${detail}`);
+  if (response.status === 401 || response.status === 403) {
+    return new CliError(EXIT_NO_PERMISSION, `${detail} (pass --api-key or set LEVINV_API_KEY)`);
+  }
+  if (response.status === 429) return new CliError(EXIT_TEMP_FAIL, `refused for now: ${detail}`);
   if (response.status >= 500) return new CliError(EXIT_SOFTWARE, `server error: ${detail}`);
   return new CliError(EXIT_DATA, detail);
 }
@@ -156,6 +185,7 @@ async function follow(base: URL, id: string, progress: Progress | undefined): Pr
 /** POSTs the problem document; with `wait`, follows the job. Returns the exit code. */
 export async function submitProblem(doc: unknown, options: SubmitOptions, io: SubmitIo): Promise<number> {
   const base = apiBase(options.url);
+  authorization = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const response = await request(new URL('solve', base), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },

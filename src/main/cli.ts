@@ -49,6 +49,7 @@ Commands:
   leverage FILE|-       print sigma(x) for the { A, b, x } in FILE (- reads stdin)
   submit FILE|-         send the problem to a levinv service; prints the job JSON
       --url URL         the service (default ${DEFAULT_API_URL})
+      --api-key KEY     the API key, when the service has them (default: $LEVINV_API_KEY)
       --wait            follow the job until it is done (progress on stderr) and print the final job
   help                  print this text
 
@@ -58,7 +59,7 @@ Options:
 
 Exit codes: 0 success, 64 usage error, 65 invalid input data (or a failed job), 66 input file not
 readable, 69 service unreachable, 70 numerical breakdown or internal error, 73 output file not
-writable, 75 job cancelled.
+writable, 75 job cancelled (or still refused after retries), 77 API key missing or refused.
 `;
 
 const SEE_HELP = '(see levinv --help)';
@@ -194,11 +195,17 @@ async function leverageCommand(args: string[], io: CliIo): Promise<number> {
 async function submitCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs('submit', args, {
     url: { type: 'string' },
+    'api-key': { type: 'string' },
     wait: { type: 'boolean' },
   });
   if (values.help) return printUsage(io.stdout);
   const doc = await readJson(singleInput('submit', positionals), io.stdin);
-  return submitProblem(doc, { url: values.url ?? DEFAULT_API_URL, wait: values.wait === true }, io);
+  const apiKey = values['api-key'] ?? process.env.LEVINV_API_KEY;
+  return submitProblem(
+    doc,
+    { url: values.url ?? DEFAULT_API_URL, wait: values.wait === true, ...(apiKey ? { apiKey } : {}) },
+    io,
+  );
 }
 
 function printUsage(stream: Writable): number {
