@@ -130,14 +130,15 @@ it('completes a submission that died midway when the client retries with its Ide
 it('keeps the store consistent under concurrent large submits that time out', async () => {
   h = await harness(redis.url, 'timeouts', { service: { provisionalTtlSeconds: PROVISIONAL } });
   const input = generated(30_000, 20, 5);
-  // a command timeout shorter than twenty 4.8 MB writes take: submissions fail at various steps
+  // a command timeout shorter than twenty submissions of 4.8 MB (written in 1 MiB pieces) take under contention:
+  // submissions fail at various steps
   const hurried = await createJobService({
     redisUrl: redis.url,
     keyPrefix: h.prefix,
     jobTtlSeconds: TTL,
     queueName: h.queueName,
     provisionalTtlSeconds: PROVISIONAL,
-    commandTimeoutMs: 80,
+    commandTimeoutMs: 10,
   });
   services.push(hurried);
   // 16 hurried submissions race 4 patient ones (the harness's service, 10 s timeout) for the same Redis
