@@ -6,14 +6,12 @@
  *   {bench: 'fuzz', sent, status5xx, notProblemJson, alive}
  *   {bench: 'event-loop', clients, n, d, healthzP99Ms, jobGetP99Ms, ...}
  *
- * The API and workers run with the defaults a deployment gets (LOCK_DURATION_MS, STALLED_INTERVAL_MS
+ * Redis is src/main/private-redis.ts with append-only persistence. The API and workers run with the defaults a deployment gets (LOCK_DURATION_MS, STALLED_INTERVAL_MS
  * unset), except that the rate limit is off so that the probes themselves are not refused.
  *
  * Usage: node dist/bench/fault-bench.js [sigkill|redis-restart|fuzz|event-loop ...]   (default: all)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +20,7 @@ import { Redis } from 'ioredis';
 import { Keys } from '../jobs/keys.js';
 import type { JobView } from '../jobs/types.js';
 import { freePort } from '../main/local-redis.js';
+import { type PrivateRedis, privateRedis } from '../main/private-redis.js';
 import { generateProblem } from '../problem/generate.js';
 import { fuzzRequests } from './fuzz-bodies.js';
 
@@ -34,52 +33,6 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Number(sorted[index].toFixed(1));
-}
-
-/** A redis-server with append-only persistence in `dir` on `port`; stop() shuts it down cleanly. */
-async function startRedis(port: number, dir: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve();
-      }
-    });
-    child.stderr?.resume();
-    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return {
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        // SIGTERM makes redis-server shut down as SHUTDOWN does: the append-only file is flushed first.
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 interface Proc {
@@ -119,30 +72,26 @@ interface Setup {
   redisUrl: string;
   prefix: string;
   procs: Proc[];
-  redis: { stop(): Promise<void> };
-  redisPort: number;
-  dir: string;
+  /** append-only, so that a shutdown and start keeps every job */
+  redis: PrivateRedis;
   env: Record<string, string>;
 }
 
 async function setUp(name: string): Promise<Setup> {
-  const dir = mkdtempSync(join(tmpdir(), `levinv-faults-${name}-`));
-  const redisPort = await freePort();
-  const redis = await startRedis(redisPort, dir);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redis = await privateRedis({ persistent: true });
+  const redisUrl = redis.url;
   const prefix = `faults-${name}`;
   const port = await freePort();
   const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '0' };
   const api = startNode('api.js', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
   await waitFor('the API', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 20_000);
-  return { base, redisUrl, prefix, procs: [api], redis, redisPort, dir, env };
+  return { base, redisUrl, prefix, procs: [api], redis, env };
 }
 
 async function tearDown(s: Setup): Promise<void> {
   for (const p of s.procs) await p.kill('SIGKILL');
-  await s.redis.stop();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.redis.close();
 }
 
 async function submit(base: string, body: string): Promise<JobView> {
@@ -285,7 +234,7 @@ async function redisRestart(): Promise<void> {
     const finishedBefore = (await Promise.all(ids.map((id) => getJob(s.base, id)))).filter(
       (v) => v.done,
     ).length;
-    await s.redis.stop();
+    await s.redis.shutdown();
     const outageStart = performance.now();
     // During the outage: every answer is a 503 problem+json, never another 5xx.
     let probes = 0;
@@ -310,7 +259,7 @@ async function redisRestart(): Promise<void> {
       await posted.arrayBuffer();
       await sleep(100);
     }
-    s.redis = await startRedis(s.redisPort, s.dir);
+    await s.redis.start();
     const outageSeconds = (performance.now() - outageStart) / 1000;
     const views = await waitFor(
       'all jobs done',

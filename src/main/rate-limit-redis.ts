@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { closeConnection } from '../jobs/redis.js';
 
 /** Reconnect forever, backing off to 2 s between tries. */
 const reconnect = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
@@ -43,17 +44,7 @@ export function createRateLimitRedis(url: string, logger: Logger): RateLimitRedi
   return {
     redis,
     close: () => {
-      closed ??= (async () => {
-        if (redis.status === 'ready') {
-          try {
-            await redis.quit();
-            return;
-          } catch {
-            // fall through to a hard disconnect
-          }
-        }
-        redis.disconnect();
-      })();
+      closed ??= closeConnection(redis);
       return closed;
     },
   };

@@ -1,12 +1,12 @@
 /** `levinv submit` against a service with API keys and quotas: the key is sent, and 429 is retried. */
 import type { AddressInfo } from 'node:net';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/types.js';
-import { EXIT_OK, runCli } from '../../src/main/cli.js';
+import { EXIT_OK } from '../../src/main/cli.js';
 import { EXIT_NO_PERMISSION } from '../../src/main/cli-submit.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { apiKeys, type Harness, startHarness } from '../api/harness.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
 
 const SECRET = 'alice-secret-0123456789';
 let h: Harness;
@@ -24,21 +24,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function run(argv: string[], stdin: string) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errs: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errs.push(c));
-  const code = await runCli(argv, {
-    stdin: Readable.from([stdin]),
-    stdout: out,
-    stderr: err,
-    stderrIsTTY: false,
-  });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errs).toString() };
-}
+const run = (argv: string[], stdin: string) => runCliCaptured(argv, { stdin });
 
 const problem = JSON.stringify(generateProblem({ n: 40, d: 3, seed: 2 }));
 
