@@ -1,6 +1,9 @@
 /** POST /solve through a real worker: the shared vectors are recovered, failures end `failed`, idempotency. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/types.js';
+import { generateProblem } from '../../src/problem/generate.js';
+import { parseProblem } from '../../src/problem/parse.js';
+import { findStart } from '../../src/solver/index.js';
 import { loadVector, relErr, testVectorNames } from '../helpers/testdata.js';
 import { expectProblem, type Harness, startHarness, submit, vectorBody, waitForJob } from './harness.js';
 
@@ -97,5 +100,19 @@ describe('Idempotency-Key', () => {
     const res = await h.http().post('/solve').set('Idempotency-Key', 'has space').send(vectorBody('tiny'));
     const problem = expectProblem(res, 400);
     expect(problem.errors).toEqual([{ header: 'idempotency-key', detail: expect.any(String) }]);
+  });
+  it('searches the cell x0 lies in when signs are absent (a mixed-sign problem)', async () => {
+    const mixed = generateProblem({ n: 60, d: 4, seed: 8, signs: 'mixed' });
+    expect(mixed.signs!.some((v) => v === -1)).toBe(true);
+    // a point of the true cell that is not the answer: the cell's analytic centre
+    const parsed = parseProblem(mixed);
+    const centre = Array.from(findStart(parsed.problem));
+    const { signs: _signs, ...withoutSigns } = mixed;
+    const job = await submit(h, { ...withoutSigns, x0: centre });
+    const done = await waitForJob(h, job.id);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.result!.start).toEqual(centre);
+    expect(done.result!.converged).toBe(true);
+    expect(done.result!.relError).toBeLessThan(1e-8);
   });
 });
