@@ -3,7 +3,8 @@
  * (the API is dist/main/api.js, each worker dist/main/worker.js with WORKER_CONCURRENCY=1), on loopback.
  * One JSON line per backend and worker count:
  *   {bench: 'scale', backend, workers, n, d, jobs, clients, seconds, jobsPerSecond, succeeded, lost,
- *    cpuPct: {api, redis, workers: [...], workersTotal, clients}, machineBusyPct, otherPct}
+ *    cpuPct: {api, redis, workers: [...], workersTotal, workersMainThreads, clients}, solveMsPerJob,
+ *    cpuMsPerJob, machineBusyPct, otherPct}
  *
  * Per worker count: a fresh key prefix, the API and the workers started, 10 warm-up jobs per worker, then
  * JOBS (default 1000) n = 200, d = 8 problems posted by 16 concurrent clients (this process) as fast as
@@ -13,7 +14,10 @@
  * cpuPct: CPU time of each process during that phase (utime + stime from /proc/<pid>/stat, threads
  * included) as a percentage of one core over the phase's wall time; the machine has
  * os.availableParallelism() cores (machineBusyPct is of all of them, from /proc/stat, and otherPct is what
- * processes not of this bench used: the CPU may be shared).
+ * processes not of this bench used: the CPU may be shared). workersMainThreads is the workers' main
+ * threads alone (queue, job store, Redis I/O; the rest of workersTotal is the solve threads and V8's
+ * helpers); solveMsPerJob the mean solve wall time the workers recorded; cpuMsPerJob all of this bench's
+ * processes' CPU time per job.
  *
  * Backends: a standalone private redis-server (src/main/private-redis.ts). Another backend (a Redis
  * Cluster) is one more entry in BACKENDS: it starts its servers and gives a URL and the pids to account.
@@ -106,9 +110,12 @@ function startNode(entry: string, env: Record<string, string>): Proc {
   return proc;
 }
 
-/** utime + stime of a process, all its threads, in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of a process (all its threads), or of one of its threads, in seconds. */
+function processCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(
+    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    'utf8',
+  );
   // fields after the command (which may hold spaces) in parentheses: utime and stime are the 12th and 13th
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
@@ -195,6 +202,11 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
     });
     await waitUntil('the warm-up jobs', async () => (await finished()) >= warm, 60_000);
     const before = await finished();
+    /** the workers' own record of solve wall time (the solve-seconds histogram's sum and count) */
+    const solveSeconds = async () => {
+      const [sum, count] = await redis.hmget(keys.solveSeconds, 'sum', 'count');
+      return { sum: Number(sum ?? 0), count: Number(count ?? 0) };
+    };
 
     const pids = {
       api: api.child.pid!,
@@ -203,8 +215,10 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
     };
     const cpu0 = {
       api: processCpuSeconds(pids.api),
-      redis: pids.redis.map(processCpuSeconds),
-      workers: pids.workers.map(processCpuSeconds),
+      redis: pids.redis.map((pid) => processCpuSeconds(pid)),
+      workers: pids.workers.map((pid) => processCpuSeconds(pid)),
+      workerMain: pids.workers.map((pid) => processCpuSeconds(pid, pid)),
+      solve: await solveSeconds(),
       clients: process.cpuUsage(),
       machine: machineJiffies(),
     };
@@ -218,8 +232,10 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
     const wall = (Date.now() - t0) / 1000;
     const cpu1 = {
       api: processCpuSeconds(pids.api),
-      redis: pids.redis.map(processCpuSeconds),
-      workers: pids.workers.map(processCpuSeconds),
+      redis: pids.redis.map((pid) => processCpuSeconds(pid)),
+      workers: pids.workers.map((pid) => processCpuSeconds(pid)),
+      workerMain: pids.workers.map((pid) => processCpuSeconds(pid, pid)),
+      solve: await solveSeconds(),
       clients: process.cpuUsage(cpu0.clients),
       machine: machineJiffies(),
     };
@@ -259,8 +275,17 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
         redis: redisPct,
         workers: workerPct,
         workersTotal: Number(workerPct.reduce((a, b) => a + b, 0).toFixed(1)),
+        // the workers' main threads (BullMQ, the job store, Redis I/O); the rest is the solve thread, GC
+        workersMainThreads: pct(cpu1.workerMain.reduce((a, b, i) => a + b - cpu0.workerMain[i], 0)),
         clients: clientsPct,
       },
+      solveMsPerJob: Number(
+        (
+          (1000 * (cpu1.solve.sum - cpu0.solve.sum)) /
+          Math.max(1, cpu1.solve.count - cpu0.solve.count)
+        ).toFixed(2),
+      ),
+      cpuMsPerJob: Number(((1000 * wall * (ours * cores)) / 100 / JOBS).toFixed(2)),
       machineBusyPct: Number(machineBusy.toFixed(1)),
       otherPct: Number(Math.max(0, machineBusy - ours).toFixed(1)),
     };
