@@ -18,6 +18,8 @@ export interface PrivateRedis {
   url: string;
   port: number;
   dir: string;
+  /** the running server's process id (undefined while it is stopped) */
+  pid(): number | undefined;
   start(): Promise<void>;
   /** SHUTDOWN (which writes the append-only file) and wait for the process to exit */
   shutdown(): Promise<void>;
@@ -51,6 +53,7 @@ export async function privateRedis(
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
+    pid: () => (server && server.exitCode === null && server.signalCode === null ? server.pid : undefined),
     async start() {
       const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       server = child;

@@ -22,10 +22,20 @@ export interface Spawned {
 const running = new Set<Spawned>();
 
 export function spawnNode(entry: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [entry], {
+  return spawnCommand(process.execPath, [entry], env);
+}
+
+/** Any program, with only PATH and `env` (e.g. `ip netns exec <ns> node ...` to run it on a test host). */
+export function spawnCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { stdin?: 'ignore' | 'pipe' } = {},
+): Spawned {
+  const child = spawn(command, args, {
     // only what we pass: the test process may have REDIS_URL and friends set
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -52,6 +62,13 @@ export function spawnNode(entry: string, env: Record<string, string>): Spawned {
   exited.then(() => running.delete(spawned));
   return spawned;
 }
+
+/**
+ * A compiled entry point run in a network namespace (test/helpers/netns.ts). `ip netns exec` execs node
+ * in its own process, so `pid` is node's.
+ */
+export const spawnNodeIn = (ns: string, entry: string, env: Record<string, string>): Spawned =>
+  spawnCommand('ip', ['netns', 'exec', ns, process.execPath, entry], env);
 
 /** A worker process (dist/main/worker.js). */
 export const spawnWorker = (env: Record<string, string>): Spawned => spawnNode(WORKER_ENTRY, env);
