@@ -1,6 +1,6 @@
-# syntax=docker/dockerfile:1
 # One image, two roles: the API (the default command) and the worker (`node dist/main/worker.js`).
-# docker-compose.yml runs both against one Redis.
+# docker-compose.yml builds it once and runs both against one Redis. Plain Dockerfile syntax, no
+# `# syntax=` frontend line: the build needs the base image and the npm registry, nothing else.
 ARG NODE_VERSION=20
 
 # Compile TypeScript with the full (dev) dependencies.
@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# the benchmarks (dist/bench) and the type declarations are no part of the service
+RUN npm run build && rm -rf dist/bench && find dist -name '*.d.ts' -delete
 
 # Production dependencies only, installed apart so the runtime stage copies no compiler or test tools.
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
@@ -22,6 +23,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# The worker rewrites this file every 5 s while its queue runs and Redis answers; the worker's healthcheck
+# (`node dist/main/healthcheck.js worker`) fails once it is 20 s old. The API role ignores it.
+ENV WORKER_HEALTH_FILE=/tmp/levinv-worker.alive
 # package.json is read at run time (the version in /healthz, the OpenAPI document and the CLI)
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
@@ -29,6 +33,8 @@ COPY --from=build /app/dist ./dist
 # the image's unprivileged user (uid 1000); the app files stay root-owned and read-only to it
 USER node
 EXPOSE 3000
+# No HEALTHCHECK here: it would apply to both roles (and OCI images drop it). The compose file has one per
+# role: `node dist/main/healthcheck.js api` (GET /readyz) and `... worker` (the heartbeat file).
 # Node ignores SIGTERM as PID 1 unless it handles it: both entry points do (graceful shutdown), and compose
-# adds an init process (`init: true`) to reap children.
+# adds an init process (`init: true`) to forward signals and reap children.
 CMD ["node", "dist/main/api.js"]

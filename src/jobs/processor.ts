@@ -68,6 +68,11 @@ export interface StartWorkersOptions {
 export interface WorkerHandle {
   /** Idempotent: stop taking jobs, let running solves finish (or hand them back), close everything. */
   close(): Promise<void>;
+  /**
+   * True while the BullMQ worker runs, is not closing, and this process's Redis connection answers PING
+   * within `timeoutMs` (default 2 s): what a container healthcheck wants to know (worker-health.ts).
+   */
+  alive(timeoutMs?: number): Promise<boolean>;
 }
 
 /** Why a running solve was asked to stop. */
@@ -339,6 +344,15 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
 
   let closing: Promise<void> | undefined;
   return {
+    async alive(timeoutMs = 2000) {
+      if (closing || !worker.isRunning()) return false;
+      // WORKER_OPTIONS retry a command forever while Redis is away: the race turns that into false
+      const pong = redis.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      );
+      return Promise.race([pong, delay(timeoutMs).then(() => false)]);
+    },
     close() {
       closing ??= (async () => {
         const handBack = setTimeout(() => {

@@ -78,6 +78,11 @@ export const configSchema = z.object({
   STALLED_INTERVAL_MS: positiveInt.default(10_000),
   /** how many worker deaths one job survives (resuming from its checkpoint each time) */
   MAX_RESUMES: positiveInt.default(5),
+  /**
+   * when set, the worker rewrites this file every few seconds while its queue runs and its Redis
+   * connection answers; `node dist/main/healthcheck.js worker` checks that it is fresh (containers)
+   */
+  WORKER_HEALTH_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

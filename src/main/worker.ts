@@ -4,6 +4,7 @@
  */
 import { startWorkers } from '../jobs/index.js';
 import { DEFAULT_REDIS_URL } from './config.js';
+import { startHeartbeat } from './health.js';
 import { createLogger, exitWithError, loadConfigOrExit, onShutdown, redactUrl } from './runtime.js';
 import { workerOptionsFromConfig } from './service-options.js';
 
@@ -31,7 +32,14 @@ async function main(): Promise<void> {
     },
     'worker started',
   );
-  onShutdown(logger, () => workers.close());
+  // for a container healthcheck (healthcheck.ts): a file rewritten while the worker is alive
+  const heartbeat = config.WORKER_HEALTH_FILE
+    ? startHeartbeat(config.WORKER_HEALTH_FILE, () => workers.alive())
+    : undefined;
+  onShutdown(logger, async () => {
+    await heartbeat?.stop();
+    await workers.close();
+  });
 }
 
 main().catch((error: unknown) => exitWithError(PROGRAM, error));
