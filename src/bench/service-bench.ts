@@ -127,7 +127,7 @@ async function latency(base: string, workers: number): Promise<Record<string, un
 const LONG_BODY = JSON.stringify({
   ...generateProblem({ n: N, d: D, seed: 99 }),
   method: 'gd',
-  options: { tolerance: 0, maxIterations: 1e9, maxSeconds: 60, record: { every: 50, includeX: false } },
+  options: { tolerance: 0, maxIterations: 100_000, maxSeconds: 60, record: { every: 50, includeX: false } },
 });
 
 async function cancelLatency(base: string, workers: number): Promise<Record<string, unknown>> {
@@ -138,6 +138,8 @@ async function cancelLatency(base: string, workers: number): Promise<Record<stri
       headers: { 'content-type': 'application/json' },
       body: LONG_BODY,
     });
+    if (response.status !== 202)
+      throw new Error(`POST /solve: HTTP ${response.status}: ${await response.text()}`);
     const { id } = (await response.json()) as JobView;
     while ((await getJob(base, id)).state !== 'running') await sleep(20);
     // let it run a little, between progress writes
