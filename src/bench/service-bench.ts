@@ -1,6 +1,8 @@
 /**
  * `npm run bench:service`: the whole service on loopback, one JSON line per figure:
- *   {bench: 'latency', workers, n, d, jobs, p50Ms, p95Ms, sseP50Ms, sseP95Ms}
+ *   {bench: 'latency', workers, n, d, jobs, p50Ms, p95Ms, sseP50Ms, sseP95Ms, sseLagP50Ms, sseLagP95Ms,
+ *    sseLagMaxMs}
+ *   {bench: 'cancel', workers, jobs, p50Ms, p95Ms, maxMs}
  *   {bench: 'throughput', workers, n, d, jobs, seconds, jobsPerSecond, succeeded, failed, lost}
  *
  * It starts a private redis-server, and per worker count the job service, the workers (solve threads in
@@ -8,7 +10,10 @@
  * - latency: one client per worker submits n = 200, d = 8 problems one after another and follows each to
  *   its end. p50Ms/p95Ms run from the start of the POST to the job's finishedAt (the service's own clock,
  *   which is this machine's); sseP50Ms/sseP95Ms to the `done` event arriving on the event stream, which
- *   adds the stream's delivery delay.
+ *   adds the stream's delivery delay; sseLag*Ms is that delay alone, from finishedAt to the `done` event
+ *   arriving (both on this machine's clock).
+ * - cancel: a running gd job (progress writes every 100 ms) is cancelled over HTTP; from the start of
+ *   `POST /jobs/{id}/cancel` to the job's finishedAt.
  * - throughput: 2000 jobs submitted as fast as 16 clients can, then waited for; jobs/s over first submit
  *   to last finish, and every job is read back: `lost` counts the submitted jobs that did not succeed.
  *
@@ -37,6 +42,7 @@ const THROUGHPUT_CLIENTS = 16;
 const quick = process.argv.includes('--quick');
 const LATENCY_JOBS = quick ? 50 : 200;
 const THROUGHPUT_JOBS = quick ? 200 : 2000;
+const CANCEL_JOBS = quick ? 10 : 30;
 
 /** A pool of distinct problems, cycled through (generating 2000 would only time the generator). */
 const bodies = Array.from({ length: 50 }, (_, i) =>
@@ -87,18 +93,20 @@ async function pool(count: number, clients: number, task: (i: number) => Promise
 async function latency(base: string, workers: number): Promise<Record<string, unknown>> {
   const toFinished: number[] = [];
   const toEvent: number[] = [];
+  const lag: number[] = [];
   await pool(LATENCY_JOBS, workers, async (i) => {
     const startedWall = Date.now();
     const started = performance.now();
     const job = await submit(base, i);
     await awaitDone(base, job.id);
+    const arrived = Date.now();
     toEvent.push(performance.now() - started);
     const done = await getJob(base, job.id);
     if (done.state !== 'succeeded') throw new Error(`job ${job.id} ended ${done.state}`);
     toFinished.push(Date.parse(done.finishedAt!) - startedWall);
+    lag.push(arrived - Date.parse(done.finishedAt!));
   });
-  toFinished.sort((a, b) => a - b);
-  toEvent.sort((a, b) => a - b);
+  for (const list of [toFinished, toEvent, lag]) list.sort((a, b) => a - b);
   return {
     bench: 'latency',
     workers,
@@ -109,6 +117,49 @@ async function latency(base: string, workers: number): Promise<Record<string, un
     p95Ms: percentile(toFinished, 95),
     sseP50Ms: percentile(toEvent, 50),
     sseP95Ms: percentile(toEvent, 95),
+    sseLagP50Ms: percentile(lag, 50),
+    sseLagP95Ms: percentile(lag, 95),
+    sseLagMaxMs: lag[lag.length - 1],
+  };
+}
+
+/** A gd job that would run for a minute: cancelled once it runs. */
+const LONG_BODY = JSON.stringify({
+  ...generateProblem({ n: N, d: D, seed: 99 }),
+  method: 'gd',
+  options: { tolerance: 0, maxIterations: 100_000, maxSeconds: 60, record: { every: 50, includeX: false } },
+});
+
+async function cancelLatency(base: string, workers: number): Promise<Record<string, unknown>> {
+  const took: number[] = [];
+  for (let i = 0; i < CANCEL_JOBS; i++) {
+    const response = await fetch(`${base}/solve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: LONG_BODY,
+    });
+    if (response.status !== 202)
+      throw new Error(`POST /solve: HTTP ${response.status}: ${await response.text()}`);
+    const { id } = (await response.json()) as JobView;
+    while ((await getJob(base, id)).state !== 'running') await sleep(20);
+    // let it run a little, between progress writes
+    await sleep(150 + 10 * i);
+    const asked = Date.now();
+    const cancel = await fetch(`${base}/jobs/${id}/cancel`, { method: 'POST' });
+    if (!cancel.ok) throw new Error(`POST /jobs/${id}/cancel: HTTP ${cancel.status}`);
+    await awaitDone(base, id);
+    const done = await getJob(base, id);
+    if (done.state !== 'cancelled') throw new Error(`job ${id} ended ${done.state}`);
+    took.push(Date.parse(done.finishedAt!) - asked);
+  }
+  took.sort((a, b) => a - b);
+  return {
+    bench: 'cancel',
+    workers,
+    jobs: CANCEL_JOBS,
+    p50Ms: percentile(took, 50),
+    p95Ms: percentile(took, 95),
+    maxMs: took[took.length - 1],
   };
 }
 
@@ -187,6 +238,7 @@ async function main(): Promise<void> {
         await awaitDone(base, (await submit(base, i)).id);
       });
       process.stdout.write(`${JSON.stringify(await latency(base, workers))}\n`);
+      process.stdout.write(`${JSON.stringify(await cancelLatency(base, workers))}\n`);
       const finished = async (): Promise<number> => {
         const { byState } = await jobs.stats();
         return byState.succeeded + byState.failed + byState.cancelled;

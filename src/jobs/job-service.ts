@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
-import { isJobId, Keys } from './keys.js';
+import { isJobId, type JobKeys, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
@@ -31,6 +31,7 @@ import {
   type SubmitInput,
   type SubmitOutcome,
 } from './types.js';
+import { Latch, Wakeups } from './wakeups.js';
 
 export interface JobServiceOptions {
   redisUrl: string;
@@ -40,7 +41,10 @@ export interface JobServiceOptions {
   logger?: Logger;
   /** how long create waits for the first connection before answering anyway (then 503s until Redis is up) */
   connectWaitMs?: number;
-  /** how often a live event stream looks for new events */
+  /**
+   * how often a live event stream reads its job's events unwoken (default 1000 ms): a fallback, since every
+   * event write wakes the process's streams of that job through one shared subscriber (wakeups.ts)
+   */
   eventsPollMs?: number;
   /** how long an incomplete submission's keys live (default 120 s) */
   provisionalTtlSeconds?: number;
@@ -93,6 +97,8 @@ class RedisJobService implements JobService {
   private readonly queue: Queue<SolveJobData>;
   private readonly submissions: Submissions;
   private readonly pollMs: number;
+  /** this process's one subscriber: wakes the open event streams of a job when its scripts write events */
+  private readonly wakeups: Wakeups;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -102,8 +108,9 @@ class RedisJobService implements JobService {
   ) {
     this.keys = new Keys(opts.keyPrefix);
     this.store = new JobStore(redis, this.keys, opts.jobTtlSeconds);
-    // 50 ms: an SSE client sees the end of a job about 50 ms late, for 20 cheap XRANGE calls a second.
-    this.pollMs = opts.eventsPollMs ?? 50;
+    // Events are pushed; the poll only catches a wake-up lost while the subscriber reconnected.
+    this.pollMs = opts.eventsPollMs ?? 1000;
+    this.wakeups = new Wakeups(opts.redisUrl, 'levinv-api-wakeups', logger);
     this.queue = new Queue<SolveJobData>(opts.queueName ?? DEFAULT_QUEUE_NAME, {
       connection: redis,
       prefix: this.keys.bullPrefix,
@@ -257,8 +264,28 @@ class RedisJobService implements JobService {
     const k = this.keys.job(id);
     // XRANGE with an exclusive start ("(id") resumes after the client's last event; an id we never issued
     // replays the stream from its start.
-    let start = lastEventId && STREAM_ID.test(lastEventId) ? `(${lastEventId}` : '-';
+    const start = lastEventId && STREAM_ID.test(lastEventId) ? `(${lastEventId}` : '-';
+    // Follow first, read second: an event written after the first read is then announced to us. The stream
+    // stays the truth; a wake-up only says "read again", and the slow poll covers a missed one.
+    const latch = new Latch();
+    const follow = this.wakeups.follow(k.events, latch.wake);
+    try {
+      await follow.ready;
+      yield* this.readEvents(k, start, latch, signal);
+    } finally {
+      follow.stop();
+    }
+  }
+
+  private async *readEvents(
+    k: JobKeys,
+    from: string,
+    latch: Latch,
+    signal: AbortSignal,
+  ): AsyncIterable<JobEvent> {
+    let start = from;
     while (!signal.aborted) {
+      latch.reset();
       // One transaction: if the job is finished and nothing follows `start`, its done event is behind us.
       const [entries, state] = await guarded('events', () =>
         execAll<[[string, string[]][], string | null]>(
@@ -274,7 +301,7 @@ class RedisJobService implements JobService {
       }
       if (entries.length === EVENTS_PAGE) continue;
       if (state === null || (entries.length === 0 && isFinished(state as JobState))) return;
-      await sleep(this.pollMs, undefined, { signal }).catch(() => undefined);
+      await latch.wait(this.pollMs, signal);
     }
   }
 
@@ -312,6 +339,7 @@ class RedisJobService implements JobService {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.queue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
+      await this.wakeups.close();
       await closeConnection(this.redis);
     })();
     return this.closing;

@@ -1,7 +1,10 @@
 /**
  * The consumer side: a BullMQ Worker whose processor hands each solve to a thread of a SolveThreadPool and,
  * on the main thread, keeps BullMQ's lock renewed, writes the iterates and checkpoints the thread reports,
- * and watches the job's cancel flag.
+ * and watches the job's cancel flag. A cancel reaches a running solve three ways: pushed (the CANCEL script
+ * publishes on the job's cancel channel, which this process's one subscriber follows while the job runs
+ * here), in the reply of the next progress write (PROGRESS returns the flag), and by a slow fallback read
+ * of the flag (cancelPollMs) for a publish missed while the subscriber was away.
  *
  * Who ends a job how:
  * - succeeded / cancelled (while running): the attempt that ran it, by FINISH with its attempt token.
@@ -29,6 +32,7 @@ import { type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
+import { Wakeups } from './wakeups.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -55,8 +59,13 @@ export interface StartWorkersOptions {
   maxRecordedIterates?: number;
   /** a solve thread's heap limit is this plus headroom (thread-pool.ts); default 2048 */
   maxSolveMemoryMb?: number;
-  /** how often a running job's cancel flag is read; default 150 ms */
+  /**
+   * how often a running job's cancel flag is read anyway (a fallback: cancels are pushed, and progress
+   * writes return the flag); default 2000 ms
+   */
   cancelPollMs?: number;
+  /** follow cancels by push (needs Redis 7); default true. False leaves the progress replies and the poll. */
+  cancelPush?: boolean;
   /** at most one iterates/progress write per job per this many ms (plus the last); default 100 ms */
   flushMs?: number;
   /** on close(), how long running solves may go on before they are handed back to the queue; default 5 s */
@@ -100,7 +109,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     'levinv-worker',
   );
   const store = new JobStore(redis, keys, opts.jobTtlSeconds);
-  const cancelPollMs = opts.cancelPollMs ?? 150;
+  const cancelPollMs = opts.cancelPollMs ?? 2000;
+  /** one subscriber for the whole process: the cancel channels of the jobs running here */
+  const wakeups =
+    opts.cancelPush === false ? null : new Wakeups(opts.redisUrl, 'levinv-worker-wakeups', logger);
   const flushMs = opts.flushMs ?? 100;
   /** stop functions of the solves running in this process */
   const running = new Map<string, (why: StopReason) => void>();
@@ -167,7 +179,15 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     }
 
     let stopReason: StopReason | null = null;
-    const writer = new ProgressWriter(store, id, token, started.recorded, () => stop('lost'), log);
+    const writer = new ProgressWriter(
+      store,
+      id,
+      token,
+      started.recorded,
+      () => stop('lost'),
+      log,
+      () => stop('cancel'),
+    );
     const solve = pool.run(task, (batch) => {
       if (batch.truncated) current.truncated = true;
       writer.push(batch);
@@ -182,18 +202,32 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     // a solve that got going after the shutdown grace ran out goes straight back
     if (handingBack) stop('shutdown');
 
-    let polling = false;
-    const poll = setInterval(() => {
-      if (polling) return;
-      polling = true;
+    // Reads the flag: on a push (the flag is the truth, a message only says "look"), once the subscription
+    // is in place (a cancel made between START and then was announced to nobody), and on the slow timer.
+    let checking = false;
+    let checkAgain = false;
+    const checkCancel = (): void => {
+      if (stopReason) return;
+      if (checking) {
+        checkAgain = true;
+        return;
+      }
+      checking = true;
       store
         .isCancelRequested(id)
         .then((requested) => requested && stop('cancel'))
-        .catch((error) => log.debug({ err: error }, 'cancel poll failed'))
+        .catch((error) => log.debug({ err: error }, 'cancel check failed'))
         .finally(() => {
-          polling = false;
+          checking = false;
+          if (checkAgain) {
+            checkAgain = false;
+            checkCancel();
+          }
         });
-    }, cancelPollMs);
+    };
+    const follow = wakeups?.follow(keys.job(id).cancel, checkCancel);
+    void follow?.ready.then(checkCancel);
+    const poll = setInterval(checkCancel, cancelPollMs);
 
     let ended: ThreadOutcome | Error;
     try {
@@ -202,6 +236,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       ended = error as Error;
     } finally {
       clearInterval(poll);
+      follow?.stop();
       running.delete(id);
       await writer.drain();
     }
@@ -381,6 +416,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
           clearTimeout(handBack);
         }
         await pool.close();
+        await wakeups?.close();
         await closeConnection(redis);
       })();
       return closing;

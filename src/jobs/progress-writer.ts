@@ -27,6 +27,8 @@ export class ProgressWriter {
     /** called once when another attempt owns the job: the solve should stop */
     private readonly onLost: () => void,
     private readonly log: Logger,
+    /** called when a write's reply says a cancel was requested (the PROGRESS script reads the flag) */
+    private readonly onCancel: () => void = () => undefined,
   ) {}
 
   push(batch: IteratesMessage): void {
@@ -66,13 +68,14 @@ export class ProgressWriter {
   private async write(batch: Parameters<JobStore['progress']>[2]): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const recorded = await this.store.progress(this.id, this.token, batch);
+        const { recorded, cancelRequested } = await this.store.progress(this.id, this.token, batch);
         if (recorded < 0) {
           this.lost = true;
           this.onLost();
           return false;
         }
         this.recorded = recorded;
+        if (cancelRequested) this.onCancel();
         return true;
       } catch (error) {
         if (attempt >= RETRIES) {

@@ -22,8 +22,13 @@ local FINISHED = { succeeded = true, failed = true, cancelled = true }
 local function expireAll(ttl)
   for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
 end
+-- Wakes whoever follows the job (wakeups.ts): the channel is named like the key it announces, so it
+-- has the job's hash tag (its slot) in a Redis Cluster. Redis 7 only (SPUBLISH); older servers get no push.
+local function announce(channel, message)
+  if redis.REDIS_VERSION_NUM then redis.call('SPUBLISH', channel, message) end
+end
 local function emit(maxlen, kind, data)
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', maxlen, '*', 'type', kind, 'data', data)
+  announce(KEYS[6], redis.call('XADD', KEYS[6], 'MAXLEN', '~', maxlen, '*', 'type', kind, 'data', data))
 end
 local function bump() return redis.call('HINCRBY', KEYS[1], 'v', 1) end
 local function owner() return redis.call('HGET', KEYS[1], 'owner') or '' end
@@ -99,11 +104,11 @@ return {'started', state, score(), v, owner(), checkpoint or '',
  * ARGV: token, ttl, maxlen, progress JSON, checkpoint JSON, checkpoint iteration, checkpoint record,
  * truncated (1/0), then the records ('' for progress and checkpoint: none in this call). Idempotent (a
  * command resent after a reconnect changes nothing): records at or before the last stored iteration and a
- * checkpoint not past the stored one are skipped. Returns the number of recorded iterates, or -1 when
- * another attempt owns the job (this one should stop).
+ * checkpoint not past the stored one are skipped. Returns {the number of recorded iterates, 1 if a cancel
+ * was requested else 0}, or {-1, 0} when another attempt owns the job (this one should stop).
  */
 const PROGRESS = `${JOB_HELPERS}
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return -1 end
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {-1, 0} end
 local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
 local last = lastRecorded()
 local fresh = {}
@@ -128,7 +133,7 @@ end
 if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'truncated', '1') end
 redis.call('EXPIRE', KEYS[3], ttl)
 redis.call('EXPIRE', KEYS[6], ttl)
-return redis.call('LLEN', KEYS[3])
+return {redis.call('LLEN', KEYS[3]), redis.call('EXISTS', KEYS[5])}
 `;
 
 /**
@@ -192,7 +197,8 @@ return {1, score(), v, owner()}
 `;
 
 /**
- * A client cancels. Queued: cancelled here and now. Running: the cancel flag, which the worker polls.
+ * A client cancels. Queued: cancelled here and now. Running: the cancel flag, announced on the channel of
+ * the flag's name (the running job's worker follows it; its next PROGRESS reply also carries the flag).
  * ARGV: now, ttl, maxlen, error JSON, state-event, done-event. Returns {outcome, score, version, owner};
  * outcome is missing, cancelled, flagged or finished.
  */
@@ -203,6 +209,7 @@ if FINISHED[state] then return {'finished', score(), 0, owner()} end
 local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
 if state == 'running' then
   redis.call('SET', KEYS[5], '1', 'EX', ttl)
+  announce(KEYS[5], '1')
   return {'flagged', score(), 0, owner()}
 end
 redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finishedAt', ARGV[1], 'error', ARGV[4])

@@ -236,7 +236,9 @@ export class JobStore {
 
   /**
    * Stores a batch of records and the checkpoint they end at, in one script call. Returns the number of
-   * recorded iterates, or -1 when the job has another owner now (the caller should stop its solve).
+   * recorded iterates (-1 when the job has another owner now: the caller should stop its solve) and
+   * whether a cancel has been requested (the reply carries the flag, so a solve that writes progress learns
+   * of a cancel without asking).
    */
   async progress(
     id: string,
@@ -248,18 +250,24 @@ export class JobStore {
       truncated: boolean;
       records: string[];
     },
-  ): Promise<number> {
-    return runScript<number>(this.redis, 'levinvProgress', this.jobKeys(id), [
-      token,
-      this.ttlSeconds,
-      EVENTS_MAX_LEN,
-      batch.progress ? JSON.stringify(batch.progress) : '',
-      batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
-      batch.checkpoint ? batch.checkpoint.iteration : -1,
-      batch.checkpointRecord,
-      batch.truncated ? '1' : '0',
-      ...batch.records,
-    ]);
+  ): Promise<{ recorded: number; cancelRequested: boolean }> {
+    const [recorded, cancel] = await runScript<[number, number]>(
+      this.redis,
+      'levinvProgress',
+      this.jobKeys(id),
+      [
+        token,
+        this.ttlSeconds,
+        EVENTS_MAX_LEN,
+        batch.progress ? JSON.stringify(batch.progress) : '',
+        batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
+        batch.checkpoint ? batch.checkpoint.iteration : -1,
+        batch.checkpointRecord,
+        batch.truncated ? '1' : '0',
+        ...batch.records,
+      ],
+    );
+    return { recorded, cancelRequested: cancel === 1 };
   }
 
   /**
