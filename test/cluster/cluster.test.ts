@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { RATE_LIMIT_NAMESPACE } from '../../src/api/rate-limit.js';
 import { createJobService, startWorkers, type WorkerHandle } from '../../src/jobs/index.js';
-import { isClusterUrl } from '../../src/jobs/redis.js';
+import { Keys } from '../../src/jobs/keys.js';
+import { createClient, isClusterUrl } from '../../src/jobs/redis.js';
 import type { JobService, JobView } from '../../src/jobs/types.js';
 import { parseEventStream, type SseEvent } from '../../src/main/cli-submit.js';
 import { createRateLimitRedis, type RateLimitRedis } from '../../src/main/rate-limit-redis.js';
@@ -25,9 +26,11 @@ import {
   vectorBody,
   waitForJob,
 } from '../api/harness.js';
+import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { countKeysOnNode, startTestCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { loadVector, relErr, testVectorNames } from '../helpers/testdata.js';
+import { generated, OWNER, waitFor } from '../jobs/harness.js';
 
 let cluster: TestCluster;
 let h: Harness;
@@ -225,4 +228,82 @@ describe('the service on a Redis Cluster', () => {
     const counters = await Promise.all(cluster.ports.map((p) => countKeysOnNode(p, RATE_LIMIT_NAMESPACE)));
     expect(counters.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
+});
+
+describe('worker processes on the cluster', () => {
+  afterAll(() => killAll());
+
+  it('resumes a SIGKILLed worker process its job from the checkpoint, in another process', async () => {
+    // its own key prefix: no in-process worker of this file takes these jobs
+    const prefix = uniquePrefix('cluster-crash');
+    const keys = new Keys(prefix);
+    const service = await createJobService({ redisUrl: cluster.url, keyPrefix: prefix, jobTtlSeconds: 600 });
+    const raw = createClient(cluster.url, { maxRetriesPerRequest: 1 }, 'test-raw');
+    raw.on('error', () => undefined);
+    try {
+      // REDIS_CLUSTER_NODES, the other way to name a cluster, through the worker entry point
+      const nodes = cluster.ports.map((p) => `127.0.0.1:${p}`).join(',');
+      const env = {
+        REDIS_CLUSTER_NODES: nodes,
+        KEY_PREFIX: prefix,
+        LOG_LEVEL: 'info',
+        LOCK_DURATION_MS: '1000',
+        STALLED_INTERVAL_MS: '500',
+      };
+      const workers: Spawned[] = [spawnWorker(env), spawnWorker(env)];
+      await waitFor(
+        () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
+        15_000,
+        () => `the worker processes did not start: ${workers.map((w) => w.err()).join(' | ')}`,
+      );
+      const iterations = 1800;
+      const { job } = await service.submit(
+        generated(2000, 10, 3, {
+          method: 'gd',
+          lineSearch: 'none',
+          stepSize: 1e-3,
+          tolerance: 0,
+          maxIterations: iterations,
+          record: { every: 1, includeX: false, limit: 10_000 },
+        }),
+      );
+      const meta = () => raw.hgetall(keys.job(job.id).meta);
+      await waitFor(async () => Number((await meta()).checkpointIteration ?? -1) >= 300, 30_000);
+      const holder = (await meta()).holder ?? '';
+      const victim = workers.find((w) => holder.endsWith(`:${w.pid}`));
+      expect(victim, `holder ${holder}`).toBeDefined();
+      await victim!.kill('SIGKILL');
+      const checkpoint = Number((await meta()).checkpointIteration);
+      expect(checkpoint).toBeGreaterThanOrEqual(300);
+
+      let done: JobView | null = null;
+      await waitFor(
+        async () => {
+          done = await service.get(job.id, OWNER);
+          return done?.done === true;
+        },
+        60_000,
+        () => `the job did not finish: ${JSON.stringify(done)?.slice(0, 300)}`,
+      );
+      const finished = done as unknown as JobView;
+      expect(finished.state).toBe('succeeded');
+      expect(finished.resumes).toBe(1);
+      expect(finished.result!.iterations).toBe(iterations);
+      const { items } = (await service.iterates(job.id, OWNER, 0, 100_000))!;
+      // every iteration exactly once: no duplicate, no gap
+      expect(items.map((it) => it.iteration)).toEqual(Array.from({ length: iterations + 1 }, (_, i) => i));
+      const states: Record<string, unknown>[] = [];
+      for await (const e of service.events(job.id, OWNER, undefined, new AbortController().signal)) {
+        if (e.type === 'state') states.push(e.data as Record<string, unknown>);
+      }
+      expect(states.filter((s) => s.state === 'running')).toEqual([
+        { state: 'running', attempt: 1 },
+        { state: 'running', attempt: 2, resumedFrom: checkpoint },
+      ]);
+    } finally {
+      await killAll();
+      await service.close();
+      raw.disconnect();
+    }
+  }, 120_000);
 });
