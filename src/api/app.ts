@@ -15,7 +15,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../jobs/redis.js';
 import type { JobService } from '../jobs/types.js';
 import { type AuthOptions, identityPlugin } from './auth.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
@@ -50,7 +50,7 @@ export interface AppDeps {
   /** per-key quotas and per-job limits */
   limits: Limits;
   /** Redis for the rate limiter's store, shared by all API processes; absent: an in-process store */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: RedisClient;
   /** a request (body included) must arrive within this (config REQUEST_TIMEOUT_MS) */
   requestTimeoutMs?: number;
   /** event-loop delay above which the API sheds load with 503 (config MAX_EVENT_LOOP_DELAY_MS) */

@@ -8,7 +8,7 @@ import fastifyBearerAuth from '@fastify/bearer-auth';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../jobs/redis.js';
 import type { Limits } from './limits.js';
 import { HttpProblem } from './problems.js';
 import { rateLimitOptions } from './rate-limit.js';
@@ -32,7 +32,7 @@ export interface IdentityOptions {
   auth?: AuthOptions;
   limits: Limits;
   /** the rate limiter's shared store; absent: an in-process store */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: RedisClient;
 }
 
 export const UNAUTHORIZED_TYPE = 'urn:levinv:problem:unauthorized';

@@ -6,7 +6,7 @@
  */
 import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../jobs/redis.js';
 import { HttpProblem } from './problems.js';
 
 export const RATE_LIMITED_TYPE = 'urn:levinv:problem:rate-limited';
@@ -19,7 +19,7 @@ export function rateLimitKey(request: FastifyRequest): string {
   return request.owner === '' ? `ip:${request.ip}` : `key:${request.owner}`;
 }
 
-export function rateLimitOptions(ratePerSecond: number, redis?: Redis): RateLimitPluginOptions {
+export function rateLimitOptions(ratePerSecond: number, redis?: RedisClient): RateLimitPluginOptions {
   return {
     global: true,
     max: ratePerSecond,

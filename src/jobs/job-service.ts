@@ -6,14 +6,21 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
 import { isJobId, type JobKeys, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
-import { closeConnection, connect, execAll, guarded, PRODUCER_OPTIONS, waitReady } from './redis.js';
+import {
+  closeConnection,
+  connect,
+  execAll,
+  guarded,
+  PRODUCER_OPTIONS,
+  type RedisClient,
+  waitReady,
+} from './redis.js';
 import { runScript } from './scripts.js';
 import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, toView } from './store.js';
 import { Submissions } from './submission.js';
@@ -102,7 +109,7 @@ class RedisJobService implements JobService {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     opts: JobServiceOptions,
     private readonly logger: Logger,
   ) {
@@ -230,18 +237,26 @@ class RedisJobService implements JobService {
         if (raw.length === 0) break;
         const ids: string[] = [];
         for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]);
-        const pipeline = this.redis.pipeline();
-        for (const id of ids) pipeline.hgetall(this.keys.job(id).meta).llen(this.keys.job(id).iterates);
-        const replies = await execAll<(Record<string, string> | number)[]>(pipeline);
+        // One pipeline per job: each job's keys have a slot of their own (in a Redis Cluster, a pipeline
+        // or transaction must stay in one slot). ioredis writes them all before the first reply arrives.
+        const replies = await Promise.all(
+          ids.map((id) => {
+            const k = this.keys.job(id);
+            return execAll<[Record<string, string>, number]>(
+              this.redis.pipeline().hgetall(k.meta).llen(k.iterates),
+            );
+          }),
+        );
         for (let i = 0; i < ids.length; i++) {
-          const meta = parseMeta(replies[2 * i] as Record<string, string>);
+          const [hash, recorded] = replies[i];
+          const meta = parseMeta(hash);
           const score = Number(raw[2 * i + 1]);
           if (!meta || meta.owner !== query.owner) stale.push(ids[i]);
           else if (query.state && meta.state !== query.state) {
             // a crash between a state change and its index update: repair the index
             await this.store.indexSet(meta.id, meta.owner, meta.state, meta.score, meta.version);
           } else if (found.length < want) {
-            found.push({ view: toView(meta, replies[2 * i + 1] as number), score });
+            found.push({ view: toView(meta, recorded), score });
           }
         }
         max = `(${raw[raw.length - 1]}`;

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 
 const MASK = '***';
-const URL_CREDENTIALS = /(rediss?:\/\/)[^@/\s]*@/gi;
+const URL_CREDENTIALS = /(rediss?(?:\+cluster)?:\/\/)[^@/\s]*@/gi;
 
 /** The URL without its credentials, for logs. */
 export function redactRedisUrl(url: string): string {
@@ -18,8 +18,9 @@ export function redactRedisUrl(url: string): string {
 /** The password (and user) of a Redis URL: strings no log line may contain. */
 export function urlSecrets(url: string): string[] {
   try {
-    const parsed = new URL(url);
-    return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length >= 3);
+    const cluster = /^rediss?\+cluster:\/\/[^:@/]*:([^@/]*)@/i.exec(url);
+    const password = cluster ? cluster[1] : new URL(url).password;
+    return [password, decodeURIComponent(password)].filter((s) => s.length >= 3);
   } catch {
     return [];
   }

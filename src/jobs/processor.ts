@@ -26,7 +26,15 @@ import { safeLogger } from './log-safety.js';
 import { toAlignedArrayBuffer } from './problem-blob.js';
 import { ProgressWriter } from './progress-writer.js';
 import { DEFAULT_QUEUE_NAME, type SolveJobData } from './queue.js';
-import { closeConnection, connect, execAll, reconnect, WORKER_OPTIONS } from './redis.js';
+import {
+  closeConnection,
+  connect,
+  createClient,
+  execAll,
+  isClusterUrl,
+  reconnect,
+  WORKER_OPTIONS,
+} from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
 import { type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
@@ -338,8 +346,15 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     }
   }
 
+  // A standalone Redis: BullMQ makes (and closes) its connections from these options. A Redis Cluster:
+  // BullMQ takes a Cluster instance (its keys share the `{bullmq}` tag, one slot), duplicates it for its
+  // blocking connection, and leaves closing it to us.
+  const bullCluster = isClusterUrl(opts.redisUrl)
+    ? createClient(opts.redisUrl, WORKER_OPTIONS, 'levinv-worker-bullmq')
+    : null;
+  bullCluster?.on('error', (error) => logger.warn({ err: error }, 'worker queue connection error'));
   const worker = new Worker<SolveJobData>(queueName, processJob, {
-    connection: {
+    connection: bullCluster ?? {
       url: opts.redisUrl,
       maxRetriesPerRequest: null,
       retryStrategy: reconnect,
@@ -417,6 +432,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
         }
         await pool.close();
         await wakeups?.close();
+        if (bullCluster) await closeConnection(bullCluster);
         await closeConnection(redis);
       })();
       return closing;

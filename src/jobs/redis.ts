@@ -7,7 +7,7 @@
  * `maxRetriesPerRequest: null` on its connections): a worker has nobody to answer and should simply
  * resume when Redis is back.
  */
-import { type ChainableCommander, Redis, type RedisOptions } from 'ioredis';
+import { type ChainableCommander, Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { defineScripts } from './scripts.js';
 import { IdempotencyConflictError, StoreUnavailableError } from './types.js';
 
@@ -28,14 +28,110 @@ export const WORKER_OPTIONS: RedisOptions = {
   retryStrategy: reconnect,
 };
 
+/** A standalone server or a Redis Cluster: every command this service sends works on either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one server (a `redis://` or `rediss://` URL) or a cluster's seed nodes. */
+export type RedisTarget =
+  | { kind: 'standalone'; url: string }
+  | {
+      kind: 'cluster';
+      nodes: { host: string; port: number }[];
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#@]+)\/?$/i;
+const NODE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** `host:port,host:port,...` (REDIS_CLUSTER_NODES, and the node list of a cluster URL). */
+export function parseClusterNodes(list: string): { host: string; port: number }[] {
+  const nodes = list.split(',').map((item) => {
+    const match = NODE.exec(item.trim());
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      throw new Error(`expected host:port, got ${JSON.stringify(item.trim())}`);
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  });
+  if (nodes.length === 0) throw new Error('expected at least one host:port');
+  return nodes;
+}
+
+/**
+ * A Redis URL: `redis://` / `rediss://` for one server, `redis+cluster://[user:password@]host:port,...`
+ * (or `rediss+cluster://`, TLS) for a Redis Cluster given by some of its nodes. Throws on anything else.
+ */
+export function parseRedisTarget(url: string): RedisTarget {
+  const cluster = CLUSTER_URL.exec(url);
+  if (cluster) {
+    const target: RedisTarget = {
+      kind: 'cluster',
+      nodes: parseClusterNodes(cluster[3]),
+      tls: cluster[1].toLowerCase() === 'rediss',
+    };
+    if (cluster[2]) {
+      const at = cluster[2].indexOf(':');
+      const user = decodeURIComponent(at < 0 ? cluster[2] : cluster[2].slice(0, at));
+      if (user) target.username = user;
+      if (at >= 0) target.password = decodeURIComponent(cluster[2].slice(at + 1));
+    }
+    return target;
+  }
+  if (/^[a-z+]+\+cluster:/i.test(url)) {
+    throw new Error('expected redis+cluster://host:port,host:port,... (or rediss+cluster://)');
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('expected a redis:// or rediss:// URL');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error('expected a redis://, rediss:// or redis+cluster:// URL');
+  }
+  return { kind: 'standalone', url };
+}
+
+export const isClusterUrl = (url: string): boolean => parseRedisTarget(url).kind === 'cluster';
+
+/**
+ * A client for `url` with `options` (PRODUCER_OPTIONS, WORKER_OPTIONS or a caller's own): a Redis, or for a
+ * cluster URL a Cluster whose node connections carry the same options (the offline queue and the retry
+ * strategy apply to the cluster as a whole). `shardedSubscribers` is for a push subscriber (SSUBSCRIBE on
+ * each shard). No scripts are defined here (see connect).
+ */
+export function createClient(
+  url: string,
+  options: RedisOptions,
+  name: string,
+  extra: { shardedSubscribers?: boolean } = {},
+): RedisClient {
+  const target = parseRedisTarget(url);
+  if (target.kind === 'standalone') return new Redis(url, { ...options, connectionName: name });
+  const { retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
+  const redisOptions: NonNullable<ClusterOptions['redisOptions']> = { ...nodeOptions, connectionName: name };
+  if (target.username) redisOptions.username = target.username;
+  if (target.password) redisOptions.password = target.password;
+  if (target.tls) redisOptions.tls = {};
+  const clusterOptions: ClusterOptions = {
+    redisOptions,
+    clusterRetryStrategy: retryStrategy ? (times: number) => retryStrategy(times) ?? null : () => null,
+    shardedSubscribers: extra.shardedSubscribers ?? false,
+  };
+  if (enableOfflineQueue !== undefined) clusterOptions.enableOfflineQueue = enableOfflineQueue;
+  return new Cluster(target.nodes, clusterOptions);
+}
+
 /** A connection with the job scripts defined; errors are logged, never thrown from the emitter. */
 export function connect(
   url: string,
   options: RedisOptions,
   onError: (error: Error) => void,
   name: string,
-): Redis {
-  const redis = new Redis(url, { ...options, connectionName: name });
+): RedisClient {
+  const redis = createClient(url, options, name);
   // ioredis emits 'error' on every failed reconnect; without a listener that would crash the process.
   redis.on('error', onError);
   defineScripts(redis);
@@ -54,7 +150,7 @@ export async function execAll<T extends unknown[]>(chain: ChainableCommander): P
 }
 
 /** Resolves when `redis` is ready, or false after `timeoutMs` (it keeps trying in the background). */
-export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+export function waitReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean): void => {
@@ -69,7 +165,7 @@ export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
 }
 
 /** Closes politely when connected (pending replies arrive), at once otherwise (QUIT would wait forever). */
-export async function closeConnection(redis: Redis): Promise<void> {
+export async function closeConnection(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status === 'ready') {
     try {
@@ -83,7 +179,7 @@ export async function closeConnection(redis: Redis): Promise<void> {
 }
 
 const CONNECTION_MESSAGES =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|Command aborted|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|Socket (closed|timeout)/i;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|Command aborted|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|Socket (closed|timeout)|Cluster isn't ready|Cluster is ended|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections/i;
 /** Redis answered, but cannot serve now (out of memory, loading, failing over). */
 const TRANSIENT_REPLIES = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 

@@ -11,7 +11,7 @@
  * Index scripts take the index keys (keys.ts indexKeyList: global 1-10, the owner's 11-17, then an
  * idempotency key as 18 when the script needs one; all in the `{jobs}` slot).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { JOB_STATES } from './types.js';
 
 const JOB_KEYS = 6;
@@ -374,12 +374,12 @@ type ScriptArg = string | number | Buffer;
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /** Registers the scripts on a connection (ioredis then runs them by EVALSHA, loading them on a miss). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
 }
 
 export function runScript<T>(
-  redis: Redis,
+  redis: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly ScriptArg[],

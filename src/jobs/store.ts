@@ -3,11 +3,10 @@
  * stream) and the cross-job index, with the state changes both sides share. The producer (job-service.ts)
  * and the consumer (processor.ts) each wrap one connection in a JobStore.
  */
-import type { Redis } from 'ioredis';
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { bucketField } from './histogram.js';
 import { indexKeyList, type JobKeys, jobKeyList, type Keys } from './keys.js';
-import { execAll } from './redis.js';
+import { execAll, type RedisClient } from './redis.js';
 import { runScript } from './scripts.js';
 import {
   isFinished,
@@ -135,7 +134,7 @@ type Changed<T> = [T, number, number, string];
 
 export class JobStore {
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly keys: Keys,
     readonly ttlSeconds: number,
   ) {}

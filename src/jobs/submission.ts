@@ -17,12 +17,11 @@
  * Idempotency-Key completes a provisional job instead of making another (steps 3-5 are idempotent).
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { newJobId } from './keys.js';
 import { encodeProblem } from './problem-blob.js';
 import { JOB_NAME, jobOptions, type SolveJobData } from './queue.js';
-import { execAll } from './redis.js';
+import { execAll, type RedisClient } from './redis.js';
 import { runScript } from './scripts.js';
 import { EVENTS_MAX_LEN, type JobMeta, type JobStore, parseMeta, stateEvent, toView } from './store.js';
 import {
@@ -61,7 +60,7 @@ const NO_KEY = 'none';
 
 export class Submissions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: JobStore,
     private readonly queue: Queue<SolveJobData>,
     private readonly config: SubmissionConfig,

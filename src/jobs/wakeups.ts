@@ -11,12 +11,14 @@
  * can be missed (the subscriber reconnecting, a subscription still in flight), so followers also look on
  * a slow timer of their own, and every follower is woken when the subscriber (re)connects.
  *
+ * In a Redis Cluster the subscriber is an ioredis Cluster with `shardedSubscribers`: one connection per
+ * master, each channel followed on the shard that owns its slot.
+ *
  * Needs Redis 7 (SSUBSCRIBE / SPUBLISH); on an older server the scripts publish nothing, subscribing fails
  * quietly, and followers fall back to their timers.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { closeConnection, reconnect } from './redis.js';
+import { closeConnection, createClient, type RedisClient, reconnect } from './redis.js';
 
 export interface Follow {
   /** Resolves once the subscription is in place (or has failed, or the subscriber is not connected). */
@@ -29,7 +31,7 @@ export interface Follow {
 const SUBSCRIBE_WAIT_MS = 1000;
 
 export class Wakeups {
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly followers = new Map<string, Set<() => void>>();
   /** subscriptions in flight, so that a second follower of a channel waits for the same one */
   private readonly subscribing = new Map<string, Promise<void>>();
@@ -40,14 +42,20 @@ export class Wakeups {
     name: string,
     private readonly log: Logger,
   ) {
-    this.sub = new Redis(url, {
-      connectionName: name,
-      // we resubscribe ourselves on 'ready' (and wake every follower then: it may have missed a publish)
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: reconnect,
-    });
+    // In a Redis Cluster: one subscriber connection per master (ioredis's sharded subscribers), each
+    // SSUBSCRIBE going to the shard that owns the channel's slot (the job's hash tag).
+    this.sub = createClient(
+      url,
+      {
+        // we resubscribe ourselves on 'ready' (and wake every follower then: it may have missed a publish)
+        autoResubscribe: false,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: reconnect,
+      },
+      name,
+      { shardedSubscribers: true },
+    );
     this.sub.on('error', (error) => log.debug({ err: error }, 'wake-up subscriber connection error'));
     this.sub.on('smessage', (channel: string) => this.wake(channel));
     this.sub.on('ready', () => {

@@ -3,6 +3,7 @@
  * message naming the variable.
  */
 import { z } from 'zod';
+import { parseClusterNodes, parseRedisTarget } from '../jobs/redis.js';
 
 const port = z.coerce
   .number({ error: 'expected a port number (0 to 65535)' })
@@ -26,7 +27,28 @@ export const configSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   /** unset: `npm start` looks at the default address and may start a private redis-server */
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  // `redis://` / `rediss://` (one server) or `redis+cluster://host:port,host:port,...` (a Redis Cluster)
+  REDIS_URL: z
+    .string()
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisTarget(url);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
+  /** a Redis Cluster's nodes, `host:port,...` (some are enough): the same as REDIS_URL=redis+cluster://... */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .superRefine((list, ctx) => {
+      try {
+        parseClusterNodes(list);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .optional(),
   WORKER_CONCURRENCY: positiveInt.default(1),
   JOB_TTL_SECONDS: positiveInt.default(24 * 60 * 60),
   /** the default takes a 100000 x 20 problem as JSON (about 45 MB) */
@@ -106,7 +128,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value !== undefined && value !== '') input[key] = value;
   }
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const config = parsed.data;
+    if (config.REDIS_CLUSTER_NODES !== undefined) {
+      if (config.REDIS_URL !== undefined) {
+        throw new ConfigError(
+          'invalid environment variable REDIS_CLUSTER_NODES: set it or REDIS_URL, not both',
+        );
+      }
+      // one address from here on: every connection is made from REDIS_URL
+      const nodes = parseClusterNodes(config.REDIS_CLUSTER_NODES);
+      const list = nodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(',');
+      config.REDIS_URL = `redis+cluster://${list}`;
+    }
+    return config;
+  }
   const first = parsed.error.issues[0];
   const name = String(first.path[0]);
   // A secret's value never reaches the message (it goes to stderr and from there to log collectors).

@@ -3,28 +3,28 @@
  * delays the limit check). It fails fast: no offline queue, one try, short timeouts; the limiter lets
  * requests through while Redis is away (skipOnError) and counts again once it is back.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { closeConnection } from '../jobs/redis.js';
-
-/** Reconnect forever, backing off to 2 s between tries. */
-const reconnect = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+import { closeConnection, createClient, type RedisClient, reconnect } from '../jobs/redis.js';
 
 export interface RateLimitRedis {
-  redis: Redis;
+  redis: RedisClient;
   /** Idempotent. */
   close(): Promise<void>;
 }
 
 export function createRateLimitRedis(url: string, logger: Logger): RateLimitRedis {
-  const redis = new Redis(url, {
-    connectionName: 'levinv-rate-limit',
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    retryStrategy: reconnect,
-  });
+  // a Redis Cluster URL gives a Cluster: the limiter's keys are one per client, each on its own slot
+  const redis = createClient(
+    url,
+    {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: 500,
+      retryStrategy: reconnect,
+    },
+    'levinv-rate-limit',
+  );
   // One line when it goes away and one when it is back, not one per reconnect attempt.
   let down = false;
   redis.on('error', (error: Error) => {

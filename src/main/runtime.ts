@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { AuthOptions } from '../api/auth.js';
+import { redactRedisUrl } from '../jobs/log-safety.js';
 import { authFromConfig } from './api-keys.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 
@@ -72,6 +73,8 @@ export function createLogger(config: Config, name: string, destination?: Destina
 
 /** The URL without its password, for logs. */
 export function redactUrl(url: string): string {
+  // a cluster URL (host:port,host:port) is no WHATWG URL: mask its user information as text
+  if (/^rediss?\+cluster:\/\//i.test(url)) return redactRedisUrl(url);
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

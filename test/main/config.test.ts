@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { redactRedisUrl, urlSecrets } from '../../src/jobs/log-safety.js';
+import { isClusterUrl, parseRedisTarget } from '../../src/jobs/redis.js';
 import { authFromConfig } from '../../src/main/api-keys.js';
 import { ConfigError, loadConfig } from '../../src/main/config.js';
+import { redactUrl } from '../../src/main/runtime.js';
 import { limitsFromConfig, workerOptionsFromConfig } from '../../src/main/service-options.js';
 
 const DEFAULT_MAX_SOLVE_MEMORY_MB = 1024;
@@ -186,5 +189,58 @@ describe('what the config means for the app and the workers', () => {
       maxSolveSeconds: 90,
       maxRecordedIterates: 10_000,
     });
+  });
+});
+
+describe('Redis Cluster addresses (REDIS_URL=redis+cluster://..., REDIS_CLUSTER_NODES)', () => {
+  it('takes a cluster URL as it is, and parses it into seed nodes and credentials', () => {
+    const url = 'redis+cluster://app:p%40ss@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002';
+    expect(loadConfig({ REDIS_URL: url }).REDIS_URL).toBe(url);
+    expect(parseRedisTarget(url)).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 'p@ss',
+      tls: false,
+    });
+    expect(parseRedisTarget('rediss+cluster://h:1')).toMatchObject({ kind: 'cluster', tls: true });
+    expect(parseRedisTarget('redis://cache:6380/2')).toEqual({
+      kind: 'standalone',
+      url: 'redis://cache:6380/2',
+    });
+  });
+
+  it('REDIS_CLUSTER_NODES becomes a cluster REDIS_URL', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'a.example:7000, b.example:7001' });
+    expect(config.REDIS_URL).toBe('redis+cluster://a.example:7000,b.example:7001');
+    expect(isClusterUrl(config.REDIS_URL!)).toBe(true);
+  });
+
+  it.each([
+    ['REDIS_URL', 'redis+cluster://a:7000,b', 'expected host:port, got "b"'],
+    ['REDIS_URL', 'redis+cluster://a:99999', 'expected host:port, got "a:99999"'],
+    ['REDIS_URL', 'redis+sentinel://a:1', 'expected a redis://, rediss:// or redis+cluster:// URL'],
+    ['REDIS_CLUSTER_NODES', 'a:7000,,b:7001', 'expected host:port, got ""'],
+  ])('a bad %s=%s stops start-up with a message naming it', (name, value, detail) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      `invalid environment variable ${name}=${JSON.stringify(value)}: ${detail}`,
+    );
+  });
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' })).toThrow(
+      'invalid environment variable REDIS_CLUSTER_NODES: set it or REDIS_URL, not both',
+    );
+  });
+
+  it('keeps a cluster URL password out of logs', () => {
+    const url = 'redis+cluster://app:cluster-secret@h1:7000,h2:7001';
+    expect(redactUrl(url)).toBe('redis+cluster://***@h1:7000,h2:7001');
+    expect(redactRedisUrl(url)).toBe('redis+cluster://***@h1:7000,h2:7001');
+    expect(urlSecrets(url)).toContain('cluster-secret');
   });
 });
