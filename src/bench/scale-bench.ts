@@ -3,8 +3,8 @@
  * (the API is dist/main/api.js, each worker dist/main/worker.js with WORKER_CONCURRENCY=1), on loopback.
  * One JSON line per backend and worker count:
  *   {bench: 'scale', backend, workers, n, d, jobs, clients, seconds, jobsPerSecond, succeeded, lost,
- *    cpuPct: {api, redis, workers: [...], workersTotal, workersMainThreads, clients}, solveMsPerJob,
- *    cpuMsPerJob, machineBusyPct, otherPct}
+ *    cpuPct: {api, redis, redisNodes: [...], workers: [...], workersTotal, workersMainThreads, clients},
+ *    solveMsPerJob, cpuMsPerJob, machineBusyPct, otherPct}
  *
  * Per worker count: a fresh key prefix, the API and the workers started, 10 warm-up jobs per worker, then
  * JOBS (default 1000) n = 200, d = 8 problems posted by 16 concurrent clients (this process) as fast as
@@ -19,10 +19,12 @@
  * helpers); solveMsPerJob the mean solve wall time the workers recorded; cpuMsPerJob all of this bench's
  * processes' CPU time per job.
  *
- * Backends: a standalone private redis-server (src/main/private-redis.ts). Another backend (a Redis
- * Cluster) is one more entry in BACKENDS: it starts its servers and gives a URL and the pids to account.
+ * Backends (BACKENDS; each starts its servers and gives a URL and the pids to account), each started afresh
+ * per worker count: `standalone`, a private redis-server (src/main/private-redis.ts); `cluster`, a Redis
+ * Cluster of three masters on loopback (src/main/private-redis-cluster.ts), REDIS_URL=redis+cluster://...
+ * for the API and the workers. cpuPct.redis is the sum over the backend's servers (cpuPct.redisNodes each).
  *
- * Usage: node dist/bench/scale-bench.js [--jobs N] [--workers 1,2,4] [--backend standalone]
+ * Usage: node dist/bench/scale-bench.js [--jobs N] [--workers 1,2,4] [--backend standalone|cluster]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,11 +32,12 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { Keys } from '../jobs/keys.js';
+import { closeConnection, createClient, PRODUCER_OPTIONS } from '../jobs/redis.js';
 import type { JobView } from '../jobs/types.js';
 import { freePort } from '../main/local-redis.js';
 import { privateRedis } from '../main/private-redis.js';
+import { privateRedisCluster } from '../main/private-redis-cluster.js';
 import { generateProblem } from '../problem/generate.js';
 
 const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
@@ -73,6 +76,13 @@ const BACKENDS: Backend[] = [
         pids: () => (redis.pid() === undefined ? [] : [redis.pid()!]),
         close: () => redis.close(),
       };
+    },
+  },
+  {
+    name: 'cluster',
+    async start() {
+      const cluster = await privateRedisCluster();
+      return { url: cluster.url, pids: () => cluster.pids(), close: () => cluster.close() };
     },
   },
 ];
@@ -166,7 +176,8 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
   const server = await backend.start();
   servers.add(server);
   const procs: Proc[] = [];
-  const redis = new Redis(server.url);
+  // the bench's own reads (finished-job counts, solve times): a Cluster for a cluster URL
+  const redis = createClient(server.url, PRODUCER_OPTIONS, 'scale-bench');
   try {
     const prefix = `scale-${workerCount}-${Date.now()}`;
     const keys = new Keys(prefix);
@@ -250,6 +261,7 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
 
     const pct = (cpuSeconds: number): number => Number(((100 * cpuSeconds) / wall).toFixed(1));
     const workerPct = pids.workers.map((_, i) => pct(cpu1.workers[i] - cpu0.workers[i]));
+    const redisNodesPct = pids.redis.map((_, i) => pct(cpu1.redis[i] - cpu0.redis[i]));
     const redisPct = pct(cpu1.redis.reduce((a, b, i) => a + b - cpu0.redis[i], 0));
     const apiPct = pct(cpu1.api - cpu0.api);
     const clientsPct = pct((cpu1.clients.user + cpu1.clients.system) / 1e6);
@@ -273,6 +285,7 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
       cpuPct: {
         api: apiPct,
         redis: redisPct,
+        redisNodes: redisNodesPct,
         workers: workerPct,
         workersTotal: Number(workerPct.reduce((a, b) => a + b, 0).toFixed(1)),
         // the workers' main threads (BullMQ, the job store, Redis I/O); the rest is the solve thread, GC
@@ -290,7 +303,7 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
       otherPct: Number(Math.max(0, machineBusy - ours).toFixed(1)),
     };
   } finally {
-    redis.disconnect();
+    await closeConnection(redis);
     for (const p of procs) await p.kill();
     servers.delete(server);
     await server.close();

@@ -1,0 +1,152 @@
+/**
+ * A real Redis Cluster on loopback for the tests and the scale benchmark: three masters (no replicas), each
+ * a `redis-server --cluster-enabled yes` on a free port below 55535 (its cluster bus is the port + 10000),
+ * joined with `redis-cli --cluster create`, ready once every node reports `cluster_state:ok`. Moved here
+ * from test/helpers (which re-exports it) so that `dist/bench/scale-bench.js` can use it.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface PrivateRedisCluster {
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
+  url: string;
+  ports: number[];
+  /** the running servers' process ids (one per master; none once closed) */
+  pids(): number[];
+  /** Idempotent: kills the servers and removes their directories. */
+  close(): Promise<void>;
+}
+
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** `count` ports in [20000, 45000) whose bus ports (+10000) are free too. */
+async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 200) throw new Error('no free ports for a Redis Cluster');
+    const port = 20000 + Math.floor(Math.random() * 25000);
+    if (ports.includes(port) || ports.includes(port + 10000) || ports.includes(port - 10000)) continue;
+    if ((await canListen(port)) && (await canListen(port + 10000))) ports.push(port);
+  }
+  return ports;
+}
+
+function startNode(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '5000',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server ${port} did not start: ${output}`)),
+      10_000,
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/Ready to accept connections/.test(output)) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server ${port} exited with ${code}: ${output}`));
+    });
+  });
+}
+
+const cli = async (port: number, ...args: string[]): Promise<string> =>
+  (await run('redis-cli', ['-p', String(port), ...args])).stdout;
+
+export async function privateRedisCluster(): Promise<PrivateRedisCluster> {
+  const ports = await freeClusterPorts(3);
+  const dir = mkdtempSync(join(tmpdir(), 'levinv-cluster-'));
+  const nodes: ChildProcess[] = [];
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      await Promise.all(
+        nodes.map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = once(child, 'exit');
+          child.kill('SIGKILL');
+          await exited;
+        }),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    })();
+    return closed;
+  };
+  try {
+    for (const port of ports) nodes.push(await startNode(port, dir));
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const states = await Promise.all(ports.map((p) => cli(p, 'cluster', 'info')));
+      if (states.every((s) => /cluster_state:ok/.test(s))) break;
+      if (Date.now() > deadline) throw new Error(`the cluster did not come up: ${states.join(' | ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ports,
+    pids: () =>
+      nodes
+        .filter((child) => child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+        .map((child) => child.pid!),
+    close,
+  };
+}
+
+/** The number of keys on the node at `port` whose names start with `prefix` (SCAN, that node only). */
+export async function countKeysOnNode(port: number, prefix: string): Promise<number> {
+  const out = await cli(port, '--scan', '--pattern', `${prefix}*`);
+  return out.split('\n').filter((line) => line.length > 0).length;
+}
