@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
 import { isJobId, type JobKeys, Keys } from './keys.js';
@@ -320,10 +321,22 @@ class RedisJobService implements JobService {
     }
   }
 
+  /**
+   * True when Redis answers. On a Cluster a PING goes to any one node and is answered even while the
+   * cluster refuses every key (CLUSTERDOWN) or the master of `{jobs}` or `{bullmq}` is away, so there it
+   * is a keyed read on each of those two slots instead.
+   */
   async ping(): Promise<boolean> {
     try {
+      const probe =
+        this.redis instanceof Cluster
+          ? Promise.all([
+              this.redis.exists(this.keys.index.all),
+              this.redis.exists(`${this.keys.bullPrefix}:${this.queue.name}:meta`),
+            ]).then(() => 'PONG')
+          : this.redis.ping();
       const reply = await Promise.race([
-        this.redis.ping(),
+        probe,
         sleep(1000).then(() => {
           throw new Error('ping timed out');
         }),

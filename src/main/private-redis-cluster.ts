@@ -1,8 +1,10 @@
 /**
  * A real Redis Cluster on loopback for the tests and the scale benchmark: three masters (no replicas), each
  * a `redis-server --cluster-enabled yes` on a free port below 55535 (its cluster bus is the port + 10000),
- * joined with `redis-cli --cluster create`, ready once every node reports `cluster_state:ok`. Moved here
- * from test/helpers (which re-exports it) so that `dist/bench/scale-bench.js` can use it.
+ * joined with `redis-cli --cluster create`, ready once every node reports `cluster_state:ok`. With
+ * `persistent` each node keeps an append-only file, so `stop(i)` and `start(i)` (same port, directory and
+ * nodes file) bring a master back with its data and its slots. Here rather than in test/helpers (which
+ * re-exports it) so that `dist/bench/scale-bench.js` can use it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,6 +22,10 @@ export interface PrivateRedisCluster {
   ports: number[];
   /** the running servers' process ids (one per master; none once closed) */
   pids(): number[];
+  /** Shuts the node at `ports[index]` down (SIGTERM: the AOF is flushed) and waits for it to exit. */
+  stop(index: number): Promise<void>;
+  /** Starts the node at `ports[index]` again on its port, directory and nodes file. */
+  start(index: number): Promise<void>;
   /** Idempotent: kills the servers and removes their directories. */
   close(): Promise<void>;
 }
@@ -43,7 +49,14 @@ async function freeClusterPorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function startNode(port: number, dir: string): Promise<ChildProcess> {
+export interface PrivateRedisClusterOptions {
+  /** append-only persistence (each node its own AOF directory), so a restarted node keeps its data */
+  persistent?: boolean;
+  /** cluster-node-timeout (default 5000): how long before a silent node is marked failing */
+  nodeTimeoutMs?: number;
+}
+
+function startNode(port: number, dir: string, options: PrivateRedisClusterOptions): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     [
@@ -56,13 +69,15 @@ function startNode(port: number, dir: string): Promise<ChildProcess> {
       '--cluster-config-file',
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
-      '5000',
+      String(options.nodeTimeoutMs ?? 5000),
       '--dir',
       dir,
       '--save',
       '',
       '--appendonly',
-      'no',
+      options.persistent ? 'yes' : 'no',
+      '--appenddirname',
+      `appendonly-${port}`,
       '--maxmemory-policy',
       'noeviction',
     ],
@@ -91,10 +106,12 @@ function startNode(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
-const cli = async (port: number, ...args: string[]): Promise<string> =>
+export const cli = async (port: number, ...args: string[]): Promise<string> =>
   (await run('redis-cli', ['-p', String(port), ...args])).stdout;
 
-export async function privateRedisCluster(): Promise<PrivateRedisCluster> {
+export async function privateRedisCluster(
+  options: PrivateRedisClusterOptions = {},
+): Promise<PrivateRedisCluster> {
   const ports = await freeClusterPorts(3);
   const dir = mkdtempSync(join(tmpdir(), 'levinv-cluster-'));
   const nodes: ChildProcess[] = [];
@@ -114,7 +131,7 @@ export async function privateRedisCluster(): Promise<PrivateRedisCluster> {
     return closed;
   };
   try {
-    for (const port of ports) nodes.push(await startNode(port, dir));
+    for (const port of ports) nodes.push(await startNode(port, dir, options));
     await run('redis-cli', [
       '--cluster',
       'create',
@@ -134,9 +151,21 @@ export async function privateRedisCluster(): Promise<PrivateRedisCluster> {
     await close();
     throw error;
   }
+  const stop = async (index: number): Promise<void> => {
+    const child = nodes[index];
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
+  const start = async (index: number): Promise<void> => {
+    nodes[index] = await startNode(ports[index], dir, options);
+  };
   return {
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
     ports,
+    stop,
+    start,
     pids: () =>
       nodes
         .filter((child) => child.exitCode === null && child.signalCode === null && child.pid !== undefined)
