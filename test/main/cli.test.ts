@@ -292,6 +292,19 @@ describe('the compiled command (dist/main/cli.js)', () => {
     expect(malformed.stderr).not.toMatch(/\bat .*\.js:\d+/);
   });
 
+  it('runs as a program of its own through its bin link, as `npx levinv` runs it (executable, shebang)', async () => {
+    const link = join(workDir, 'levinv-bin');
+    if (!existsSync(link)) symlinkSync(cli, link);
+    const run = await new Promise<CliRun>((done) => {
+      execFile(link, ['--version'], (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr: stderr || String(error ?? '') }),
+      );
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('runs through a symlink, as an npm bin link does', async () => {
     const link = join(workDir, 'levinv');
     if (!existsSync(link)) symlinkSync(cli, link);
