@@ -17,7 +17,7 @@ import {
   redactUrl,
   warnIfOpen,
 } from './runtime.js';
-import { httpOptionsFromConfig, limitsFromConfig } from './service-options.js';
+import { appOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv api';
 
@@ -37,10 +37,8 @@ async function main(): Promise<void> {
   const app = buildApp({
     jobs,
     logger,
-    ...httpOptionsFromConfig(config),
-    limits: limitsFromConfig(config),
+    ...appOptionsFromConfig(config, auth),
     rateLimitRedis: rateLimit.redis,
-    ...(auth ? { auth } : {}),
   });
   try {
     await app.listen({ host: config.HOST, port: config.PORT });

@@ -2,6 +2,8 @@
  * What the configuration means for the app and for the workers: the per-key and per-job limits, and the
  * worker settings, under the names the app and startWorkers take.
  */
+import type { AppDeps } from '../api/app.js';
+import type { AuthOptions } from '../api/auth.js';
 import type { Limits } from '../api/limits.js';
 import type { StartWorkersOptions } from '../jobs/index.js';
 import type { Config } from './config.js';
@@ -24,6 +26,15 @@ export function httpOptionsFromConfig(config: Config) {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
   };
+}
+
+/** Everything buildApp takes from the configuration (the entry points add the job service, logger, Redis). */
+export function appOptionsFromConfig(config: Config, auth: AuthOptions | undefined) {
+  return {
+    ...httpOptionsFromConfig(config),
+    limits: limitsFromConfig(config),
+    ...(auth ? { auth } : {}),
+  } satisfies Partial<AppDeps>;
 }
 
 /** The settings of startWorkers besides the connection, key prefix and logger. */

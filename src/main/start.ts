@@ -19,7 +19,7 @@ import {
   redactUrl,
   warnIfOpen,
 } from './runtime.js';
-import { httpOptionsFromConfig, limitsFromConfig, workerOptionsFromConfig } from './service-options.js';
+import { appOptionsFromConfig, workerOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv';
 async function main(): Promise<void> {
@@ -55,10 +55,8 @@ async function main(): Promise<void> {
     const app = buildApp({
       jobs,
       logger,
-      ...httpOptionsFromConfig(config),
-      limits: limitsFromConfig(config),
+      ...appOptionsFromConfig(config, auth),
       rateLimitRedis: rateLimit.redis,
-      ...(auth ? { auth } : {}),
     });
     closers.push(() => app.close());
     await app.listen({ host: config.HOST, port: config.PORT });
