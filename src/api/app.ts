@@ -28,7 +28,6 @@ import { jobRoutes } from './routes/jobs.js';
 import { solveRoutes } from './routes/solve.js';
 import { systemRoutes } from './routes/system.js';
 import { serializerCompiler } from './serializer.js';
-import { checkLastEventId, EVENTS_ROUTE } from './sse.js';
 import { validatorCompiler } from './validation.js';
 
 export type App = FastifyInstance<
@@ -110,15 +109,6 @@ export function buildApp(deps: AppDeps): App {
     ...(deps.pressureSampleIntervalMs ? { sampleIntervalMs: deps.pressureSampleIntervalMs } : {}),
   });
   app.register(decompression);
-  // A malformed Last-Event-ID is the client's 400 while a status code can still be sent.
-  app.addHook('onRoute', (route) => {
-    if (route.url !== EVENTS_ROUTE) return;
-    const given = route.preHandler;
-    route.preHandler = [
-      checkLastEventId,
-      ...(given === undefined ? [] : Array.isArray(given) ? given : [given]),
-    ];
-  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       { statusCode: 404, message: `no route for ${request.method} ${request.url.split('?')[0]}` },

@@ -7,7 +7,7 @@
  * document instead of being repeated inline in every response.
  */
 import { z } from 'zod';
-import { isEventId } from '../jobs/keys.js';
+import { isEventId } from '../jobs/index.js';
 import { JOB_STATES } from '../jobs/types.js';
 import { problemSchema } from '../problem/schema.js';
 import { METHODS, type StopReason } from '../solver/index.js';

@@ -3,36 +3,13 @@
  * that stays open, so this writes the raw response (headers, framing, keep-alive, backpressure).
  */
 import type { ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import { isEventId } from '../jobs/index.js';
+import type { FastifyBaseLogger } from 'fastify';
 import type { JobEvent } from '../jobs/types.js';
-import { makeIssue } from '../problem/errors.js';
-import { RequestValidationError } from './problems.js';
 
 /** Comment lines keep proxies and load balancers from closing an idle stream. */
 export const KEEP_ALIVE_MS = 15_000;
 /** Reconnect delay suggested to EventSource clients. */
 const RETRY_MS = 2_000;
-
-/** The route whose Last-Event-ID `checkLastEventId` guards. */
-export const EVENTS_ROUTE = '/jobs/:id/events';
-
-const EVENT_ID_EXPECTED = 'expected an event id <ms>-<seq> (two integers below 2^64), as sent in `id:`';
-
-/**
- * preHandler of the events route: a Last-Event-ID (header or ?lastEventId=) that is no stream id would make
- * Redis refuse the read after the stream started; it is the client's 400 while a status can still be sent.
- */
-export async function checkLastEventId(request: FastifyRequest): Promise<void> {
-  const header = request.headers['last-event-id'];
-  if (typeof header === 'string' && header !== '' && !isEventId(header)) {
-    throw new RequestValidationError('headers', [makeIssue(['last-event-id'], EVENT_ID_EXPECTED)]);
-  }
-  const query = (request.query as { lastEventId?: unknown } | undefined)?.lastEventId;
-  if (typeof query === 'string' && !isEventId(query)) {
-    throw new RequestValidationError('querystring', [makeIssue(['lastEventId'], EVENT_ID_EXPECTED)]);
-  }
-}
 
 /** An error the client caused (it carries a 4xx status): worth a line in the log, not a stack trace. */
 function isClientError(error: unknown): boolean {

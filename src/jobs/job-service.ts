@@ -146,6 +146,10 @@ class RedisJobService implements JobService {
     return guarded('submit', () => this.submissions.submit(input));
   }
 
+  exists(id: string, owner: Owner): Promise<boolean> {
+    return guarded('exists', async () => (await this.visible(id, owner)) !== null);
+  }
+
   /** The job's meta and iterates count if `owner` may see it; null as if absent otherwise. */
   private async visible(id: string, owner: Owner): Promise<{ meta: JobMeta; recorded: number } | null> {
     if (!isJobId(id)) return null;
@@ -154,8 +158,7 @@ class RedisJobService implements JobService {
       this.redis.pipeline().hgetall(k.meta).llen(k.iterates),
     );
     const meta = parseMeta(hash);
-    if (!meta || meta.owner !== owner || meta.provisional) return null;
-    return { meta, recorded };
+    return canSee(meta, owner) ? { meta, recorded } : null;
   }
 
   get(id: string, owner: Owner): Promise<JobView | null> {
@@ -166,15 +169,23 @@ class RedisJobService implements JobService {
         this.redis.pipeline().hgetall(k.meta).get(k.result).llen(k.iterates),
       );
       const meta = parseMeta(hash);
-      if (!meta || meta.owner !== owner || meta.provisional) return null;
+      if (!canSee(meta, owner)) return null;
       return toView(meta, recorded, result ? (JSON.parse(result) as JobResult) : undefined);
     });
   }
 
   iterates(id: string, owner: Owner, offset: number, limit: number) {
     return guarded('iterates', async () => {
-      if (!(await this.visible(id, owner))) return null;
-      const items = await this.redis.lrange(this.keys.job(id).iterates, offset, offset + limit - 1);
+      if (!isJobId(id)) return null;
+      const k = this.keys.job(id);
+      // one round trip: the job's keys share a slot
+      const [hash, items] = await execAll<[Record<string, string>, string[]]>(
+        this.redis
+          .pipeline()
+          .hgetall(k.meta)
+          .lrange(k.iterates, offset, offset + limit - 1),
+      );
+      if (!canSee(parseMeta(hash), owner)) return null;
       return { items: items.map(decodeIterate), nextOffset: offset + items.length };
     });
   }
@@ -373,6 +384,10 @@ class RedisJobService implements JobService {
     return this.closing;
   }
 }
+
+/** A job is visible to its owner once its submission completed; to nobody else, ever. */
+const canSee = (meta: JobMeta | null, owner: Owner): meta is JobMeta =>
+  meta !== null && meta.owner === owner && !meta.provisional;
 
 function toEvent(id: string, fields: string[]): JobEvent | null {
   const record: Record<string, string> = {};

@@ -118,6 +118,8 @@ export interface JobService {
   submit(input: SubmitInput): Promise<SubmitOutcome>;
   /** Every read and change takes the caller: a job of another owner is null / 'not-found', as if absent. */
   get(id: string, owner: Owner): Promise<JobView | null>;
+  /** Whether `owner` may see the job (cheaper than get: reads no result). */
+  exists(id: string, owner: Owner): Promise<boolean>;
   iterates(id: string, owner: Owner, offset: number, limit: number): Promise<IteratePage | null>;
   /** Queued: never runs. Running: stops within one iteration and ends `cancelled`. Finished: unchanged. */
   cancel(id: string, owner: Owner): Promise<JobView | null>;

@@ -67,7 +67,8 @@ export async function startLocalRedis(binary = 'redis-server', timeoutMs = 10_00
   return { url: `redis://127.0.0.1:${port}`, port, stop };
 }
 
-function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number): Promise<void> {
+/** Resolves once `child` (a redis-server) says it accepts connections; its pipes are then drained. */
+export function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {

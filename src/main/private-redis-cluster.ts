@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitUntilReady } from './local-redis.js';
 
 const run = promisify(execFile);
 
@@ -83,27 +84,7 @@ function startNode(port: number, dir: string, options: PrivateRedisClusterOption
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server ${port} did not start: ${output}`)),
-      10_000,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Ready to accept connections/.test(output)) {
-        clearTimeout(timer);
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        child.stderr!.resume();
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server ${port} exited with ${code}: ${output}`));
-    });
-  });
+  return waitUntilReady(child, 'redis-server', 10_000).then(() => child);
 }
 
 export const cli = async (port: number, ...args: string[]): Promise<string> =>

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './local-redis.js';
+import { freePort, waitUntilReady } from './local-redis.js';
 
 /**
  * A private redis-server a test may stop and start again on the same port: with append-only persistence in
@@ -57,23 +57,7 @@ export async function privateRedis(
     async start() {
       const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       server = child;
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-        child.stdout!.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          if (/Ready to accept connections/.test(output)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`redis-server exited with ${code}: ${output}`));
-        });
-      });
-      child.stdout!.resume();
-      child.stderr!.resume();
+      await waitUntilReady(child, 'redis-server', 10_000);
     },
     async shutdown() {
       const child = server;

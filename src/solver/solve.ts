@@ -62,6 +62,8 @@ export function solve(
   stop.deadline = deadline;
 
   const warnings = targetWarnings(problem);
+  // the start never changes: one copy for every checkpoint (a gd run reports tens of thousands)
+  const startList = Array.from(start);
   const recorder = new IterateRecorder(opts.record);
   const armijo = opts.lineSearch === 'armijo';
   // gd's trial step grows after each success (MATH.md, gradient descent), so it is part of the state.
@@ -75,7 +77,7 @@ export function solve(
       x: Array.from(point.x),
       trialStep,
       previousLoss: Number.isFinite(previousLoss) ? previousLoss : null,
-      start: Array.from(start),
+      start: startList,
       startMs,
       elapsedMs: spentMs + now() - began,
     };

@@ -98,7 +98,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       const { id } = request.params;
       const { owner } = request;
       // Checked before the stream starts, while a 404 can still be a status code.
-      if (!(await jobs.get(id, owner))) throw jobNotFound(id);
+      if (!(await jobs.exists(id, owner))) throw jobNotFound(id);
       const lastEventId = request.headers['last-event-id'] || request.query.lastEventId;
       reply.hijack();
       await streamEvents(
