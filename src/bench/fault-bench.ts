@@ -204,7 +204,7 @@ async function sigkill(): Promise<void> {
 async function firstIterationAfterResume(s: Setup, id: string): Promise<number | null> {
   const redis = new Redis(s.redisUrl);
   try {
-    const entries = await redis.xrange(new Keys(s.prefix).job(id).events, '-', '+');
+    const entries = await redis.xrange(new Keys(s.prefix).data(id).events, '-', '+');
     for (const [, fields] of entries) {
       const record: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
@@ -273,7 +273,7 @@ async function redisRestart(): Promise<void> {
     let doneEvents = 0;
     const keys = new Keys(s.prefix);
     for (const id of ids) {
-      const entries = await redis.xrange(keys.job(id).events, '-', '+');
+      const entries = await redis.xrange(keys.data(id).events, '-', '+');
       doneEvents += entries.filter(([, f]) => f[1] === 'done').length;
     }
     redis.disconnect();

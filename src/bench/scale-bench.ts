@@ -199,9 +199,7 @@ async function run(backend: Backend, workerCount: number): Promise<Record<string
     await waitUntil('the API', async () => (await fetch(`${base}/readyz`)).ok, 30_000);
     const finished = async (): Promise<number> => {
       const [s, f, c] = await Promise.all(
-        (['succeeded', 'failed', 'cancelled'] as const).map((state) =>
-          redis.zcard(keys.index.byState[state]),
-        ),
+        (['succeeded', 'failed', 'cancelled'] as const).map((state) => redis.zcard(keys.byState[state])),
       );
       return s + f + c;
     };

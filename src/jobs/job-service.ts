@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
-import { isJobId, type JobKeys, Keys } from './keys.js';
+import { type DataKeys, isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
@@ -22,8 +22,7 @@ import {
   type RedisClient,
   waitReady,
 } from './redis.js';
-import { runScript } from './scripts.js';
-import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, toView } from './store.js';
+import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, RUN_FIELDS, toView } from './store.js';
 import { Submissions } from './submission.js';
 import {
   isFinished,
@@ -79,6 +78,7 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
+const PRUNE_EVERY_MS = 60_000;
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 const EVENTS_PAGE = 200;
 
@@ -108,6 +108,8 @@ class RedisJobService implements JobService {
   /** this process's one subscriber: wakes the open event streams of a job when its scripts write events */
   private readonly wakeups: Wakeups;
   private closing: Promise<void> | undefined;
+  /** deletes expired jobs now and then (list and stats prune too) */
+  private readonly pruner: NodeJS.Timeout;
 
   constructor(
     private readonly redis: RedisClient,
@@ -129,6 +131,9 @@ class RedisJobService implements JobService {
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
+    this.pruner = setInterval(() => {
+      this.store.prune().catch((error) => this.logger.debug({ err: error }, 'prune'));
+    }, PRUNE_EVERY_MS).unref();
     this.submissions = new Submissions(
       redis,
       this.store,
@@ -150,42 +155,32 @@ class RedisJobService implements JobService {
     return guarded('exists', async () => (await this.visible(id, owner)) !== null);
   }
 
-  /** The job's meta and iterates count if `owner` may see it; null as if absent otherwise. */
+  /** The job and its iterates count if `owner` may see it; null as if absent otherwise. */
   private async visible(id: string, owner: Owner): Promise<{ meta: JobMeta; recorded: number } | null> {
     if (!isJobId(id)) return null;
-    const k = this.keys.job(id);
-    const [hash, recorded] = await execAll<[Record<string, string>, number]>(
-      this.redis.pipeline().hgetall(k.meta).llen(k.iterates),
-    );
-    const meta = parseMeta(hash);
-    return canSee(meta, owner) ? { meta, recorded } : null;
+    const found = await this.store.readJob(id);
+    return found && canSee(found.meta, owner) ? { meta: found.meta, recorded: found.data.recorded } : null;
   }
 
   get(id: string, owner: Owner): Promise<JobView | null> {
     return guarded('get', async () => {
       if (!isJobId(id)) return null;
-      const k = this.keys.job(id);
-      const [hash, result, recorded] = await execAll<[Record<string, string>, string | null, number]>(
-        this.redis.pipeline().hgetall(k.meta).get(k.result).llen(k.iterates),
-      );
-      const meta = parseMeta(hash);
-      if (!canSee(meta, owner)) return null;
-      return toView(meta, recorded, result ? (JSON.parse(result) as JobResult) : undefined);
+      const found = await this.store.readJob(id, true);
+      if (!found || !canSee(found.meta, owner)) return null;
+      const { result, recorded } = found.data;
+      return toView(found.meta, recorded, result ? (JSON.parse(result) as JobResult) : undefined);
     });
   }
 
   iterates(id: string, owner: Owner, offset: number, limit: number) {
     return guarded('iterates', async () => {
       if (!isJobId(id)) return null;
-      const k = this.keys.job(id);
-      // one round trip: the job's keys share a slot
-      const [hash, items] = await execAll<[Record<string, string>, string[]]>(
-        this.redis
-          .pipeline()
-          .hgetall(k.meta)
-          .lrange(k.iterates, offset, offset + limit - 1),
-      );
-      if (!canSee(parseMeta(hash), owner)) return null;
+      // the state (who may see it) and the page, in parallel: two slots
+      const [state, items] = await Promise.all([
+        this.store.readState(id),
+        this.redis.lrange(this.keys.data(id).iterates, offset, offset + limit - 1),
+      ]);
+      if (!state || !canSee(parseMeta(state), owner)) return null;
       return { items: items.map(decodeIterate), nextOffset: offset + items.length };
     });
   }
@@ -211,19 +206,8 @@ class RedisJobService implements JobService {
   remove(id: string, owner: Owner): Promise<'deleted' | 'not-found' | 'running'> {
     return guarded('remove', async () => {
       if (!isJobId(id)) return 'not-found';
-      const [outcome, , idempotencyKey] = await runScript<[string, number, string]>(
-        this.redis,
-        'levinvRemove',
-        this.store.jobKeys(id),
-        [owner],
-      );
-      if (outcome !== 'deleted') return outcome as 'not-found' | 'running';
-      await this.store.indexDel(owner, [id]);
-      if (idempotencyKey) {
-        // only if the key still names this job (a later submission may have taken it over)
-        const raw = await this.redis.get(idempotencyKey);
-        if (raw && (JSON.parse(raw) as { id: string }).id === id) await this.redis.del(idempotencyKey);
-      }
+      const outcome = await this.store.remove(id, owner);
+      if (outcome !== 'deleted') return outcome;
       await this.queue.remove(id);
       this.logger.info({ jobId: id }, 'job deleted');
       return 'deleted';
@@ -232,7 +216,8 @@ class RedisJobService implements JobService {
 
   /**
    * Newest first. Items carry no `result` (a result holds n leverage scores, so a page of them could be
-   * huge); `get` has it. Index entries of expired jobs are dropped on the way.
+   * huge); `get` has it. Entries whose job is gone (its state hash expired before prune came by) are
+   * dropped on the way.
    */
   list(query: { owner: Owner; state?: JobState; limit: number; cursor?: string }): Promise<JobPage> {
     return guarded('list', async () => {
@@ -243,38 +228,47 @@ class RedisJobService implements JobService {
       const found: { view: JobView; score: number }[] = [];
       const stale: string[] = [];
       const want = query.limit + 1; // one more tells whether there is a next page
+      const now = Date.now();
       for (;;) {
         const batch = Math.max(want - found.length, 10);
         const raw = await this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, batch);
         if (raw.length === 0) break;
         const ids: string[] = [];
         for (let i = 0; i < raw.length; i += 2) ids.push(raw[i]);
-        // One pipeline per job: each job's keys have a slot of their own (in a Redis Cluster, a pipeline
-        // or transaction must stay in one slot). ioredis writes them all before the first reply arrives.
-        const replies = await Promise.all(
-          ids.map((id) => {
-            const k = this.keys.job(id);
-            return execAll<[Record<string, string>, number]>(
-              this.redis.pipeline().hgetall(k.meta).llen(k.iterates),
-            );
-          }),
-        );
+        // The states share the index's slot: one pipeline. The data is one pipeline per job (each job's
+        // data has a slot of its own; ioredis writes them all before the first reply arrives).
+        const states = this.redis.pipeline();
+        for (const id of ids) states.hgetall(this.keys.state(id));
+        const [hashes, data] = await Promise.all([
+          execAll<Record<string, string>[]>(states),
+          Promise.all(
+            ids.map((id) => {
+              const k = this.keys.data(id);
+              return execAll<[(string | null)[], number]>(
+                this.redis
+                  .pipeline()
+                  .hmget(k.run, ...RUN_FIELDS)
+                  .llen(k.iterates),
+              );
+            }),
+          ),
+        ]);
         for (let i = 0; i < ids.length; i++) {
-          const [hash, recorded] = replies[i];
-          const meta = parseMeta(hash);
-          const score = Number(raw[2 * i + 1]);
+          const [run, recorded] = data[i];
+          const meta = parseMeta(hashes[i], run);
           if (!meta || meta.owner !== query.owner) stale.push(ids[i]);
-          else if (query.state && meta.state !== query.state) {
-            // a crash between a state change and its index update: repair the index
-            await this.store.indexSet(meta.id, meta.owner, meta.state, meta.score, meta.version);
-          } else if (found.length < want) {
-            found.push({ view: toView(meta, recorded), score });
-          }
+          else if (meta.expiresAt <= now) continue;
+          else if (found.length < want)
+            found.push({ view: toView(meta, recorded), score: Number(raw[2 * i + 1]) });
         }
         max = `(${raw[raw.length - 1]}`;
         if (found.length >= want || raw.length < 2 * batch) break;
       }
-      await this.store.indexDel(query.owner, stale);
+      if (stale.length > 0) {
+        const forget = this.redis.multi();
+        for (const k of [index.all, ...Object.values(index.byState)]) forget.zrem(k, ...stale);
+        await execAll(forget);
+      }
       const items = found.slice(0, query.limit);
       const nextCursor = found.length > query.limit ? encodeCursor(items[items.length - 1].score) : null;
       return { items: items.map((f) => f.view), nextCursor };
@@ -288,7 +282,7 @@ class RedisJobService implements JobService {
     signal: AbortSignal,
   ): AsyncIterable<JobEvent> {
     if (!(await guarded('events', () => this.visible(id, owner)))) return;
-    const k = this.keys.job(id);
+    const k = this.keys.data(id);
     // XRANGE with an exclusive start ("(id") resumes after the client's last event; an id we never issued
     // replays the stream from its start.
     const start = lastEventId && STREAM_ID.test(lastEventId) ? `(${lastEventId}` : '-';
@@ -305,7 +299,7 @@ class RedisJobService implements JobService {
   }
 
   private async *readEvents(
-    k: JobKeys,
+    k: DataKeys,
     from: string,
     latch: Latch,
     signal: AbortSignal,
@@ -313,10 +307,15 @@ class RedisJobService implements JobService {
     let start = from;
     while (!signal.aborted) {
       latch.reset();
-      // One transaction: if the job is finished and nothing follows `start`, its done event is behind us.
-      const [entries, state] = await guarded('events', () =>
-        execAll<[[string, string[]][], string | null]>(
-          this.redis.multi().xrange(k.events, start, '+', 'COUNT', EVENTS_PAGE).hget(k.meta, 'state'),
+      // One transaction: if the job is closed (CLOSE wrote its done event) and nothing follows `start`, its
+      // done event is behind us; if its run hash is gone, so is the job.
+      const [entries, closed, exists] = await guarded('events', () =>
+        execAll<[[string, string[]][], string | null, number]>(
+          this.redis
+            .multi()
+            .xrange(k.events, start, '+', 'COUNT', EVENTS_PAGE)
+            .hget(k.run, 'closed')
+            .exists(k.run),
         ),
       );
       for (const [eventId, fields] of entries) {
@@ -327,24 +326,21 @@ class RedisJobService implements JobService {
         if (event.type === 'done' || signal.aborted) return;
       }
       if (entries.length === EVENTS_PAGE) continue;
-      if (state === null || (entries.length === 0 && isFinished(state as JobState))) return;
+      if (exists === 0 || (entries.length === 0 && closed !== null)) return;
       await latch.wait(this.pollMs, signal);
     }
   }
 
   /**
    * True when Redis answers. On a Cluster a PING goes to any one node and is answered even while the
-   * cluster refuses every key (CLUSTERDOWN) or the master of `{jobs}` or `{bullmq}` is away, so there it
-   * is a keyed read on each of those two slots instead.
+   * cluster refuses every key (CLUSTERDOWN) or the master of `{bullmq}` (the jobs' states and the queue) is
+   * away, so there it is a keyed read on that slot instead.
    */
   async ping(): Promise<boolean> {
     try {
       const probe =
         this.redis instanceof Cluster
-          ? Promise.all([
-              this.redis.exists(this.keys.index.all),
-              this.redis.exists(`${this.keys.bullPrefix}:${this.queue.name}:meta`),
-            ]).then(() => 'PONG')
+          ? this.redis.exists(this.keys.all).then(() => 'PONG')
           : this.redis.ping();
       const reply = await Promise.race([
         probe,
@@ -362,7 +358,7 @@ class RedisJobService implements JobService {
     return guarded('stats', async () => {
       await this.store.prune();
       const pipeline = this.redis.pipeline();
-      for (const state of JOB_STATES) pipeline.zcard(this.keys.index.byState[state]);
+      for (const state of JOB_STATES) pipeline.zcard(this.keys.byState[state]);
       pipeline.hgetall(this.keys.solveSeconds);
       const replies = await execAll<unknown[]>(pipeline);
       const byState = Object.fromEntries(JOB_STATES.map((s, i) => [s, Number(replies[i])])) as Record<
@@ -377,6 +373,7 @@ class RedisJobService implements JobService {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.pruner);
       await this.queue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
       await this.wakeups.close();
       await closeConnection(this.redis);

@@ -1,7 +1,13 @@
 /**
- * Every Redis key the job layer uses, in one place. All keys start with the configured prefix. A job's own
- * keys share the hash tag `{<id>}` (one Redis Cluster slot, so a Lua script may touch them together); the
- * cross-job index keys share `{jobs}`, and BullMQ's keys share `{bullmq}` (BullMQ needs one slot per queue).
+ * Every Redis key the job layer uses, in one place. All keys start with the configured prefix.
+ *
+ * Two kinds of slot (Redis Cluster hash tags), and every script or transaction touches keys of one:
+ * - the control slot, `{bullmq}`, shared with BullMQ's queue: each job's state hash (the one owner of its
+ *   state, owner, timestamps and attempt) and the indexes over jobs (by state, per owner, by expiry, the
+ *   Idempotency-Keys). A state change and its index entries change in one script.
+ * - a job's data slot, `{<id>}`: its bulk data (problem blob, iterates, result, event stream) and what its
+ *   running attempt writes along with them (the `run` hash: checkpoint, progress, resumes; the cancel flag).
+ *   These spread over the cluster, one job per slot.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { JOB_STATES, type JobState } from './types.js';
@@ -13,111 +19,128 @@ export const newJobId = (): string => randomUUID();
 /** Ids come from URLs: anything that is not one of ours must never reach a key name. */
 export const isJobId = (id: string): boolean => UUID.test(id);
 
-/** The keys of one job, in the order the Lua scripts expect them (scripts.ts: KEYS[1..6]). */
-export interface JobKeys {
-  meta: string;
+/** A job's data keys, in the order the data scripts expect them (scripts.ts: KEYS[1..6]). */
+export interface DataKeys {
   problem: string;
   iterates: string;
   result: string;
-  cancel: string;
   events: string;
+  /** hash: the running attempt's token, checkpoint, progress, resumes, truncated; `closed` once done */
+  run: string;
+  cancel: string;
 }
 
-export const jobKeyList = (k: JobKeys): string[] => [
-  k.meta,
+export const dataKeyList = (k: DataKeys): string[] => [
   k.problem,
   k.iterates,
   k.result,
-  k.cancel,
   k.events,
+  k.run,
+  k.cancel,
 ];
 
-/** The cross-job keys (all in the `{jobs}` slot). */
-export interface IndexKeys {
+/** The control-slot keys a job's state change touches, in the order the control scripts expect them. */
+export interface ControlKeys {
+  /** the job's state hash */
+  state: string;
   all: string;
   byState: Record<JobState, string>;
-  /** member id, score = when its job's keys expire (ms): lets the index forget expired jobs */
+  /** member id, score = when the job expires (ms): prune deletes what has */
   expiry: string;
+  owner: OwnerKeys;
+  /** the job's Idempotency-Key (a key nothing uses when it has none) */
+  idempotency: string;
   /** a counter that breaks ties between jobs created in the same millisecond */
   seq: string;
-  /** hash id -> the job's owner index base (prune finds the owner's sets through it) */
-  owners: string;
-  /** hash id -> the job's version last mirrored: an index update older than it is ignored */
-  versions: string;
 }
 
 /** One owner's index: what list() pages and what the quota counts. */
 export interface OwnerKeys {
-  /** key names of this owner's sets start with it (`<base>:all`, `<base>:state:<s>`, `<base>:pending`) */
-  base: string;
   all: string;
   byState: Record<JobState, string>;
-  /** submissions admitted but not yet indexed (score: when the reservation lapses, ms) */
+  /** submissions admitted but not yet listed (score: when the reservation lapses, ms) */
   pending: string;
 }
 
-/** The index scripts' KEYS (scripts.ts): global 1-10, the owner's 11-17, then an idempotency key. */
-export const indexKeyList = (k: IndexKeys, o: OwnerKeys, idempotency?: string): string[] => {
-  const list = [
-    k.all,
-    ...JOB_STATES.map((s) => k.byState[s]),
-    k.expiry,
-    k.seq,
-    k.owners,
-    k.versions,
-    o.all,
-    ...JOB_STATES.map((s) => o.byState[s]),
-    o.pending,
-  ];
-  if (idempotency) list.push(idempotency);
-  return list;
-};
+/** KEYS of every control script: 1 state, 2 all, 3-7 by state, 8 expiry, 9 owner all, 10-14 owner by
+ * state, 15 owner pending, 16 idempotency, 17 seq. */
+export const controlKeyList = (k: ControlKeys): string[] => [
+  k.state,
+  k.all,
+  ...JOB_STATES.map((s) => k.byState[s]),
+  k.expiry,
+  k.owner.all,
+  ...JOB_STATES.map((s) => k.owner.byState[s]),
+  k.owner.pending,
+  k.idempotency,
+  k.seq,
+];
 
 const byStateUnder = (base: string): Record<JobState, string> =>
   Object.fromEntries(JOB_STATES.map((s) => [s, `${base}:state:${s}`])) as Record<JobState, string>;
 
 export class Keys {
-  readonly index: IndexKeys;
+  /** the control slot's key names start with it (`<prefix>:jobs:{bullmq}`) */
+  readonly control: string;
+  readonly all: string;
+  readonly byState: Record<JobState, string>;
+  readonly expiry: string;
+  readonly seq: string;
   /** histogram of solve wall times (hash: one field per bucket, plus sum and count) */
   readonly solveSeconds: string;
-  /** the `prefix` option of every BullMQ Queue and Worker */
+  /** the `prefix` option of every BullMQ Queue and Worker (the same `{bullmq}` tag: the same slot) */
   readonly bullPrefix: string;
 
   constructor(readonly prefix: string) {
-    const tag = `${prefix}:{jobs}`;
-    this.index = {
-      all: `${tag}:all`,
-      byState: byStateUnder(tag),
-      expiry: `${tag}:expiry`,
-      seq: `${tag}:seq`,
-      owners: `${tag}:owners`,
-      versions: `${tag}:versions`,
-    };
-    this.solveSeconds = `${tag}:solve-seconds`;
+    // Not under bullPrefix itself: BullMQ owns every name there (`<bullPrefix>:<queue>:...`).
+    this.control = `${prefix}:jobs:{bullmq}`;
+    this.all = `${this.control}:all`;
+    this.byState = byStateUnder(this.control);
+    this.expiry = `${this.control}:expiry`;
+    this.seq = `${this.control}:seq`;
+    this.solveSeconds = `${this.control}:solve-seconds`;
     this.bullPrefix = `${prefix}:{bullmq}`;
   }
 
-  job(id: string): JobKeys {
+  /** The job's state hash (control slot). */
+  state(id: string): string {
+    return `${this.control}:job:${id}`;
+  }
+
+  data(id: string): DataKeys {
     const base = `${this.prefix}:job:{${id}}`;
     return {
-      meta: `${base}:meta`,
       problem: `${base}:problem`,
       iterates: `${base}:iterates`,
       result: `${base}:result`,
-      cancel: `${base}:cancel`,
       events: `${base}:events`,
+      run: `${base}:run`,
+      cancel: `${base}:cancel`,
     };
   }
 
   /** An owner's index. Owner names are hashed: they may hold any characters, including braces. */
   owner(owner: string): OwnerKeys {
-    const base = `${this.prefix}:{jobs}:owner:${digest(owner)}`;
-    return { base, all: `${base}:all`, byState: byStateUnder(base), pending: `${base}:pending` };
+    const base = `${this.control}:owner:${digest(owner)}`;
+    return { all: `${base}:all`, byState: byStateUnder(base), pending: `${base}:pending` };
   }
 
   /** The client's Idempotency-Key, scoped to its owner (hashed together: either may hold any character). */
   idempotency(owner: string, key: string): string {
-    return `${this.prefix}:{jobs}:idempotency:${digest(`${owner}\u0000${key}`)}`;
+    return `${this.control}:idempotency:${digest(`${owner}\u0000${key}`)}`;
+  }
+
+  /** The control keys of a change to job `id` of `owner`; `idempotency` is the job's key, if it has one. */
+  controlOf(id: string, owner: string, idempotency?: string): ControlKeys {
+    return {
+      state: this.state(id),
+      all: this.all,
+      byState: this.byState,
+      expiry: this.expiry,
+      owner: this.owner(owner),
+      idempotency: idempotency || `${this.control}:idempotency:none`,
+      seq: this.seq,
+    };
   }
 }
 

@@ -36,7 +36,7 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
-import { type JobMeta, JobStore } from './store.js';
+import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
@@ -133,6 +133,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     const log = logger.child({ jobId: id, attempt });
     const meta = await store.readMeta(id);
     if (!meta || isFinished(meta.state)) {
+      // a finished job handed out again: its finisher may have died before CLOSE (store.ts)
+      if (meta && (await store.closeFinished(id))) log.info('closed a job whose finisher died');
       log.info({ state: meta?.state ?? 'gone' }, 'nothing to do');
       return;
     }
@@ -146,7 +148,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       every: Number.isInteger(every) && every! >= 1 ? every! : 1,
       recordLimit: limit,
     });
-    if (started.outcome !== 'started') {
+    if (started.outcome === 'gone' || started.outcome === 'finished') {
       log.info({ outcome: started.outcome }, 'not started');
       return;
     }
@@ -160,7 +162,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       truncated: started.checkpoint !== '' && meta.truncated,
       provisional: false,
     };
-    const blob = await redis.getBuffer(keys.job(id).problem);
+    if (started.outcome === 'cancel') {
+      await store.finish(current, token, { state: 'cancelled', error: CANCELLED_ERROR }, Date.now());
+      log.info('cancelled before it started');
+      return;
+    }
+    const blob = started.outcome === 'no-problem' ? null : await redis.getBuffer(keys.data(id).problem);
     if (!blob) {
       await store.finish(
         current,
@@ -233,7 +240,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
           }
         });
     };
-    const follow = wakeups?.follow(keys.job(id).cancel, checkCancel);
+    const follow = wakeups?.follow(keys.data(id).cancel, checkCancel);
     void follow?.ready.then(checkCancel);
     const poll = setInterval(checkCancel, cancelPollMs);
 
@@ -306,7 +313,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     /** Back to the queue with its checkpoint, for the next worker to resume (worker shutdown). */
     async function handBack(): Promise<never> {
       log.info('handing the job back to the queue');
-      await store.requeue(id, token, true);
+      await store.requeue(current, token, true);
       await job.moveToWait(bullToken);
       throw new WaitingError();
     }
@@ -323,7 +330,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
         log.warn({ code: error.code, message: error.message }, 'job failed');
       } else {
         // a retry after an internal error starts over rather than trust the checkpoint
-        await store.requeue(id, token, false);
+        await store.requeue(current, token, false);
         log.warn({ code: error.code, message: error.message }, 'attempt failed; the job will be retried');
       }
       const text = `${error.code}: ${error.message}`;
@@ -386,7 +393,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       : internal(error.message);
     void (async () => {
       const meta = await store.readMeta(id);
-      if (!meta || isFinished(meta.state)) return;
+      if (!meta) return;
+      if (isFinished(meta.state)) {
+        await store.closeFinished(id);
+        return;
+      }
       await store.finish(meta, '', { state: 'failed', error: jobError }, Date.now());
       logger.warn({ jobId: id, err: error }, 'job failed in the queue');
     })().catch((err) => logger.error({ err, jobId: id }, 'could not record a failure'));

@@ -1,24 +1,230 @@
 /**
- * The Lua scripts behind every job state change. A change is a compare-and-set on the job's meta hash plus
- * the writes that go with it (events, TTLs), so it must be atomic: a cancel racing a worker's start, or a
- * worker that lost its BullMQ lock still reporting progress, can then never corrupt a job.
+ * The Lua scripts behind every job change. Each touches the keys of one hash slot (keys.ts):
  *
- * Job scripts take the job's six keys (keys.ts: meta, problem, iterates, result, cancel, events; one hash
- * slot). Every state change bumps the meta's version `v` and returns it with the job's owner; the caller
- * then mirrors the state into the index (another slot) with that version, and the index ignores a mirror
- * older than the one it holds, so two racing mirrors (a submitter's and a worker's) settle on the newest.
+ * - Control scripts (KEYS: keys.ts controlKeyList, all in `{bullmq}`) own a job's state: they
+ *   compare-and-set its state hash and move its index entries in the same step, so the state and what
+ *   lists and counts it never disagree, and two racing changes (a cancel and a worker's start, a worker that
+ *   lost its BullMQ lock and the one that took the job over) are decided by whichever runs first.
+ * - Data scripts (KEYS: keys.ts dataKeyList, the job's own `{<id>}` slot) write what a run produces:
+ *   iterates, checkpoint and progress guarded by the running attempt's token, the result, the event
+ *   stream. They never decide a state.
  *
- * Index scripts take the index keys (keys.ts indexKeyList: global 1-10, the owner's 11-17, then an
- * idempotency key as 18 when the script needs one; all in the `{jobs}` slot).
+ * A change that needs both runs them in an order whose every prefix is safe (store.ts says which).
+ * Scores and times are passed and stored as strings: Lua numbers print with 14 digits.
  */
 import type { RedisClient } from './redis.js';
 import { JOB_STATES } from './types.js';
 
-const JOB_KEYS = 6;
-const INDEX_KEYS = 17;
+const CONTROL_KEYS = 17;
+const DATA_KEYS = 6;
 
-const JOB_HELPERS = `
+const STATE_NAMES = `{${JOB_STATES.map((s) => `'${s}'`).join(', ')}}`;
+
+/** How long past its expiry a state hash and the indexes live should prune never run (ms). */
+export const CONTROL_GRACE_MS = 3600 * 1000;
+
+const CONTROL_HELPERS = `
+local STATES = ${STATE_NAMES}
 local FINISHED = { succeeded = true, failed = true, cancelled = true }
+local GRACE = ${CONTROL_GRACE_MS}
+local function get(name) return redis.call('HGET', KEYS[1], name) end
+local function int(x) return string.format('%d', x) end
+-- the job listed under \`state\` only (global and owner's sets), no longer a pending reservation
+local function list(id, state)
+  local score = get('score')
+  for s = 1, #STATES do
+    if STATES[s] == state then
+      redis.call('ZADD', KEYS[2 + s], score, id)
+      redis.call('ZADD', KEYS[9 + s], score, id)
+    else
+      redis.call('ZREM', KEYS[2 + s], id)
+      redis.call('ZREM', KEYS[9 + s], id)
+    end
+  end
+  redis.call('ZADD', KEYS[2], score, id)
+  redis.call('ZADD', KEYS[9], score, id)
+  redis.call('ZREM', KEYS[15], id)
+end
+local function unlist(id)
+  for i = 2, 15 do redis.call('ZREM', KEYS[i], id) end
+end
+local function setState(id, state)
+  redis.call('HSET', KEYS[1], 'state', state)
+  list(id, state)
+end
+-- the job expires \`seconds\` after \`now\` (ms); prune deletes it then. The indexes live a full ttl past
+-- their last change (they only ever lengthen).
+local function touch(id, now, seconds, ttl)
+  local expiresAt = int(now + seconds * 1000)
+  redis.call('HSET', KEYS[1], 'expiresAt', expiresAt)
+  redis.call('ZADD', KEYS[8], expiresAt, id)
+  redis.call('PEXPIREAT', KEYS[1], int(now + seconds * 1000 + GRACE))
+  for i = 2, 15 do redis.call('PEXPIRE', KEYS[i], int(ttl * 1000 + GRACE)) end
+end
+-- the job's Idempotency-Key goes, if it still names this job (a later submission may have taken it)
+local function forgetKey(id)
+  local record = redis.call('GET', KEYS[16])
+  if record and cjson.decode(record).id == id then redis.call('DEL', KEYS[16]) end
+end
+`;
+
+/**
+ * A submission asks for a place, and its job's state hash is made (provisional: not listed, not visible,
+ * expiring with the provisional TTL unless COMMIT follows). Checks the owner's quota (queued + running +
+ * admitted, taken in the same step, so two submissions cannot both take the last place) and claims the
+ * Idempotency-Key. ARGV: id, max active (0: no limit), now, provisional ttl, idempotency record ('' for
+ * none), the record to replace ('' for none: only a missing key is claimed), ttl, then the state hash's
+ * field/value pairs. Returns {'ok', score}, {'quota', active} or {'taken', the key's record}.
+ */
+const ADMIT = `${CONTROL_HELPERS}
+local id, now, provisional, ttl = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[15], '-inf', ARGV[3])
+local max = tonumber(ARGV[2])
+if max > 0 then
+  local active = redis.call('ZCARD', KEYS[10]) + redis.call('ZCARD', KEYS[11]) + redis.call('ZCARD', KEYS[15])
+  if active >= max then return {'quota', tostring(active)} end
+end
+if ARGV[5] ~= '' then
+  local current = redis.call('GET', KEYS[16])
+  if current and current ~= ARGV[6] then return {'taken', current} end
+  redis.call('SET', KEYS[16], ARGV[5], 'EX', provisional)
+end
+-- newest first: creation time, then a counter for jobs created in the same millisecond
+local score = int(now * 1000 + redis.call('INCR', KEYS[17]) % 1000)
+redis.call('PEXPIRE', KEYS[17], int(ttl * 1000 + GRACE))
+redis.call('HSET', KEYS[1], 'score', score, 'provisional', '1', unpack(ARGV, 8))
+redis.call('ZADD', KEYS[15], int(now + provisional * 1000), id)
+touch(id, now, provisional, ttl)
+return {'ok', score}
+`;
+
+/**
+ * A submission is complete: its job is listed as queued with the full TTL, and its Idempotency-Key (if it
+ * still names the job) lives as long. A worker's START may have done the listing first. ARGV: id, now, ttl,
+ * idempotency record ('' for none). Returns the job's state, '' when it is gone (expired, rolled back).
+ */
+const COMMIT = `${CONTROL_HELPERS}
+local id, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = get('state')
+if not state then return '' end
+if redis.call('HDEL', KEYS[1], 'provisional') == 1 then
+  list(id, state)
+  touch(id, now, ttl, ttl)
+end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[16]) == ARGV[4] then redis.call('EXPIRE', KEYS[16], ttl) end
+return state
+`;
+
+/** A submission failed: its job, place and Idempotency-Key (if still its own) go. ARGV: id, record. */
+const RELEASE = `${CONTROL_HELPERS}
+redis.call('DEL', KEYS[1])
+unlist(ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
+if ARGV[2] ~= '' and redis.call('GET', KEYS[16]) == ARGV[2] then redis.call('DEL', KEYS[16]) end
+return 1
+`;
+
+/**
+ * A worker takes a job. ARGV: id, now, ttl, token, attempt, holder, recordLimit. Returns {outcome, the
+ * state it had}; outcome is missing (expired or deleted), finished or started. A provisional job (its
+ * submission has not completed yet, but BullMQ has it, so it got that far) is listed from here on.
+ */
+const START = `${CONTROL_HELPERS}
+local id, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = get('state')
+if not state then return {'missing', ''} end
+if FINISHED[state] then return {'finished', state} end
+redis.call('HDEL', KEYS[1], 'provisional')
+redis.call('HSET', KEYS[1], 'token', ARGV[4], 'attempts', ARGV[5], 'holder', ARGV[6], 'recordLimit', ARGV[7])
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
+setState(id, 'running')
+touch(id, now, ttl, ttl)
+return {'started', state}
+`;
+
+/**
+ * The end of a job. ARGV: id, now, ttl, token ('' = whoever holds it: BullMQ itself failed the job),
+ * state, error JSON ('' for none). Returns 1, or 0 when it was finished already or another attempt holds it.
+ */
+const FINISH = `${CONTROL_HELPERS}
+local id, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = get('state')
+if not state or FINISHED[state] then return 0 end
+if ARGV[4] ~= '' and get('token') ~= ARGV[4] then return 0 end
+redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[6]) end
+redis.call('HDEL', KEYS[1], 'token', 'provisional')
+setState(id, ARGV[5])
+touch(id, now, ttl, ttl)
+return 1
+`;
+
+/** The attempt holding \`token\` gives the job back: queued again. ARGV: id, now, ttl, token. Returns 1 or 0. */
+const REQUEUE = `${CONTROL_HELPERS}
+if get('token') ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[1], 'token')
+setState(ARGV[1], 'queued')
+touch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[3]))
+return 1
+`;
+
+/**
+ * BullMQ found the job's worker dead (its lock expired) and put it back in the wait list: queued until a
+ * worker takes it, if the attempt that stalled still holds it (one that has taken it since has a higher
+ * attempt number). ARGV: id, now, ttl, attempt. Returns 1 or 0.
+ */
+const STALLED = `${CONTROL_HELPERS}
+if get('state') ~= 'running' or get('attempts') ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[1], 'token')
+setState(ARGV[1], 'queued')
+touch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[3]))
+return 1
+`;
+
+/**
+ * A client cancels. A queued job is cancelled here and now; a running one is left to its worker (the
+ * caller raises the job's cancel flag). ARGV: id, now, ttl, error JSON. Returns missing, finished, running
+ * or cancelled.
+ */
+const CANCEL = `${CONTROL_HELPERS}
+local state = get('state')
+if not state then return 'missing' end
+if FINISHED[state] then return 'finished' end
+if state == 'running' then return 'running' end
+redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2], 'error', ARGV[4])
+setState(ARGV[1], 'cancelled')
+touch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[3]))
+return 'cancelled'
+`;
+
+/** Deletes a finished job's state and index entries, if \`owner\` owns it. ARGV: id, owner. Returns
+ * not-found, running or deleted. */
+const REMOVE = `${CONTROL_HELPERS}
+local state = get('state')
+if not state or get('owner') ~= ARGV[2] or get('provisional') then return 'not-found' end
+if not FINISHED[state] then return 'running' end
+redis.call('DEL', KEYS[1])
+unlist(ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
+forgetKey(ARGV[1])
+return 'deleted'
+`;
+
+/** Deletes a job whose time is up (its expiresAt at or before ARGV[2], ms). ARGV: id, now. Returns 1 or 0. */
+const PRUNE = `${CONTROL_HELPERS}
+local expiresAt = get('expiresAt')
+if expiresAt and tonumber(expiresAt) > tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[8], expiresAt, ARGV[1])
+  return 0
+end
+redis.call('DEL', KEYS[1])
+unlist(ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
+forgetKey(ARGV[1])
+return 1
+`;
+
+const DATA_HELPERS = `
 local function expireAll(ttl)
   for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
 end
@@ -28,87 +234,88 @@ local function announce(channel, message)
   if redis.REDIS_VERSION_NUM then redis.call('SPUBLISH', channel, message) end
 end
 local function emit(maxlen, kind, data)
-  announce(KEYS[6], redis.call('XADD', KEYS[6], 'MAXLEN', '~', maxlen, '*', 'type', kind, 'data', data))
+  announce(KEYS[4], redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*', 'type', kind, 'data', data))
 end
-local function bump() return redis.call('HINCRBY', KEYS[1], 'v', 1) end
-local function owner() return redis.call('HGET', KEYS[1], 'owner') or '' end
-local function score() return tonumber(redis.call('HGET', KEYS[1], 'score')) or 0 end
 -- an iterate record is a JSON array whose first element is its iteration number
 local function recordIteration(record) return tonumber(string.match(record, '^%[(%d+)')) end
 local function lastRecorded()
-  local record = redis.call('LINDEX', KEYS[3], -1)
+  local record = redis.call('LINDEX', KEYS[2], -1)
   if record then return recordIteration(record) end
   return -1
 end
+local function dropCheckpoint()
+  redis.call('HDEL', KEYS[5], 'checkpoint', 'checkpointRecord', 'checkpointIteration')
+end
 `;
 
 /**
- * A worker takes a job. ARGV: now, token, attempt, ttl, maxlen, running state-event, cancelled error,
- * cancelled state-event, cancelled done-event, holder, record.every, recorded-iterates limit.
- * Returns {outcome, previous state, score, version, owner, checkpoint JSON, checkpoint record, recorded,
- * last recorded iteration, resumes}; outcome is missing (expired or deleted), finished, cancelled (the
- * cancel flag was set while it waited) or started.
+ * A submission is complete: the job's data (written with the provisional TTL) gets the full one. ARGV: ttl.
+ * Returns 1, or 0 when the data is gone.
+ */
+const CONFIRM = `${DATA_HELPERS}
+if redis.call('EXISTS', KEYS[5]) == 0 then return 0 end
+expireAll(tonumber(ARGV[1]))
+return 1
+`;
+
+/**
+ * The attempt that START let run takes the job's data. ARGV: token, ttl, maxlen, attempt, record.every,
+ * recorded-iterates limit. Returns {outcome, checkpoint JSON, checkpoint record, recorded, last recorded
+ * iteration, resumes}; outcome is no-problem (the problem blob is gone: the attempt should fail the job),
+ * cancel (a cancel was requested: the attempt should end the job cancelled) or started.
  *
  * A job with a checkpoint resumes from it: its iterates stay, trimmed to end at or before the checkpoint
  * and without a tail that was kept only as the previous run's last iterate (not an every-th one, or one
- * past the limit), so the resumed run continues the list exactly as an uninterrupted run would have.
+ * past the limit), so the resumed run continues the list exactly as an uninterrupted run would have. A
+ * result left by an attempt that lost the job before it could finish it goes.
  */
-const START = `${JOB_HELPERS}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', '', 0, 0, '', '', '', 0, -1, 0} end
-local state = redis.call('HGET', KEYS[1], 'state')
-if FINISHED[state] then return {'finished', state, score(), 0, owner(), '', '', 0, -1, 0} end
-local ttl, maxlen = tonumber(ARGV[4]), ARGV[5]
--- a worker can only have it from BullMQ, so its submission got that far: the job is no longer provisional
-redis.call('HDEL', KEYS[1], 'provisional')
-if redis.call('EXISTS', KEYS[5]) == 1 then
-  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finishedAt', ARGV[1], 'error', ARGV[7])
-  redis.call('HDEL', KEYS[1], 'token', 'checkpoint', 'checkpointRecord', 'checkpointIteration')
-  redis.call('DEL', KEYS[2], KEYS[5])
-  local v = bump()
-  emit(maxlen, 'state', ARGV[8])
-  emit(maxlen, 'done', ARGV[9])
+const DATA_START = `${DATA_HELPERS}
+local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
+local resumes = tonumber(redis.call('HGET', KEYS[5], 'resumes') or '0')
+redis.call('HSET', KEYS[5], 'token', ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then
   expireAll(ttl)
-  return {'cancelled', state, score(), v, owner(), '', '', 0, -1, 0}
+  return {'no-problem', '', '', 0, -1, resumes}
 end
-local checkpoint = redis.call('HGET', KEYS[1], 'checkpoint')
-local event = ARGV[6]
-local resumes = tonumber(redis.call('HGET', KEYS[1], 'resumes') or '0')
+redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  expireAll(ttl)
+  return {'cancel', '', '', redis.call('LLEN', KEYS[2]), lastRecorded(), resumes}
+end
+local checkpoint = redis.call('HGET', KEYS[5], 'checkpoint')
+local event = '{"state":"running","attempt":' .. ARGV[4] .. '}'
 if checkpoint then
-  local c = tonumber(redis.call('HGET', KEYS[1], 'checkpointIteration'))
-  local every, limit = tonumber(ARGV[11]), tonumber(ARGV[12])
-  while redis.call('LLEN', KEYS[3]) > 0 and lastRecorded() > c do redis.call('RPOP', KEYS[3]) end
-  if redis.call('LLEN', KEYS[3]) >= limit then
-    redis.call('LTRIM', KEYS[3], 0, limit - 2)
+  local c = tonumber(redis.call('HGET', KEYS[5], 'checkpointIteration'))
+  local every, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+  while redis.call('LLEN', KEYS[2]) > 0 and lastRecorded() > c do redis.call('RPOP', KEYS[2]) end
+  if redis.call('LLEN', KEYS[2]) >= limit then
+    redis.call('LTRIM', KEYS[2], 0, limit - 2)
   elseif lastRecorded() == c and c % every ~= 0 then
-    redis.call('RPOP', KEYS[3])
+    redis.call('RPOP', KEYS[2])
   end
-  resumes = redis.call('HINCRBY', KEYS[1], 'resumes', 1)
-  event = '{"state":"running","attempt":' .. ARGV[3] .. ',"resumedFrom":' .. string.format('%d', c) .. '}'
+  resumes = redis.call('HINCRBY', KEYS[5], 'resumes', 1)
+  event = '{"state":"running","attempt":' .. ARGV[4] .. ',"resumedFrom":' .. string.format('%d', c) .. '}'
 else
   -- no checkpoint: nothing was recorded that a run could continue from
-  redis.call('HDEL', KEYS[1], 'progress', 'truncated')
-  redis.call('DEL', KEYS[3])
+  redis.call('HDEL', KEYS[5], 'progress', 'truncated')
+  redis.call('DEL', KEYS[2])
 end
-redis.call('HSET', KEYS[1], 'state', 'running', 'attempts', ARGV[3], 'token', ARGV[2], 'holder', ARGV[10],
-  'recordLimit', ARGV[12])
-redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[1])
-local v = bump()
 emit(maxlen, 'state', event)
 expireAll(ttl)
-return {'started', state, score(), v, owner(), checkpoint or '',
-  redis.call('HGET', KEYS[1], 'checkpointRecord') or '', redis.call('LLEN', KEYS[3]), lastRecorded(), resumes}
+return {'started', checkpoint or '', redis.call('HGET', KEYS[5], 'checkpointRecord') or '',
+  redis.call('LLEN', KEYS[2]), lastRecorded(), resumes}
 `;
 
 /**
- * A batch of iterates from the attempt holding `token`, with the checkpoint of the batch's last iterate.
+ * A batch of iterates from the attempt holding \`token\`, with the checkpoint of the batch's last iterate.
  * ARGV: token, ttl, maxlen, progress JSON, checkpoint JSON, checkpoint iteration, checkpoint record,
  * truncated (1/0), then the records ('' for progress and checkpoint: none in this call). Idempotent (a
  * command resent after a reconnect changes nothing): records at or before the last stored iteration and a
  * checkpoint not past the stored one are skipped. Returns {the number of recorded iterates, 1 if a cancel
  * was requested else 0}, or {-1, 0} when another attempt owns the job (this one should stop).
  */
-const PROGRESS = `${JOB_HELPERS}
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {-1, 0} end
+const PROGRESS = `${DATA_HELPERS}
+if redis.call('HGET', KEYS[5], 'token') ~= ARGV[1] then return {-1, 0} end
 local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
 local last = lastRecorded()
 local fresh = {}
@@ -120,253 +327,99 @@ for i = 9, #ARGV do
   end
 end
 for i = 1, #fresh, 1000 do
-  redis.call('RPUSH', KEYS[3], unpack(fresh, i, math.min(i + 999, #fresh)))
+  redis.call('RPUSH', KEYS[2], unpack(fresh, i, math.min(i + 999, #fresh)))
 end
 if ARGV[5] ~= '' then
-  local stored = tonumber(redis.call('HGET', KEYS[1], 'checkpointIteration') or '-1')
+  local stored = tonumber(redis.call('HGET', KEYS[5], 'checkpointIteration') or '-1')
   if tonumber(ARGV[6]) > stored then
-    redis.call('HSET', KEYS[1], 'checkpoint', ARGV[5], 'checkpointIteration', ARGV[6],
+    redis.call('HSET', KEYS[5], 'checkpoint', ARGV[5], 'checkpointIteration', ARGV[6],
       'checkpointRecord', ARGV[7], 'progress', ARGV[4])
     emit(maxlen, 'progress', ARGV[4])
   end
 end
-if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'truncated', '1') end
-redis.call('EXPIRE', KEYS[3], ttl)
-redis.call('EXPIRE', KEYS[6], ttl)
-return {redis.call('LLEN', KEYS[3]), redis.call('EXISTS', KEYS[5])}
+if ARGV[8] == '1' then redis.call('HSET', KEYS[5], 'truncated', '1') end
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[4], ttl)
+return {redis.call('LLEN', KEYS[2]), redis.call('EXISTS', KEYS[6])}
 `;
 
 /**
- * The end of a job. ARGV: token ('' = whoever holds it, used when BullMQ itself failed the job), state,
- * now, ttl, maxlen, state-event, done-event, result JSON, error JSON, progress JSON (each '' for none).
- * The problem blob and the checkpoint go (no reader needs them any more) and every remaining key's TTL
- * restarts, so retention counts from the end. Returns {1 or 0, score, version, owner}.
+ * The attempt holding \`token\` ('' = any: BullMQ failed the job) stores what it ends with, before FINISH
+ * decides the state: the result and the last progress. ARGV: token, ttl, result JSON, progress JSON (''
+ * for none). Returns 1, or 0 when another attempt has taken the job's data.
  */
-const FINISH = `${JOB_HELPERS}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state or FINISHED[state] then return {0, 0, 0, ''} end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {0, 0, 0, ''} end
-local ttl, maxlen = tonumber(ARGV[4]), ARGV[5]
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'finishedAt', ARGV[3])
-redis.call('HDEL', KEYS[1], 'token', 'provisional', 'checkpoint', 'checkpointRecord', 'checkpointIteration')
-if ARGV[8] ~= '' then redis.call('SET', KEYS[4], ARGV[8]) end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[9]) end
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[10]) end
-redis.call('DEL', KEYS[2], KEYS[5])
-local v = bump()
-emit(maxlen, 'state', ARGV[6])
-emit(maxlen, 'done', ARGV[7])
-expireAll(ttl)
-return {1, score(), v, owner()}
-`;
-
-/**
- * The attempt holding `token` gives the job back: queued again. ARGV: token, ttl, maxlen, state-event,
- * keep (1: a shutdown hand-back keeps the checkpoint, progress and iterates for the next worker to resume
- * from; 0: a retry after an internal error starts over). Returns {1 or 0, score, version, owner}.
- */
-const REQUEUE = `${JOB_HELPERS}
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return {0, 0, 0, ''} end
-redis.call('HSET', KEYS[1], 'state', 'queued')
-redis.call('HDEL', KEYS[1], 'token')
-if ARGV[5] ~= '1' then
-  redis.call('HDEL', KEYS[1], 'progress', 'truncated', 'checkpoint', 'checkpointRecord', 'checkpointIteration')
-  redis.call('DEL', KEYS[3])
-end
-local v = bump()
-emit(ARGV[3], 'state', ARGV[4])
+const SEAL = `${DATA_HELPERS}
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[5], 'token') ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], 'progress', ARGV[4]) end
 expireAll(tonumber(ARGV[2]))
-return {1, score(), v, owner()}
-`;
-
-/**
- * BullMQ found the job's worker dead (its lock expired) and put it back in the wait list: while no worker
- * holds it, it is queued again (progress and checkpoint kept). Only if the attempt that stalled still holds
- * it: a worker that has taken it since has a higher attempt number. ARGV: attempt, ttl, maxlen,
- * state-event. Returns {1 or 0, score, version, owner}.
- */
-const STALLED = `${JOB_HELPERS}
-if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {0, 0, 0, ''} end
-if redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return {0, 0, 0, ''} end
-redis.call('HSET', KEYS[1], 'state', 'queued')
-redis.call('HDEL', KEYS[1], 'token')
-local v = bump()
-emit(ARGV[3], 'state', ARGV[4])
-expireAll(tonumber(ARGV[2]))
-return {1, score(), v, owner()}
-`;
-
-/**
- * A client cancels. Queued: cancelled here and now. Running: the cancel flag, announced on the channel of
- * the flag's name (the running job's worker follows it; its next PROGRESS reply also carries the flag).
- * ARGV: now, ttl, maxlen, error JSON, state-event, done-event. Returns {outcome, score, version, owner};
- * outcome is missing, cancelled, flagged or finished.
- */
-const CANCEL = `${JOB_HELPERS}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing', 0, 0, ''} end
-if FINISHED[state] then return {'finished', score(), 0, owner()} end
-local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
-if state == 'running' then
-  redis.call('SET', KEYS[5], '1', 'EX', ttl)
-  announce(KEYS[5], '1')
-  return {'flagged', score(), 0, owner()}
-end
-redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finishedAt', ARGV[1], 'error', ARGV[4])
-redis.call('HDEL', KEYS[1], 'checkpoint', 'checkpointRecord', 'checkpointIteration')
-redis.call('DEL', KEYS[2])
-local v = bump()
-emit(maxlen, 'state', ARGV[5])
-emit(maxlen, 'done', ARGV[6])
-expireAll(ttl)
-return {'cancelled', score(), v, owner()}
-`;
-
-/**
- * Deletes a finished job's keys, if `owner` (ARGV[1]) owns it. Returns {'not-found'}, {'running'} or
- * {'deleted', score, idempotency key}.
- */
-const REMOVE = `${JOB_HELPERS}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state or owner() ~= ARGV[1] then return {'not-found', 0, ''} end
-if not FINISHED[state] then return {'running', 0, ''} end
-local s = score()
-local idem = redis.call('HGET', KEYS[1], 'idempotencyKey') or ''
-redis.call('DEL', unpack(KEYS))
-return {'deleted', s, idem}
-`;
-
-/**
- * A submission makes its job complete: the blob, meta and events (written with a provisional TTL) get the
- * full one. ARGV: ttl. Returns the job's state, or '' when its keys are gone (expired, or rolled back).
- */
-const CONFIRM = `${JOB_HELPERS}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return '' end
-if redis.call('HDEL', KEYS[1], 'provisional') == 1 then expireAll(tonumber(ARGV[1])) end
-return state
-`;
-
-const STATE_NAMES = `{${JOB_STATES.map((s) => `'${s}'`).join(', ')}}`;
-
-const INDEX_HELPERS = `
-local STATES = ${STATE_NAMES}
-local function unindex(id)
-  for i = 1, 7 do redis.call('ZREM', KEYS[i], id) end
-  for i = 11, 17 do redis.call('ZREM', KEYS[i], id) end
-  redis.call('HDEL', KEYS[9], id)
-  redis.call('HDEL', KEYS[10], id)
-end
--- mirrors version v of a job in state number t (JOB_STATES order); an older version changes nothing
-local function index(id, t, score, expiresAt, ttl, v, base)
-  if tonumber(redis.call('HGET', KEYS[10], id) or '0') > v then return 0 end
-  for s = 1, #STATES do
-    if s ~= t then
-      redis.call('ZREM', KEYS[1 + s], id)
-      redis.call('ZREM', KEYS[11 + s], id)
-    end
-  end
-  redis.call('ZADD', KEYS[1 + t], score, id)
-  redis.call('ZADD', KEYS[11 + t], score, id)
-  redis.call('ZADD', KEYS[1], score, id)
-  redis.call('ZADD', KEYS[11], score, id)
-  redis.call('ZADD', KEYS[7], expiresAt, id)
-  redis.call('ZREM', KEYS[17], id)
-  redis.call('HSET', KEYS[9], id, base)
-  redis.call('HSET', KEYS[10], id, v)
-  for i = 1, 17 do redis.call('EXPIRE', KEYS[i], ttl) end
-  return 1
-end
-`;
-
-/** Mirrors a job's state. ARGV: id, state number (1-5, JOB_STATES order), score, expiresAt, ttl, version, owner base. */
-const INDEX_SET = `${INDEX_HELPERS}
-return index(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7])
-`;
-
-/** Forgets ids (all of the owner whose keys are passed). ARGV: the ids. */
-const INDEX_DEL = `${INDEX_HELPERS}
-for i = 1, #ARGV do unindex(ARGV[i]) end
-return #ARGV
-`;
-
-/**
- * Forgets up to ARGV[2] jobs whose keys expired before ARGV[1] (ms), from every owner's sets (found through
- * the owners hash: key names built here, all in the `{jobs}` slot). Returns how many.
- */
-const INDEX_PRUNE = `${INDEX_HELPERS}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  local base = redis.call('HGET', KEYS[9], id)
-  if base then
-    redis.call('ZREM', base .. ':all', id)
-    redis.call('ZREM', base .. ':pending', id)
-    for _, s in ipairs(STATES) do redis.call('ZREM', base .. ':state:' .. s, id) end
-  end
-  for i = 1, 7 do redis.call('ZREM', KEYS[i], id) end
-  redis.call('HDEL', KEYS[9], id)
-  redis.call('HDEL', KEYS[10], id)
-end
-return #ids
-`;
-
-/**
- * A submission asks for a place: the owner's quota (queued + running + admitted, checked and taken in one
- * step, so two submissions cannot both take the last place) and its Idempotency-Key. ARGV: id, max active
- * (0: no limit), now, reservation end (ms), provisional ttl, idempotency record ('' for none), the record
- * to replace ('' for none: only a missing key is claimed), ttl. Returns {'ok', ''}, {'quota', active} or
- * {'taken', the key's record}.
- */
-const ADMIT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[17], '-inf', ARGV[3])
-local max = tonumber(ARGV[2])
-if max > 0 then
-  local active = redis.call('ZCARD', KEYS[12]) + redis.call('ZCARD', KEYS[13]) + redis.call('ZCARD', KEYS[17])
-  if active >= max then return {'quota', tostring(active)} end
-end
-if ARGV[6] ~= '' then
-  local current = redis.call('GET', KEYS[18])
-  if current and current ~= ARGV[7] then return {'taken', current} end
-  redis.call('SET', KEYS[18], ARGV[6], 'EX', ARGV[5])
-end
-redis.call('ZADD', KEYS[17], ARGV[4], ARGV[1])
-redis.call('EXPIRE', KEYS[17], ARGV[8])
-return {'ok', ''}
-`;
-
-/**
- * A submission is complete: its job is listed as queued (version 1, so a worker that has started it
- * already wins) and its Idempotency-Key, if it still names the job, lives as long as the job. ARGV: as
- * INDEX_SET, then the idempotency record ('' for none).
- */
-const COMMIT = `${INDEX_HELPERS}
-index(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7])
-if ARGV[8] ~= '' and redis.call('GET', KEYS[18]) == ARGV[8] then redis.call('EXPIRE', KEYS[18], ARGV[5]) end
 return 1
 `;
 
-/** A submission failed: its place, index entries and Idempotency-Key (if still its own) go. ARGV: id, record. */
-const RELEASE = `${INDEX_HELPERS}
-unindex(ARGV[1])
-if ARGV[2] ~= '' and redis.call('GET', KEYS[18]) == ARGV[2] then redis.call('DEL', KEYS[18]) end
+/**
+ * After FINISH (or CANCEL) decided the job's end: the state and done events are written and announced,
+ * once (\`closed\` remembers it: a worker that finds a finished job from BullMQ closes it again, in case
+ * the one that finished it died first). The problem blob, cancel flag and checkpoint go (no reader needs
+ * them any more) and the data's TTL restarts. ARGV: ttl, maxlen, state, state-event, done-event. Returns 1,
+ * or 0 when it was closed already or its data is gone.
+ */
+const CLOSE = `${DATA_HELPERS}
+if redis.call('EXISTS', KEYS[5]) == 0 or redis.call('HEXISTS', KEYS[5], 'closed') == 1 then return 0 end
+redis.call('HSET', KEYS[5], 'closed', ARGV[3])
+redis.call('HDEL', KEYS[5], 'token')
+dropCheckpoint()
+redis.call('DEL', KEYS[1], KEYS[6])
+emit(ARGV[2], 'state', ARGV[4])
+emit(ARGV[2], 'done', ARGV[5])
+expireAll(tonumber(ARGV[1]))
+return 1
+`;
+
+/** A retry after an internal error starts over: the attempt holding \`token\` drops what it recorded. ARGV:
+ * token. Returns 1 or 0. */
+const RESET = `${DATA_HELPERS}
+if redis.call('HGET', KEYS[5], 'token') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[5], 'progress', 'truncated')
+dropCheckpoint()
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+/** Asks a running job to stop: the flag its worker's next PROGRESS reply carries, announced on the channel
+ * of the flag's name (the worker follows it). ARGV: ttl. */
+const FLAG = `${DATA_HELPERS}
+redis.call('SET', KEYS[6], '1', 'EX', ARGV[1])
+announce(KEYS[6], '1')
+return 1
+`;
+
+/** A state event (after a control change that has no data of its own), if the job's stream still exists.
+ * ARGV: maxlen, event JSON. */
+const EMIT = `${DATA_HELPERS}
+if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
+emit(ARGV[1], 'state', ARGV[2])
 return 1
 `;
 
 const SCRIPTS = {
-  levinvStart: { numberOfKeys: JOB_KEYS, lua: START },
-  levinvProgress: { numberOfKeys: JOB_KEYS, lua: PROGRESS },
-  levinvFinish: { numberOfKeys: JOB_KEYS, lua: FINISH },
-  levinvRequeue: { numberOfKeys: JOB_KEYS, lua: REQUEUE },
-  levinvStalled: { numberOfKeys: JOB_KEYS, lua: STALLED },
-  levinvCancel: { numberOfKeys: JOB_KEYS, lua: CANCEL },
-  levinvRemove: { numberOfKeys: JOB_KEYS, lua: REMOVE },
-  levinvConfirm: { numberOfKeys: JOB_KEYS, lua: CONFIRM },
-  levinvIndexSet: { numberOfKeys: INDEX_KEYS, lua: INDEX_SET },
-  levinvIndexDel: { numberOfKeys: INDEX_KEYS, lua: INDEX_DEL },
-  levinvIndexPrune: { numberOfKeys: INDEX_KEYS, lua: INDEX_PRUNE },
-  levinvAdmit: { numberOfKeys: INDEX_KEYS + 1, lua: ADMIT },
-  levinvCommit: { numberOfKeys: INDEX_KEYS + 1, lua: COMMIT },
-  levinvRelease: { numberOfKeys: INDEX_KEYS + 1, lua: RELEASE },
+  levinvAdmit: { numberOfKeys: CONTROL_KEYS, lua: ADMIT },
+  levinvCommit: { numberOfKeys: CONTROL_KEYS, lua: COMMIT },
+  levinvRelease: { numberOfKeys: CONTROL_KEYS, lua: RELEASE },
+  levinvStart: { numberOfKeys: CONTROL_KEYS, lua: START },
+  levinvFinish: { numberOfKeys: CONTROL_KEYS, lua: FINISH },
+  levinvRequeue: { numberOfKeys: CONTROL_KEYS, lua: REQUEUE },
+  levinvStalled: { numberOfKeys: CONTROL_KEYS, lua: STALLED },
+  levinvCancel: { numberOfKeys: CONTROL_KEYS, lua: CANCEL },
+  levinvRemove: { numberOfKeys: CONTROL_KEYS, lua: REMOVE },
+  levinvPrune: { numberOfKeys: CONTROL_KEYS, lua: PRUNE },
+  levinvConfirm: { numberOfKeys: DATA_KEYS, lua: CONFIRM },
+  levinvDataStart: { numberOfKeys: DATA_KEYS, lua: DATA_START },
+  levinvProgress: { numberOfKeys: DATA_KEYS, lua: PROGRESS },
+  levinvSeal: { numberOfKeys: DATA_KEYS, lua: SEAL },
+  levinvClose: { numberOfKeys: DATA_KEYS, lua: CLOSE },
+  levinvReset: { numberOfKeys: DATA_KEYS, lua: RESET },
+  levinvFlag: { numberOfKeys: DATA_KEYS, lua: FLAG },
+  levinvEmit: { numberOfKeys: DATA_KEYS, lua: EMIT },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

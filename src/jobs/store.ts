@@ -1,16 +1,25 @@
 /**
- * The job store: the Redis records of a job (meta hash, problem blob, iterates, result, cancel flag, event
- * stream) and the cross-job index, with the state changes both sides share. The producer (job-service.ts)
- * and the consumer (processor.ts) each wrap one connection in a JobStore.
+ * The job store: a job's state (its control-slot hash, with the indexes) and its data (problem blob,
+ * iterates, result, events, the run hash; its own slot), and the changes that touch both, each as scripts
+ * on one slot at a time in an order whose every prefix is safe:
+ *
+ * - start: START (control: running, this attempt's token) then DATA_START (the data's token, resume
+ *   point). Dying in between leaves a running job BullMQ will find stalled.
+ * - finish: SEAL (data: result and progress, if this attempt still holds the data), FINISH (control: the
+ *   state, if it still holds the job), CLOSE (data: state and done events, once). Dying before FINISH:
+ *   the job is taken over and DATA_START drops the orphan result; after FINISH but before CLOSE: BullMQ
+ *   hands the job out again and the worker that finds it finished closes it.
+ * - cancel of a queued job: CANCEL (control) then CLOSE; of a running one: FLAG (data), read by its worker.
+ *
+ * The producer (job-service.ts) and the consumer (processor.ts) each wrap one connection in a JobStore.
  */
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { bucketField } from './histogram.js';
-import { indexKeyList, type JobKeys, jobKeyList, type Keys } from './keys.js';
+import { controlKeyList, type DataKeys, dataKeyList, type Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
 import { runScript } from './scripts.js';
 import {
   isFinished,
-  JOB_STATES,
   type JobError,
   type JobProgress,
   type JobResult,
@@ -21,7 +30,11 @@ import {
 /** Events kept per job stream (approximately: Redis trims whole nodes). Progress is throttled to ~10/s. */
 export const EVENTS_MAX_LEN = 1000;
 
-/** The meta hash, parsed. */
+/** A job's data outlives its state by this much (prune deletes both), so no reader finds one without the
+ * other. */
+export const DATA_GRACE_SECONDS = 600;
+
+/** A job: its state hash and its run hash, parsed. */
 export interface JobMeta {
   id: string;
   /** the API key's name that made it ('' when the service is open) */
@@ -37,46 +50,54 @@ export interface JobMeta {
   fingerprint: string;
   score: number;
   attempts: number;
+  /** iterates kept at most (set by the submitter, then by the worker that runs it) */
+  recordLimit: number;
+  /** written by a submission that has not completed yet: expires within minutes unless it does */
+  provisional: boolean;
+  /** when prune deletes it (ms); a job past it is gone to every reader */
+  expiresAt: number;
+  /** the client's Idempotency-Key's Redis key, '' for none */
+  idempotencyKey: string;
+  error?: JobError;
+  // from the run hash (data slot)
   progress: JobProgress | null;
   /** how often a worker took it over from its checkpoint */
   resumes: number;
-  /** iterates kept at most (set by the submitter, then by the worker that runs it) */
-  recordLimit: number;
   /** some iterates were not kept (over recordLimit) */
   truncated: boolean;
-  /** bumped by every state change: orders the index mirrors (scripts.ts) */
-  version: number;
-  /** written by a submission that has not completed yet: expires within minutes unless it does */
-  provisional: boolean;
-  error?: JobError;
 }
 
 export type MetaHash = Record<string, string>;
 
-export function parseMeta(hash: MetaHash): JobMeta | null {
-  if (!hash.state || !hash.id) return null;
+/** The run hash's fields a view needs, in HMGET order. */
+export const RUN_FIELDS = ['progress', 'resumes', 'truncated'] as const;
+
+export function parseMeta(state: MetaHash, run: (string | null)[] = []): JobMeta | null {
+  if (!state.state || !state.id) return null;
+  const [progress, resumes, truncated] = run;
   const meta: JobMeta = {
-    id: hash.id,
-    owner: hash.owner ?? '',
-    state: hash.state as JobState,
-    method: hash.method as Method,
-    n: Number(hash.n),
-    d: Number(hash.d),
-    createdAt: Number(hash.createdAt),
-    startedAt: hash.startedAt ? Number(hash.startedAt) : null,
-    finishedAt: hash.finishedAt ? Number(hash.finishedAt) : null,
-    options: hash.options ? (JSON.parse(hash.options) as Partial<SolveOptions>) : {},
-    fingerprint: hash.fingerprint ?? '',
-    score: Number(hash.score ?? 0),
-    attempts: Number(hash.attempts ?? 0),
-    progress: hash.progress ? (JSON.parse(hash.progress) as JobProgress) : null,
-    resumes: Number(hash.resumes ?? 0),
-    recordLimit: Number(hash.recordLimit ?? DEFAULT_RECORD_LIMIT),
-    truncated: hash.truncated === '1',
-    version: Number(hash.v ?? 1),
-    provisional: hash.provisional === '1',
+    id: state.id,
+    owner: state.owner ?? '',
+    state: state.state as JobState,
+    method: state.method as Method,
+    n: Number(state.n),
+    d: Number(state.d),
+    createdAt: Number(state.createdAt),
+    startedAt: state.startedAt ? Number(state.startedAt) : null,
+    finishedAt: state.finishedAt ? Number(state.finishedAt) : null,
+    options: state.options ? (JSON.parse(state.options) as Partial<SolveOptions>) : {},
+    fingerprint: state.fingerprint ?? '',
+    score: Number(state.score ?? 0),
+    attempts: Number(state.attempts ?? 0),
+    recordLimit: Number(state.recordLimit ?? DEFAULT_RECORD_LIMIT),
+    provisional: state.provisional === '1',
+    expiresAt: Number(state.expiresAt ?? 0),
+    idempotencyKey: state.idempotencyKey ?? '',
+    progress: progress ? (JSON.parse(progress) as JobProgress) : null,
+    resumes: Number(resumes ?? 0),
+    truncated: truncated === '1',
   };
-  if (hash.error) meta.error = JSON.parse(hash.error) as JobError;
+  if (state.error) meta.error = JSON.parse(state.error) as JobError;
   return meta;
 }
 
@@ -112,12 +133,17 @@ export const CANCELLED_ERROR: JobError = { code: 'CANCELLED', message: 'cancelle
 export const stateEvent = (state: JobState, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ state, ...extra });
 
-export type StartOutcome = 'missing' | 'finished' | 'cancelled' | 'started';
+export type StartOutcome = 'gone' | 'finished' | 'cancel' | 'no-problem' | 'started';
 export type CancelOutcome = 'missing' | 'cancelled' | 'flagged' | 'finished';
 
-/** What START found: where a resumed run continues from. */
+/** What a start found: where a resumed run continues from. */
 export interface Started {
+  /**
+   * gone: the job is (expired or deleted); finished; the attempt holds the job but should end it at once:
+   * cancel (cancelled) or no-problem (failed: its problem blob is gone); started
+   */
   outcome: StartOutcome;
+  /** the state it had */
   previous: string;
   /** the checkpoint to resume from (JSON), '' for a fresh start */
   checkpoint: string;
@@ -129,66 +155,91 @@ export interface Started {
   resumes: number;
 }
 
-/** What a job script that changes state returns: [ok or outcome, score, version, owner]. */
-type Changed<T> = [T, number, number, string];
+/** A job's data read along with its state: what a view needs besides the state hash. */
+export interface JobData {
+  run: (string | null)[];
+  recorded: number;
+  result: string | null;
+}
 
 export class JobStore {
+  readonly dataTtlSeconds: number;
+
   constructor(
     readonly redis: RedisClient,
     readonly keys: Keys,
     readonly ttlSeconds: number,
-  ) {}
-
-  jobKeys(id: string): string[] {
-    return jobKeyList(this.keys.job(id));
+  ) {
+    this.dataTtlSeconds = ttlSeconds + DATA_GRACE_SECONDS;
   }
 
-  job(id: string): JobKeys {
-    return this.keys.job(id);
+  data(id: string): DataKeys {
+    return this.keys.data(id);
   }
 
-  indexKeys(owner: string, idempotencyKey?: string): string[] {
-    return indexKeyList(this.keys.index, this.keys.owner(owner), idempotencyKey);
+  dataKeys(id: string): string[] {
+    return dataKeyList(this.keys.data(id));
   }
 
-  private expiresAt(now: number): number {
-    return now + this.ttlSeconds * 1000;
+  controlKeys(id: string, owner: string, idempotencyKey?: string): string[] {
+    return controlKeyList(this.keys.controlOf(id, owner, idempotencyKey));
+  }
+
+  /** The state hash, null when absent or past its expiry. */
+  async readState(id: string, now = Date.now()): Promise<MetaHash | null> {
+    const hash = await this.redis.hgetall(this.keys.state(id));
+    return live(hash, now) ? hash : null;
+  }
+
+  /** The run hash's view fields, the iterates count and (if asked) the result, in one round trip. */
+  async readData(id: string, withResult = false): Promise<JobData> {
+    const k = this.data(id);
+    const pipeline = this.redis
+      .pipeline()
+      .hmget(k.run, ...RUN_FIELDS)
+      .llen(k.iterates);
+    if (withResult) pipeline.get(k.result);
+    const [run, recorded, result] = await execAll<[(string | null)[], number, string | null]>(pipeline);
+    return { run, recorded, result: result ?? null };
+  }
+
+  /** State and data together (two slots, read in parallel). */
+  async readJob(id: string, withResult = false): Promise<{ meta: JobMeta; data: JobData } | null> {
+    const [state, data] = await Promise.all([this.readState(id), this.readData(id, withResult)]);
+    const meta = state ? parseMeta(state, data.run) : null;
+    return meta ? { meta, data } : null;
   }
 
   async readMeta(id: string): Promise<JobMeta | null> {
-    return parseMeta(await this.redis.hgetall(this.job(id).meta));
+    return (await this.readJob(id))?.meta ?? null;
   }
 
-  /** Mirrors version `version` of a job's state into the index (after the job's own keys changed). */
-  async indexSet(
-    id: string,
-    owner: string,
-    state: JobState,
-    score: number,
-    version: number,
-    now = Date.now(),
-  ): Promise<void> {
-    if (!score) return;
-    await runScript(this.redis, 'levinvIndexSet', this.indexKeys(owner), [
-      id,
-      JOB_STATES.indexOf(state) + 1,
-      score,
-      this.expiresAt(now),
-      this.ttlSeconds,
-      version,
-      this.keys.owner(owner).base,
-    ]);
+  /**
+   * Deletes up to `limit` jobs whose time is up, state and data (bounded work per call). Runs in the API
+   * now and then and before a list; returns how many went.
+   */
+  async prune(now = Date.now(), limit = 500): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', now, 'LIMIT', 0, limit);
+    if (ids.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.keys.state(id), 'owner', 'idempotencyKey');
+    const owners = await execAll<[string | null, string | null][]>(pipeline);
+    const gone = await Promise.all(
+      ids.map(async (id, i) => {
+        const [owner, idempotencyKey] = owners[i];
+        const keys = this.controlKeys(id, owner ?? '', idempotencyKey ?? undefined);
+        if ((await runScript<number>(this.redis, 'levinvPrune', keys, [id, now])) !== 1) return false;
+        await this.redis.del(...this.dataKeys(id));
+        return true;
+      }),
+    );
+    return gone.filter(Boolean).length;
   }
 
-  async indexDel(owner: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await runScript(this.redis, 'levinvIndexDel', this.indexKeys(owner), ids);
-  }
-
-  /** Drops index entries of jobs whose keys have expired (bounded work per call). */
-  async prune(now = Date.now()): Promise<number> {
-    return runScript<number>(this.redis, 'levinvIndexPrune', this.indexKeys(''), [now, 500]);
-  }
-
+  /**
+   * START then DATA_START. `finished` (BullMQ handed out a job that is already over) closes it again, in
+   * case whoever finished it died before its events were written.
+   */
   async start(
     meta: JobMeta,
     token: string,
@@ -196,41 +247,36 @@ export class JobStore {
     now: number,
     run: { holder: string; every: number; recordLimit: number },
   ): Promise<Started> {
-    const cancelledView = toView(
-      { ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR },
-      await this.redis.llen(this.job(meta.id).iterates),
+    const [outcome, previous] = await runScript<['missing' | 'finished' | 'started', string]>(
+      this.redis,
+      'levinvStart',
+      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
+      [meta.id, now, this.ttlSeconds, token, attempt, run.holder, run.recordLimit],
     );
-    const [outcome, previous, score, version, owner, checkpoint, checkpointRecord, recorded, last, resumes] =
-      await runScript<[StartOutcome, string, number, number, string, string, string, number, number, number]>(
-        this.redis,
-        'levinvStart',
-        this.jobKeys(meta.id),
-        [
-          now,
-          token,
-          attempt,
-          this.ttlSeconds,
-          EVENTS_MAX_LEN,
-          stateEvent('running', { attempt }),
-          JSON.stringify(CANCELLED_ERROR),
-          stateEvent('cancelled'),
-          JSON.stringify(cancelledView),
-          run.holder,
-          run.every,
-          run.recordLimit,
-        ],
-      );
-    if (outcome === 'started' || outcome === 'cancelled') {
-      await this.indexSet(
-        meta.id,
-        owner,
-        outcome === 'started' ? 'running' : 'cancelled',
-        score,
-        version,
-        now,
-      );
+    const none = { previous, checkpoint: '', checkpointRecord: '', recorded: 0, lastRecorded: -1 };
+    if (outcome !== 'started') {
+      if (outcome === 'finished') await this.closeFinished(meta.id);
+      return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: meta.resumes };
     }
-    return { outcome, previous, checkpoint, checkpointRecord, recorded, lastRecorded: last, resumes };
+    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes] = await runScript<
+      ['no-problem' | 'cancel' | 'started', string, string, number, number, number]
+    >(this.redis, 'levinvDataStart', this.dataKeys(meta.id), [
+      token,
+      this.dataTtlSeconds,
+      EVENTS_MAX_LEN,
+      attempt,
+      run.every,
+      run.recordLimit,
+    ]);
+    return {
+      outcome: dataOutcome,
+      previous,
+      checkpoint,
+      checkpointRecord,
+      recorded,
+      lastRecorded: last,
+      resumes,
+    };
   }
 
   /**
@@ -253,10 +299,10 @@ export class JobStore {
     const [recorded, cancel] = await runScript<[number, number]>(
       this.redis,
       'levinvProgress',
-      this.jobKeys(id),
+      this.dataKeys(id),
       [
         token,
-        this.ttlSeconds,
+        this.dataTtlSeconds,
         EVENTS_MAX_LEN,
         batch.progress ? JSON.stringify(batch.progress) : '',
         batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
@@ -270,8 +316,8 @@ export class JobStore {
   }
 
   /**
-   * Ends the job. `token` '' finishes it whoever holds it (used when BullMQ failed the job itself). False
-   * when it was already finished or is owned by another attempt.
+   * Ends the job: SEAL, FINISH, CLOSE. `token` '' finishes it whoever holds it (BullMQ failed the job
+   * itself). False when it was already finished or is held by another attempt.
    */
   async finish(
     meta: JobMeta,
@@ -286,85 +332,131 @@ export class JobStore {
     },
     now: number,
   ): Promise<boolean> {
-    const finished: JobMeta = {
+    const sealed = await runScript<number>(this.redis, 'levinvSeal', this.dataKeys(meta.id), [
+      token,
+      this.dataTtlSeconds,
+      end.result ? JSON.stringify(end.result) : '',
+      end.progress ? JSON.stringify(end.progress) : '',
+    ]);
+    if (sealed !== 1) return false;
+    const finished = await runScript<number>(
+      this.redis,
+      'levinvFinish',
+      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
+      [meta.id, now, this.ttlSeconds, token, end.state, end.error ? JSON.stringify(end.error) : ''],
+    );
+    if (finished !== 1) return false;
+    const view: JobMeta = {
       ...meta,
       state: end.state,
       finishedAt: now,
       progress: end.progress ?? meta.progress,
     };
-    if (end.error) finished.error = end.error;
-    const recorded = end.recorded ?? (await this.redis.llen(this.job(meta.id).iterates));
-    const view = toView(finished, recorded, end.result);
-    const [ok, score, version, owner] = await runScript<Changed<number>>(
-      this.redis,
-      'levinvFinish',
-      this.jobKeys(meta.id),
-      [
-        token,
-        end.state,
-        now,
-        this.ttlSeconds,
-        EVENTS_MAX_LEN,
-        stateEvent(end.state),
-        // the done event carries the finished job; built here so the script needs no JSON
-        JSON.stringify(view),
-        end.result ? JSON.stringify(end.result) : '',
-        end.error ? JSON.stringify(end.error) : '',
-        end.progress ? JSON.stringify(end.progress) : '',
-      ],
-    );
-    if (ok !== 1) return false;
-    await this.indexSet(meta.id, owner, end.state, score, version, now);
+    if (end.error) view.error = end.error;
+    const recorded = end.recorded ?? (await this.redis.llen(this.data(meta.id).iterates));
+    await this.close(toView(view, recorded, end.result));
     return true;
   }
 
-  /** Gives the job back to the queue; `keep` its checkpoint (a hand-back) or start over (a retry). */
-  async requeue(id: string, token: string, keep: boolean): Promise<boolean> {
-    const [ok, score, version, owner] = await runScript<Changed<number>>(
+  /** CLOSE: the done event carries the finished job (built here, so the script needs no JSON). */
+  private async close(view: JobView): Promise<boolean> {
+    const closed = await runScript<number>(this.redis, 'levinvClose', this.dataKeys(view.id), [
+      this.dataTtlSeconds,
+      EVENTS_MAX_LEN,
+      view.state,
+      stateEvent(view.state),
+      JSON.stringify(view),
+    ]);
+    return closed === 1;
+  }
+
+  /** Closes a finished job whose CLOSE may not have run (its finisher died in between). Idempotent. */
+  async closeFinished(id: string): Promise<boolean> {
+    const job = await this.readJob(id, true);
+    if (!job || !isFinished(job.meta.state)) return false;
+    const { meta, data } = job;
+    return this.close(
+      toView(meta, data.recorded, data.result ? (JSON.parse(data.result) as JobResult) : undefined),
+    );
+  }
+
+  /**
+   * Gives the job back to the queue; `keep` its checkpoint (a hand-back) or start over (a retry: the data
+   * is reset first, while this attempt still holds it).
+   */
+  async requeue(meta: JobMeta, token: string, keep: boolean): Promise<boolean> {
+    if (
+      !keep &&
+      (await runScript<number>(this.redis, 'levinvReset', this.dataKeys(meta.id), [token])) !== 1
+    ) {
+      return false;
+    }
+    const ok = await runScript<number>(
       this.redis,
       'levinvRequeue',
-      this.jobKeys(id),
-      [token, this.ttlSeconds, EVENTS_MAX_LEN, stateEvent('queued'), keep ? '1' : '0'],
+      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
+      [meta.id, Date.now(), this.ttlSeconds, token],
     );
-    if (ok !== 1) return false;
-    await this.indexSet(id, owner, 'queued', score, version);
-    return true;
+    if (ok === 1) await this.emit(meta.id, stateEvent('queued'));
+    return ok === 1;
   }
 
   /** BullMQ moved the job back to wait after `attempt`'s worker died: queued until a worker takes it. */
   async stalled(id: string, attempt: number): Promise<boolean> {
-    const [ok, score, version, owner] = await runScript<Changed<number>>(
+    const state = await this.readState(id);
+    if (!state) return false;
+    const ok = await runScript<number>(
       this.redis,
       'levinvStalled',
-      this.jobKeys(id),
-      [attempt, this.ttlSeconds, EVENTS_MAX_LEN, stateEvent('queued', { reason: 'worker-lost' })],
+      this.controlKeys(id, state.owner ?? '', state.idempotencyKey),
+      [id, Date.now(), this.ttlSeconds, attempt],
     );
-    if (ok !== 1) return false;
-    await this.indexSet(id, owner, 'queued', score, version);
-    return true;
+    if (ok === 1) await this.emit(id, stateEvent('queued', { reason: 'worker-lost' }));
+    return ok === 1;
+  }
+
+  /** A state event for a change that wrote no data (best effort: the state hash is the truth). */
+  private async emit(id: string, event: string): Promise<void> {
+    await runScript(this.redis, 'levinvEmit', this.dataKeys(id), [EVENTS_MAX_LEN, event]).catch(
+      () => undefined,
+    );
   }
 
   async cancel(meta: JobMeta, recorded: number, now: number): Promise<CancelOutcome> {
-    const view = toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR }, recorded);
-    const [outcome, score, version, owner] = await runScript<Changed<CancelOutcome>>(
+    const outcome = await runScript<'missing' | 'finished' | 'running' | 'cancelled'>(
       this.redis,
       'levinvCancel',
-      this.jobKeys(meta.id),
-      [
-        now,
-        this.ttlSeconds,
-        EVENTS_MAX_LEN,
-        JSON.stringify(CANCELLED_ERROR),
-        stateEvent('cancelled'),
-        JSON.stringify(view),
-      ],
+      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
+      [meta.id, now, this.ttlSeconds, JSON.stringify(CANCELLED_ERROR)],
     );
-    if (outcome === 'cancelled') await this.indexSet(meta.id, owner, 'cancelled', score, version, now);
+    if (outcome === 'running') {
+      await runScript(this.redis, 'levinvFlag', this.dataKeys(meta.id), [this.dataTtlSeconds]);
+      return 'flagged';
+    }
+    if (outcome === 'cancelled') {
+      await this.close(
+        toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR }, recorded),
+      );
+    }
+    return outcome;
+  }
+
+  /** Deletes a finished job of `owner`: its state (with its index entries and Idempotency-Key), then its data. */
+  async remove(id: string, owner: string): Promise<'deleted' | 'not-found' | 'running'> {
+    const state = await this.readState(id);
+    if (!state) return 'not-found';
+    const outcome = await runScript<'deleted' | 'not-found' | 'running'>(
+      this.redis,
+      'levinvRemove',
+      this.controlKeys(id, owner, state.idempotencyKey),
+      [id, owner],
+    );
+    if (outcome === 'deleted') await this.redis.del(...this.dataKeys(id));
     return outcome;
   }
 
   async isCancelRequested(id: string): Promise<boolean> {
-    return (await this.redis.exists(this.job(id).cancel)) === 1;
+    return (await this.redis.exists(this.data(id).cancel)) === 1;
   }
 
   /** Adds one solve to the duration histogram. */
@@ -380,3 +472,7 @@ export class JobStore {
     );
   }
 }
+
+/** A state hash that exists and whose expiry has not passed. */
+const live = (hash: MetaHash, now: number): boolean =>
+  Boolean(hash.state) && !(Number(hash.expiresAt) <= now);

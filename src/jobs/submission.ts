@@ -3,18 +3,18 @@
  * the process dying), so the order is chosen such that every prefix of it leaves either nothing that is
  * listed or a complete job:
  *
- * 1. write the problem blob, meta (`provisional`) and event stream with a provisional TTL (minutes): a
- *    crash from here on leaves keys that expire soon and that nothing lists;
- * 2. ADMIT (index slot, atomic): the owner's quota (queued + running + admitted) and the Idempotency-Key;
- *    the place taken is a reservation that lapses with the provisional TTL;
+ * 1. write the job's data (problem blob, run hash, event stream) with a provisional TTL (minutes): a crash
+ *    from here on leaves keys that expire soon and that nothing lists;
+ * 2. ADMIT (control slot, atomic): the owner's quota (queued + running + admitted), the Idempotency-Key,
+ *    and the job's state hash, provisional (not listed, not visible, expiring with the provisional TTL);
  * 3. add the BullMQ job (its id is the job id, so adding twice is harmless);
- * 4. CONFIRM (job slot): the job's keys get the full TTL (a worker's START does the same, should it be
+ * 4. CONFIRM (data slot): the data gets the full TTL (a worker's DATA_START does the same, should it be
  *    first);
- * 5. COMMIT (index slot): listed as queued, at version 1, so a worker that has started it already wins.
+ * 5. COMMIT (control slot): listed as queued with the full TTL (unless a worker has listed it running).
  *
- * A failure after step 1 rolls back what it can (the BullMQ job, the keys, the reservation and index
- * entries); what a rollback cannot reach expires with the provisional TTL. A retry with the same
- * Idempotency-Key completes a provisional job instead of making another (steps 3-5 are idempotent).
+ * A failure after step 1 rolls back what it can (the BullMQ job, the data, the state, the reservation);
+ * what a rollback cannot reach expires with the provisional TTL. A retry with the same Idempotency-Key
+ * completes a provisional job instead of making another (steps 3-5 are idempotent).
  */
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -54,9 +54,6 @@ interface IdempotencyRecord {
 
 /** The problem blob is written in pieces of this size (see writeBlob). */
 const BLOB_CHUNK_BYTES = 1 << 20;
-
-/** A key that no script touches: the 18th key of the admission scripts when there is no Idempotency-Key. */
-const NO_KEY = 'none';
 
 export class Submissions {
   constructor(
@@ -107,13 +104,8 @@ export class Submissions {
     }
 
     const now = Date.now();
-    const [seq] = await execAll<[number]>(
-      this.redis.multi().incr(keys.index.seq).expire(keys.index.seq, this.config.ttlSeconds),
-    );
-    // newest first: creation time, then a shared counter for jobs created in the same millisecond
-    const score = now * 1000 + (seq % 1000);
     const { problem, options, xStar } = input;
-    const meta: Record<string, string | number> = {
+    const state: Record<string, string | number> = {
       id,
       owner,
       state: 'queued',
@@ -123,23 +115,19 @@ export class Submissions {
       createdAt: now,
       options: JSON.stringify(options),
       fingerprint: idempotency?.fingerprint ?? '',
-      score,
       attempts: 0,
-      resumes: 0,
       recordLimit: this.config.recordLimit,
-      v: 1,
-      provisional: 1,
     };
-    if (idempotency) meta.idempotencyKey = idempotency.key;
-    const k = this.store.job(id);
+    if (idempotency) state.idempotencyKey = idempotency.key;
+    const k = this.store.data(id);
     const provisional = this.config.provisionalTtlSeconds;
     try {
       await this.writeBlob(k.problem, input.blob ?? encodeProblem(problem, xStar), provisional);
       await execAll(
         this.redis
           .multi()
-          .hset(k.meta, meta)
-          .expire(k.meta, provisional)
+          .hset(k.run, 'resumes', 0)
+          .expire(k.run, provisional)
           .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
           .expire(k.events, provisional),
       );
@@ -150,14 +138,18 @@ export class Submissions {
     }
 
     let replace = '';
+    let score = '';
     for (let tries = 0; ; tries++) {
-      const [outcome, detail] = await this.admit(id, owner, limit, idempotency, replace).catch(
+      const [outcome, detail] = await this.admit(id, owner, limit, idempotency, replace, state).catch(
         async (error: unknown) => {
           await this.rollback(id, owner, idempotency);
           throw error;
         },
       );
-      if (outcome === 'ok') break;
+      if (outcome === 'ok') {
+        score = detail;
+        break;
+      }
       if (outcome === 'quota') {
         await this.discard(id);
         throw new QuotaExceededError(limit, Number(detail));
@@ -180,14 +172,14 @@ export class Submissions {
     }
 
     try {
-      await this.complete(id, owner, score, idempotency);
+      await this.complete(id, owner, idempotency);
     } catch (error) {
       await this.rollback(id, owner, idempotency);
       throw error;
     }
-    this.logger.info({ jobId: id, n: problem.n, d: problem.d, method: meta.method }, 'job queued');
-    const view = parseMeta(stringify(meta)) as JobMeta;
-    return { job: toView({ ...view, provisional: false }, 0), created: true };
+    this.logger.info({ jobId: id, n: problem.n, d: problem.d, method: state.method }, 'job queued');
+    const meta = parseMeta(stringify({ ...state, score }), []) as JobMeta;
+    return { job: toView(meta, 0), created: true };
   }
 
   /** The owner's jobs queued, running or admitted (a read: ADMIT decides). */
@@ -209,49 +201,44 @@ export class Submissions {
     limit: number,
     idempotency: Idempotency | undefined,
     replace: string,
+    state: Record<string, string | number>,
   ): Promise<[string, string]> {
-    const now = Date.now();
     return runScript<[string, string]>(
       this.redis,
       'levinvAdmit',
-      this.store.indexKeys(owner, idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY)),
+      this.store.controlKeys(id, owner, idempotency?.key),
       [
         id,
         limit,
-        now,
-        now + this.config.provisionalTtlSeconds * 1000,
+        Date.now(),
         this.config.provisionalTtlSeconds,
         idempotency?.record ?? '',
         replace,
         this.config.ttlSeconds,
+        ...Object.entries(state).flat(),
       ],
     );
   }
 
-  /** Steps 3-5: queued in BullMQ, full TTL, listed. Idempotent. Throws when the job's keys are gone. */
+  /** Steps 3-5: queued in BullMQ, full TTL, listed. Idempotent. Throws when the job is gone. */
   private async complete(
     id: string,
     owner: string,
-    score: number,
     idempotency: { key: string; record: string } | undefined,
   ): Promise<void> {
     const { ttlSeconds } = this.config;
     await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(id, ttlSeconds));
-    const state = await runScript<string>(this.redis, 'levinvConfirm', this.store.jobKeys(id), [ttlSeconds]);
-    if (state === '') throw new VanishedError(id);
-    const keys = this.store.indexKeys(owner, idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY));
-    const base = this.store.keys.owner(owner).base;
-    const expiresAt = Date.now() + ttlSeconds * 1000;
-    await runScript(this.redis, 'levinvCommit', keys, [
-      id,
-      1,
-      score,
-      expiresAt,
-      ttlSeconds,
-      1,
-      base,
-      idempotency?.record ?? '',
+    const confirmed = await runScript<number>(this.redis, 'levinvConfirm', this.store.dataKeys(id), [
+      this.store.dataTtlSeconds,
     ]);
+    if (confirmed !== 1) throw new VanishedError(id);
+    const state = await runScript<string>(
+      this.redis,
+      'levinvCommit',
+      this.store.controlKeys(id, owner, idempotency?.key),
+      [id, Date.now(), ttlSeconds, idempotency?.record ?? ''],
+    );
+    if (state === '') throw new VanishedError(id);
   }
 
   /**
@@ -261,33 +248,31 @@ export class Submissions {
   private async match(idempotency: Idempotency, owner: string, raw: string | null) {
     if (raw === null) return null;
     const record = JSON.parse(raw) as IdempotencyRecord;
-    const meta = await this.store.readMeta(record.id);
-    if (!meta || meta.owner !== owner) return null;
+    const found = await this.store.readJob(record.id);
+    if (!found || found.meta.owner !== owner) return null;
     if (record.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError(idempotency.name);
-    if (meta.provisional) {
+    if (found.meta.provisional) {
       try {
-        await this.complete(meta.id, owner, meta.score, { key: idempotency.key, record: raw });
+        await this.complete(record.id, owner, { key: idempotency.key, record: raw });
       } catch (error) {
         if (error instanceof VanishedError) return null;
         throw error;
       }
     }
-    const recorded = await this.redis.llen(this.store.job(meta.id).iterates);
-    const current = (await this.store.readMeta(meta.id)) ?? meta;
-    return toView({ ...current, provisional: false }, recorded);
+    const current = (await this.store.readJob(record.id)) ?? found;
+    return toView({ ...current.meta, provisional: false }, current.data.recorded);
   }
 
-  /** Deletes a submission's keys (nothing else of it exists yet); best effort, its TTL does the rest. */
+  /** Deletes a submission's data (nothing else of it exists yet); best effort, its TTL does the rest. */
   private async discard(id: string): Promise<void> {
-    await this.redis.del(...this.store.jobKeys(id)).catch(() => undefined);
+    await this.redis.del(...this.store.dataKeys(id)).catch(() => undefined);
   }
 
   /** Undoes a submission that failed after ADMIT; best effort, the provisional TTL does the rest. */
   private async rollback(id: string, owner: string, idempotency: Idempotency | undefined): Promise<void> {
     await this.queue.remove(id).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
     await this.discard(id);
-    const key = idempotency?.key ?? this.store.keys.idempotency(owner, NO_KEY);
-    await runScript(this.redis, 'levinvRelease', this.store.indexKeys(owner, key), [
+    await runScript(this.redis, 'levinvRelease', this.store.controlKeys(id, owner, idempotency?.key), [
       id,
       idempotency?.record ?? '',
     ]).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));

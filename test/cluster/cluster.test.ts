@@ -186,13 +186,17 @@ describe('the service on a Redis Cluster', () => {
       homes.add(counts.indexOf(4));
     }
     expect(homes.size).toBe(3);
-    // the index (`{jobs}`) and BullMQ (`{bullmq}`) keys each live on one node
-    const indexNodes = await Promise.all(cluster.ports.map((p) => countKeysOnNode(p, `${keyPrefix}:{jobs}`)));
-    expect(indexNodes.filter((c) => c > 0)).toHaveLength(1);
+    // the jobs' states with the indexes, and BullMQ's keys, live on one node: the same one (one slot)
+    const stateNodes = await Promise.all(
+      cluster.ports.map((p) => countKeysOnNode(p, new Keys(keyPrefix).control)),
+    );
+    expect(stateNodes.filter((c) => c > 0)).toHaveLength(1);
     const bullNodes = await Promise.all(
       cluster.ports.map((p) => countKeysOnNode(p, `${keyPrefix}:{bullmq}`)),
     );
     expect(bullNodes.filter((c) => c > 0)).toHaveLength(1);
+    expect(bullNodes.findIndex((c) => c > 0)).toBe(stateNodes.findIndex((c) => c > 0));
+    expect(stateNodes.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(made.length);
 
     // pages of 7, newest first, each job once
     const seen: string[] = [];
@@ -267,7 +271,10 @@ describe('worker processes on the cluster', () => {
           record: { every: 1, includeX: false, limit: 10_000 },
         }),
       );
-      const meta = () => raw.hgetall(keys.job(job.id).meta);
+      const meta = async () => ({
+        ...(await raw.hgetall(keys.data(job.id).run)),
+        ...(await raw.hgetall(keys.state(job.id))),
+      });
       await waitFor(async () => Number((await meta()).checkpointIteration ?? -1) >= 300, 30_000);
       const holder = (await meta()).holder ?? '';
       const victim = workers.find((w) => holder.endsWith(`:${w.pid}`));

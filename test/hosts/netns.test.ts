@@ -141,7 +141,11 @@ const waitDone = async (id: string, timeoutMs: number): Promise<JobView> => {
   return last!;
 };
 
-const meta = (id: string) => client.redis<string[]>(redisUrl, 'HGETALL', keys.job(id).meta).then(pairs);
+/** The job's state hash (state, holder) with its run hash (checkpoint, progress). */
+const meta = async (id: string) => ({
+  ...pairs(await client.redis<string[]>(redisUrl, 'HGETALL', keys.data(id).run)),
+  ...pairs(await client.redis<string[]>(redisUrl, 'HGETALL', keys.state(id))),
+});
 
 function pairs(flat: string[]): Record<string, string> {
   const record: Record<string, string> = {};
@@ -284,7 +288,7 @@ it('resumes the job of a worker host whose link went down on the other worker, f
 
   // the second attempt started from the checkpoint the cut-off worker left; one done event
   const events = (
-    await client.redis<[string, string[]][]>(redisUrl, 'XRANGE', keys.job(id).events, '-', '+')
+    await client.redis<[string, string[]][]>(redisUrl, 'XRANGE', keys.data(id).events, '-', '+')
   ).map(([, fields]) => pairs(fields));
   const runs = events
     .filter((e) => e.type === 'state')

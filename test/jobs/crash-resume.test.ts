@@ -50,7 +50,11 @@ async function ready(workers: Spawned[]): Promise<void> {
   );
 }
 
-const meta = (id: string) => h!.raw.hgetall(h!.keys.job(id).meta);
+/** The job's state hash (state, holder) with its run hash (checkpoint, progress). */
+const meta = async (id: string) => ({
+  ...(await h!.raw.hgetall(h!.keys.data(id).run)),
+  ...(await h!.raw.hgetall(h!.keys.state(id))),
+});
 
 /** The worker process that holds the job now (meta `holder` is host:pid). */
 async function holderOf(id: string, workers: Spawned[]): Promise<Spawned> {

@@ -8,6 +8,8 @@ import {
   type JobService,
 } from '../../src/jobs/index.js';
 import { decodeProblem, toAlignedArrayBuffer } from '../../src/jobs/problem-blob.js';
+import { CONTROL_GRACE_MS } from '../../src/jobs/scripts.js';
+import { DATA_GRACE_SECONDS } from '../../src/jobs/store.js';
 import type { Problem } from '../../src/solver/index.js';
 import { redisForFile } from '../helpers/redis.js';
 import { loadVector, relErr, vectorProblem } from '../helpers/testdata.js';
@@ -156,7 +158,7 @@ describe('failures', () => {
     h = await harness(redis.url, 'internal');
     const { job } = await h.service.submit(generated(20, 2, 1));
     // a damaged blob: the thread cannot decode it (not the solver rejecting the problem, so retried)
-    await h.raw.set(h.keys.job(job.id).problem, Buffer.alloc(24), 'KEEPTTL');
+    await h.raw.set(h.keys.data(job.id).problem, Buffer.alloc(24), 'KEEPTTL');
     await h.startWorkers();
     const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled']);
     expect(done.state).toBe('failed');
@@ -232,7 +234,7 @@ describe('while running', () => {
     expect(events.at(-1)!.type).toBe('done');
     // cancelling again changes nothing
     expect((await h.service.cancel(job.id, OWNER))!.state).toBe('cancelled');
-    expect(await h.raw.exists(h.keys.job(job.id).cancel)).toBe(0);
+    expect(await h.raw.exists(h.keys.data(job.id).cancel)).toBe(0);
   });
 
   it('streams live events to a waiting reader until done', async () => {
@@ -285,13 +287,13 @@ describe('queued jobs', () => {
     } finally {
       add.mockRestore();
     }
-    expect(await h.raw.keys(`${h.prefix}:{jobs}:idempotency:*`)).toEqual([]);
+    expect(await h.raw.keys(`${h.keys.control}:idempotency:*`)).toEqual([]);
     const retry = await h.service.submit(input);
     expect(retry.created).toBe(true);
     expect((await h.service.submit(input)).job.id).toBe(retry.job.id);
     await h.startWorkers();
     expect((await h.waitForState(retry.job.id, ['succeeded'])).state).toBe('succeeded');
-    expect((await scanKeys(h.raw, `${h.prefix}:job:`)).filter((k) => k.endsWith(':meta'))).toHaveLength(1);
+    expect(await scanKeys(h.raw, `${h.keys.control}:job:`)).toHaveLength(1);
   });
 
   it('cancels a queued job, which then never runs', async () => {
@@ -309,7 +311,7 @@ describe('queued jobs', () => {
     const after = await h.service.get(job.id, OWNER);
     expect(after).toEqual(view);
     expect((await h.service.iterates(job.id, OWNER, 0, 10))!.items).toEqual([]);
-    expect(await h.raw.exists(h.keys.job(job.id).problem)).toBe(0);
+    expect(await h.raw.exists(h.keys.data(job.id).problem)).toBe(0);
     const events = await collectEvents(h.service, job.id);
     expect(events.map((e) => e.type)).toEqual(['state', 'state', 'done']);
   });
@@ -318,7 +320,7 @@ describe('queued jobs', () => {
     h = await harness(redis.url, 'blob');
     const input = generated(200, 8, 5);
     const { job } = await h.service.submit(input);
-    const blob = await h.raw.getBuffer(h.keys.job(job.id).problem);
+    const blob = await h.raw.getBuffer(h.keys.data(job.id).problem);
     // header + A + b + sigma + xStar, 8 bytes each
     expect(blob!.length).toBe(8 * (8 + 200 * 8 + 2 * 200 + 8));
     const { problem, xStar } = decodeProblem(toAlignedArrayBuffer(blob!));
@@ -404,7 +406,7 @@ describe('queued jobs', () => {
       if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(IdempotencyConflictError);
     }
     expect((await h.service.list({ owner: OWNER, limit: 10 })).items.length).toBe(3);
-    expect((await scanKeys(h.raw, `${h.prefix}:job:`)).filter((k) => k.endsWith(':meta')).length).toBe(3);
+    expect((await scanKeys(h.raw, `${h.keys.control}:job:`)).length).toBe(3);
     // another key is another job
     const other = await h.service.submit({ ...input, idempotencyKey: 'other' });
     expect(other.created).toBe(true);
@@ -439,7 +441,7 @@ describe('retention', () => {
     expect((await keysOf()).length).toBeGreaterThan(3);
     expect(await h.service.remove(job.id, OWNER)).toBe('deleted');
     expect(await keysOf()).toEqual([]);
-    expect(await h.raw.keys(`${h.prefix}:{jobs}:idempotency:*`)).toEqual([]);
+    expect(await h.raw.keys(`${h.keys.control}:idempotency:*`)).toEqual([]);
     expect(await h.service.get(job.id, OWNER)).toBeNull();
     expect(await h.service.remove(job.id, OWNER)).toBe('not-found');
     expect((await h.service.list({ owner: OWNER, limit: 10 })).items).toEqual([]);
@@ -464,9 +466,43 @@ describe('retention', () => {
     const all = await scanKeys(h.raw, h.prefix);
     const ours = all.filter((k) => !k.startsWith(h.keys.bullPrefix));
     expect(ours.length).toBeGreaterThan(10);
+    // Prune deletes a job when its time is up; the TTLs are the safety net should it never run: a state
+    // hash lives CONTROL_GRACE_MS past its expiry, data DATA_GRACE_SECONDS past the job's TTL.
+    const graceSeconds = CONTROL_GRACE_MS / 1000;
     for (const key of ours) {
       const ttl = await h.raw.ttl(key);
-      expect({ key, ok: ttl > 0 && ttl <= TTL }).toEqual({ key, ok: true });
+      const max = key.startsWith(h.keys.control) ? TTL + graceSeconds : TTL + DATA_GRACE_SECONDS;
+      expect({ key, ok: ttl > 0 && ttl <= max }).toEqual({ key, ok: true });
     }
+    for (const id of [...ids, queuedOnly]) {
+      const expiresAt = Number(await h.raw.hget(h.keys.state(id), 'expiresAt'));
+      expect(expiresAt - Date.now()).toBeGreaterThan((TTL - 5) * 1000);
+      expect(expiresAt - Date.now()).toBeLessThanOrEqual(TTL * 1000);
+    }
+  });
+
+  it('deletes a job, state and data, once its time is up, and forgets its Idempotency-Key', async () => {
+    h = await harness(redis.url, 'prune');
+    await h.startWorkers();
+    const kept = (await h.service.submit(generated(30, 3, 1))).job.id;
+    const old = (await h.service.submit({ ...generated(30, 3, 2), idempotencyKey: 'k', fingerprint: 'f' }))
+      .job.id;
+    for (const id of [kept, old]) await h.waitForState(id, ['succeeded']);
+    // the old job's time is up (as if TTL seconds had passed since it finished)
+    await h.raw.hset(h.keys.state(old), 'expiresAt', Date.now() - 1);
+    await h.raw.zadd(h.keys.expiry, Date.now() - 1, old);
+    expect(await h.service.get(old, OWNER)).toBeNull();
+    const page = await h.service.list({ owner: OWNER, limit: 10 });
+    expect(page.items.map((j) => j.id)).toEqual([kept]);
+    expect(await scanKeys(h.raw, `${h.prefix}:job:{${old}}`)).toEqual([]);
+    expect(await h.raw.exists(h.keys.state(old))).toBe(0);
+    expect(await h.raw.zscore(h.keys.owner(OWNER).all, old)).toBeNull();
+    expect(await h.raw.zscore(h.keys.byState.succeeded, old)).toBeNull();
+    expect(await h.raw.keys(`${h.keys.control}:idempotency:*`)).toEqual([]);
+    expect((await h.service.stats()).byState.succeeded).toBe(1);
+    // the same key makes a new job now
+    expect(
+      (await h.service.submit({ ...generated(30, 3, 2), idempotencyKey: 'k', fingerprint: 'f' })).created,
+    ).toBe(true);
   });
 });

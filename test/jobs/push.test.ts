@@ -45,7 +45,7 @@ describe('event streams', () => {
     const reading = collectEvents(h.service, job.id);
     // the stream has read the queued event and waits; only a push can bring the rest
     await waitFor(
-      async () => (await h!.raw.pubsub('SHARDNUMSUB', h!.keys.job(job.id).events))[1] === 1,
+      async () => (await h!.raw.pubsub('SHARDNUMSUB', h!.keys.data(job.id).events))[1] === 1,
       5000,
     );
     await h.startWorkers();
@@ -65,7 +65,7 @@ describe('event streams', () => {
     const { job } = await h.service.submit(longGd(5));
     const reading = collectEvents(h.service, job.id);
     await waitFor(
-      async () => (await h!.raw.pubsub('SHARDNUMSUB', h!.keys.job(job.id).events))[1] === 1,
+      async () => (await h!.raw.pubsub('SHARDNUMSUB', h!.keys.data(job.id).events))[1] === 1,
       5000,
     );
     await h.service.cancel(job.id, OWNER);
@@ -82,7 +82,7 @@ describe('event streams', () => {
     const { job } = await h.service.submit(longGd(5));
     const events: JobEvent[] = [];
     const controller = new AbortController();
-    const k = h.keys.job(job.id);
+    const k = h.keys.data(job.id);
     for await (const event of h.service.events(job.id, OWNER, undefined, controller.signal)) {
       events.push(event);
       // written behind the scripts' back: nothing is published, so only the poll can find it
@@ -103,7 +103,7 @@ describe('event streams', () => {
         // read until aborted
       }
     });
-    const channels = [a, b].map((id) => h!.keys.job(id).events);
+    const channels = [a, b].map((id) => h!.keys.data(id).events);
     await waitFor(async () => (await h!.raw.pubsub('SHARDCHANNELS', `${h!.prefix}:*`)).length === 2, 5000);
     expect((await h.raw.pubsub('SHARDCHANNELS', `${h.prefix}:*`)).sort()).toEqual([...channels].sort());
     // three streams, still the one connection this service opened when it was created
@@ -121,7 +121,7 @@ describe('cancel of a running job', () => {
     await h.startWorkers({ flushMs: HOUR, cancelPollMs: HOUR });
     const { job } = await h.service.submit(longGd(60));
     await h.waitForState(job.id, ['running']);
-    const cancelChannel = h.keys.job(job.id).cancel;
+    const cancelChannel = h.keys.data(job.id).cancel;
     await waitFor(async () => (await h!.raw.pubsub('SHARDNUMSUB', cancelChannel))[1] === 1, 5000);
     // past the start-point search, into the iterations (a cancel during the search ends without a result)
     await new Promise((r) => setTimeout(r, 500));
@@ -141,7 +141,7 @@ describe('cancel of a running job', () => {
     await h.startWorkers({ cancelPush: false, cancelPollMs: HOUR });
     const { job } = await h.service.submit(longGd(60));
     await waitFor(async () => ((await h!.service.get(job.id, OWNER))?.iterates.recorded ?? 0) > 0, 10_000);
-    expect((await h.raw.pubsub('SHARDNUMSUB', h.keys.job(job.id).cancel))[1]).toBe(0);
+    expect((await h.raw.pubsub('SHARDNUMSUB', h.keys.data(job.id).cancel))[1]).toBe(0);
     await h.service.cancel(job.id, OWNER);
     const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled'], 15_000);
     expect(done.state).toBe('cancelled');

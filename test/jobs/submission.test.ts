@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { afterEach, expect, it, vi } from 'vitest';
 import { createJobService, type JobService, type SubmitInput } from '../../src/jobs/index.js';
 import { Keys } from '../../src/jobs/keys.js';
+import { DATA_GRACE_SECONDS } from '../../src/jobs/store.js';
 import { redisForFile, uniquePrefix } from '../helpers/redis.js';
 import { generated, type Harness, harness, OWNER, scanKeys, TTL } from './harness.js';
 
@@ -25,16 +26,18 @@ const PROVISIONAL = 2;
 
 /** Every job the store holds, with what a consistency check needs. */
 async function inspect(hh: Harness) {
-  const metas = (await scanKeys(hh.raw, `${hh.prefix}:job:`)).filter((k) => k.endsWith(':meta'));
+  const states = await scanKeys(hh.raw, `${hh.keys.control}:job:`);
   const jobs = [];
-  for (const metaKey of metas) {
-    const meta = await hh.raw.hgetall(metaKey);
+  for (const stateKey of states) {
+    const meta = await hh.raw.hgetall(stateKey);
     const id = meta.id;
     const keys = (await scanKeys(hh.raw, `${hh.prefix}:job:{${id}}`)).sort();
     const ttls = await Promise.all(keys.map((k) => hh.raw.ttl(k)));
     jobs.push({
       id,
       provisional: meta.provisional === '1',
+      /** ms until prune deletes the state */
+      expiresIn: Number(meta.expiresAt) - Date.now(),
       ttls,
       inBull: (await hh.queue.getJob(id)) !== undefined,
     });
@@ -58,6 +61,7 @@ async function expectConsistent(hh: Harness) {
   for (const job of jobs) {
     if (job.provisional || !listed.includes(job.id)) {
       for (const ttl of job.ttls) expect(ttl > 0 && ttl <= PROVISIONAL).toBe(true);
+      expect(job.expiresIn).toBeLessThanOrEqual(PROVISIONAL * 1000);
     } else {
       expect(job.inBull).toBe(true);
     }
@@ -103,6 +107,9 @@ it('leaves only unlisted keys that expire with the provisional TTL when the subm
 
   await sleep(PROVISIONAL * 1000 + 500);
   expect(await scanKeys(h.raw, `${h.prefix}:job:`)).toEqual([]);
+  // the state is past its expiry: prune (here through stats) deletes it
+  await h.service.stats();
+  expect(await scanKeys(h.raw, `${h.keys.control}:job:`)).toEqual([]);
   // the dead submission's quota reservation lapsed with it
   expect((await h.service.submit({ ...generated(40, 3), maxActiveJobs: 1 })).created).toBe(true);
 });
@@ -122,7 +129,8 @@ it('completes a submission that died midway when the client retries with its Ide
   expect(listed).toEqual([dead.id]);
   // complete: every key has the job's full TTL, not the provisional one
   for (const ttl of jobs[0].ttls) expect(ttl).toBeGreaterThan(PROVISIONAL);
-  expect(jobs[0].ttls.every((t) => t <= TTL)).toBe(true);
+  expect(jobs[0].ttls.every((t) => t <= TTL + DATA_GRACE_SECONDS)).toBe(true);
+  expect(jobs[0].expiresIn).toBeGreaterThan((TTL - 5) * 1000);
   await h.startWorkers();
   expect((await h.waitForState(dead.id, ['succeeded'])).state).toBe('succeeded');
 });
@@ -167,13 +175,15 @@ it('keeps the store consistent under concurrent large submits that time out', as
   );
 }, 60_000);
 
-it('keeps every key of a job under its hash tag and the cross-job ones under {jobs}', () => {
+it("keeps a job's data under its own hash tag and its state and the indexes under BullMQ's", () => {
   const keys = new Keys(uniquePrefix('tags'));
   const id = '00000000-0000-4000-8000-000000000000';
-  for (const key of Object.values(keys.job(id))) expect(key).toContain(`{${id}}`);
+  for (const key of Object.values(keys.data(id))) expect(key).toContain(`{${id}}`);
+  expect(keys.bullPrefix).toContain('{bullmq}');
   const owner = keys.owner('team {a}');
-  for (const key of [owner.all, owner.pending, ...Object.values(owner.byState), keys.idempotency('x', 'y')]) {
-    expect(key).toContain(':{jobs}:');
+  const control = [owner.all, owner.pending, ...Object.values(owner.byState), keys.idempotency('x', 'y')];
+  for (const key of [...control, keys.state(id), keys.all, keys.expiry, ...Object.values(keys.byState)]) {
+    expect(key).toContain(':{bullmq}:');
     // an owner name or key with braces never reaches a key name (it would change the slot)
     expect(key.match(/[{}]/g)).toEqual(['{', '}']);
   }
