@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
 import { Keys } from './keys.js';
@@ -407,8 +408,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
   return {
     async alive(timeoutMs = 2000) {
       if (closing || !worker.isRunning()) return false;
-      // WORKER_OPTIONS retry a command forever while Redis is away: the race turns that into false
-      const pong = redis.ping().then(
+      // WORKER_OPTIONS retry a command forever while Redis is away: the race turns that into false. On a
+      // Cluster any one node answers a PING, even while the cluster refuses keys (CLUSTERDOWN) or the
+      // master of {bullmq} (the queue and the jobs' states) is away: a keyed read there instead.
+      const probe = redis instanceof Cluster ? redis.exists(keys.all).then(() => 'PONG') : redis.ping();
+      const pong = probe.then(
         (reply) => reply === 'PONG',
         () => false,
       );

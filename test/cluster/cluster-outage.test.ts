@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { createJobService } from '../../src/jobs/index.js';
+import { createJobService, startWorkers, type WorkerHandle } from '../../src/jobs/index.js';
 import type { JobService, JobView } from '../../src/jobs/types.js';
 import { parseEventStream, type SseEvent } from '../../src/main/cli-submit.js';
 import { generateProblem } from '../../src/problem/generate.js';
@@ -148,6 +148,16 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
     }
   })();
 
+  // a worker's liveness probe (the container healthcheck's): its own prefix and queue, so it takes no job
+  const probe: WorkerHandle = await startWorkers({
+    redisUrl: cluster.url,
+    keyPrefix: `${prefix}-probe`,
+    queueName: 'probe',
+    jobTtlSeconds: 600,
+    concurrency: 1,
+  });
+  expect(await probe.alive()).toBe(true);
+
   await cluster.stop(victim);
   const outageStart = Date.now();
   const survivors = cluster.ports.filter((_, i) => i !== victim);
@@ -166,6 +176,7 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
   expectProblem(await http().get('/jobs?limit=5'), 503);
   expectProblem(await http().post('/solve').send(body(1)), 503);
   expectProblem(await http().get('/readyz'), 503);
+  expect(await probe.alive()).toBe(false);
 
   // 2. Partial coverage allowed: the survivors serve their keys again (a job's data, read directly), but
   // a job's state is in {bullmq}, on the stopped master: every job route stays 503, never 500.
@@ -186,6 +197,8 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
   // a submission needs {bullmq}, on the stopped master; so does readiness
   expectProblem(await http().post('/solve').send(body(2)), 503);
   expectProblem(await http().get('/readyz'), 503);
+  // any node answers a PING now, but the worker cannot reach its queue: not alive
+  expect(await probe.alive()).toBe(false);
 
   // longer than the lock: the running jobs' locks expire while the master is away
   const away = Date.now() - outageStart;
@@ -205,6 +218,12 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
   );
   polling = false;
   await pollers;
+  await waitFor(
+    () => probe.alive(),
+    20_000,
+    () => 'the worker probe did not come back',
+  );
+  await probe.close();
   let byState = {};
   await waitFor(
     async () => {
