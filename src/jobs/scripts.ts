@@ -210,12 +210,21 @@ forgetKey(ARGV[1])
 return 'deleted'
 `;
 
-/** Deletes a job whose time is up (its expiresAt at or before ARGV[2], ms). ARGV: id, now. Returns 1 or 0. */
+/**
+ * Deletes a job whose time is up (its expiresAt at or before ARGV[2], ms), unless it is still work to do: a
+ * queued or running job (a long backlog, a long solve) gets another ttl instead. ARGV: id, now, ttl.
+ * Returns 1 (deleted), 2 (extended: the caller extends its data too) or 0.
+ */
 const PRUNE = `${CONTROL_HELPERS}
 local expiresAt = get('expiresAt')
 if expiresAt and tonumber(expiresAt) > tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[8], expiresAt, ARGV[1])
   return 0
+end
+local state = get('state')
+if state and not FINISHED[state] and not get('provisional') then
+  touch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[3]))
+  return 2
 end
 redis.call('DEL', KEYS[1])
 unlist(ARGV[1])

@@ -215,8 +215,8 @@ export class JobStore {
   }
 
   /**
-   * Deletes up to `limit` jobs whose time is up, state and data (bounded work per call). Runs in the API
-   * now and then and before a list; returns how many went.
+   * Deletes up to `limit` finished jobs whose time is up, state and data (bounded work per call); a queued
+   * or running one gets another TTL. Runs in the API now and then and before a list; returns how many went.
    */
   async prune(now = Date.now(), limit = 500): Promise<number> {
     const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', now, 'LIMIT', 0, limit);
@@ -228,7 +228,12 @@ export class JobStore {
       ids.map(async (id, i) => {
         const [owner, idempotencyKey] = owners[i];
         const keys = this.controlKeys(id, owner ?? '', idempotencyKey ?? undefined);
-        if ((await runScript<number>(this.redis, 'levinvPrune', keys, [id, now])) !== 1) return false;
+        const outcome = await runScript<number>(this.redis, 'levinvPrune', keys, [id, now, this.ttlSeconds]);
+        if (outcome === 2) {
+          // still queued or running: its data lives as long
+          await runScript(this.redis, 'levinvConfirm', this.dataKeys(id), [this.dataTtlSeconds]);
+        }
+        if (outcome !== 1) return false;
         await this.redis.del(...this.dataKeys(id));
         return true;
       }),

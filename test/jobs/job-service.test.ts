@@ -500,6 +500,20 @@ describe('retention', () => {
     expect(await h.raw.zscore(h.keys.byState.succeeded, old)).toBeNull();
     expect(await h.raw.keys(`${h.keys.control}:idempotency:*`)).toEqual([]);
     expect((await h.service.stats()).byState.succeeded).toBe(1);
+    // a running (or queued) job past its time is still work to do: it gets another TTL, and its data too
+    const backlog = (await h.service.submit(longGd(50))).job.id;
+    await h.waitForState(backlog, ['running']);
+    await h.raw.hset(h.keys.state(backlog), 'expiresAt', Date.now() - 1);
+    await h.raw.zadd(h.keys.expiry, Date.now() - 1, backlog);
+    await h.raw.expire(h.keys.data(backlog).problem, 5);
+    await h.service.stats();
+    expect(Number(await h.raw.hget(h.keys.state(backlog), 'expiresAt'))).toBeGreaterThan(
+      Date.now() + (TTL - 5) * 1000,
+    );
+    expect(await h.raw.ttl(h.keys.data(backlog).problem)).toBeGreaterThan(TTL);
+    expect(['queued', 'running']).toContain((await h.service.get(backlog, OWNER))!.state);
+    await h.service.cancel(backlog, OWNER);
+    await h.waitForState(backlog, ['cancelled']);
     // the same key makes a new job now
     expect(
       (await h.service.submit({ ...generated(30, 3, 2), idempotencyKey: 'k', fingerprint: 'f' })).created,
