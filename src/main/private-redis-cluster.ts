@@ -18,13 +18,16 @@ import { waitUntilReady } from './local-redis.js';
 const run = promisify(execFile);
 
 export interface PrivateRedisCluster {
-  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3` */
+  /** `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,...` (every node) */
   url: string;
+  /** the masters' ports as created, then (with `replicas`) the replicas' */
   ports: number[];
-  /** the running servers' process ids (one per master; none once closed) */
+  /** the running servers' process ids (none once closed) */
   pids(): number[];
   /** Shuts the node at `ports[index]` down (SIGTERM: the AOF is flushed) and waits for it to exit. */
   stop(index: number): Promise<void>;
+  /** Kills the node at `ports[index]` (SIGKILL: a crash) and waits for it to exit. */
+  kill(index: number): Promise<void>;
   /** Starts the node at `ports[index]` again on its port, directory and nodes file. */
   start(index: number): Promise<void>;
   /** Idempotent: kills the servers and removes their directories. */
@@ -55,6 +58,8 @@ export interface PrivateRedisClusterOptions {
   persistent?: boolean;
   /** cluster-node-timeout (default 5000): how long before a silent node is marked failing */
   nodeTimeoutMs?: number;
+  /** replicas per master (default 0); with 1, a master that fails is replaced by its replica */
+  replicas?: number;
 }
 
 function startNode(port: number, dir: string, options: PrivateRedisClusterOptions): Promise<ChildProcess> {
@@ -93,7 +98,8 @@ export const cli = async (port: number, ...args: string[]): Promise<string> =>
 export async function privateRedisCluster(
   options: PrivateRedisClusterOptions = {},
 ): Promise<PrivateRedisCluster> {
-  const ports = await freeClusterPorts(3);
+  const replicas = options.replicas ?? 0;
+  const ports = await freeClusterPorts(3 * (1 + replicas));
   const dir = mkdtempSync(join(tmpdir(), 'levinv-cluster-'));
   const nodes: ChildProcess[] = [];
   let closed: Promise<void> | undefined;
@@ -118,13 +124,19 @@ export async function privateRedisCluster(
       'create',
       ...ports.map((p) => `127.0.0.1:${p}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     const deadline = Date.now() + 30_000;
     for (;;) {
       const states = await Promise.all(ports.map((p) => cli(p, 'cluster', 'info')));
-      if (states.every((s) => /cluster_state:ok/.test(s))) break;
+      // replicas: every one attached to its master and in sync
+      const synced =
+        replicas === 0 ||
+        (await Promise.all(ports.map((p) => cli(p, 'info', 'replication')))).every(
+          (info) => !/role:slave/.test(info) || /master_link_status:up/.test(info),
+        );
+      if (synced && states.every((s) => /cluster_state:ok/.test(s))) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not come up: ${states.join(' | ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -132,13 +144,15 @@ export async function privateRedisCluster(
     await close();
     throw error;
   }
-  const stop = async (index: number): Promise<void> => {
+  const end = async (index: number, signal: NodeJS.Signals): Promise<void> => {
     const child = nodes[index];
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   };
+  const stop = (index: number) => end(index, 'SIGTERM');
+  const kill = (index: number) => end(index, 'SIGKILL');
   const start = async (index: number): Promise<void> => {
     nodes[index] = await startNode(ports[index], dir, options);
   };
@@ -146,6 +160,7 @@ export async function privateRedisCluster(
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
     ports,
     stop,
+    kill,
     start,
     pids: () =>
       nodes
