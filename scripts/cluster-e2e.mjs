@@ -78,13 +78,13 @@ async function submit(problem, options = {}, headers = {}) {
 
 const job = async (id) => (await http('GET', `/jobs/${id}`)).json;
 const finished = (id) => until(`job ${id} done`, async () => ((await job(id))?.done ? job(id) : null));
+/** Gradient descent with a fixed step and no tolerance: runs exactly `iterations` iterations. */
 const longGd = (iterations) => ({
-  method: 'gd',
   lineSearch: 'none',
   stepSize: 1e-3,
   tolerance: 0,
   maxIterations: iterations,
-  record: { every: 1, includeX: false, limit: 100000 },
+  record: { every: 1, includeX: false },
 });
 
 await until(
@@ -150,8 +150,8 @@ say(
 );
 
 // 4. a worker container SIGKILLed mid-solve: the other resumes its job from the checkpoint
-const big = generate(2000, 10, 7);
-const victimJob = (await submit(big, longGd(12000))).id;
+const big = { ...generate(2000, 10, 7), method: 'gd' };
+const victimJob = (await submit(big, longGd(1500))).id;
 const holder = await until(
   'the long job running with a checkpoint',
   async () => {
