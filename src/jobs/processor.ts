@@ -1,20 +1,23 @@
 /**
  * The consumer side: a BullMQ Worker whose processor hands each solve to a thread of a SolveThreadPool and,
  * on the main thread, keeps BullMQ's lock renewed, writes the iterates and checkpoints the thread reports,
- * and watches the job's cancel flag. A cancel reaches a running solve three ways: pushed (the CANCEL script
+ * and watches the job's cancel flag. A cancel reaches a running solve three ways: pushed (the FLAG script
  * publishes on the job's cancel channel, which this process's one subscriber follows while the job runs
  * here), in the reply of the next progress write (PROGRESS returns the flag), and by a slow fallback read
  * of the flag (cancelPollMs) for a publish missed while the subscriber was away.
  *
  * Who ends a job how:
- * - succeeded / cancelled (while running): the attempt that ran it, by FINISH with its attempt token.
+ * - succeeded / cancelled (while running): the attempt that ran it, by SEAL, FINISH and CLOSE with its
+ *   attempt token (store.ts); cancelled also when the next attempt finds the cancel flag at its start.
  * - cancelled (queued): the API's cancel; a worker that then takes the BullMQ job finds it finished.
  * - failed: the attempt, for a problem the solver rejects, a time limit hit before the first iterate or a
  *   thread out of memory (no retry: UnrecoverableError), and for the last failed attempt; BullMQ itself for
  *   a job that stalled more than maxResumes times (our 'failed' listener records that).
  * - a worker that dies mid-solve: its lock expires, BullMQ's stalled check (in any other worker) moves the
- *   job back to wait and we mark it queued; the next START takes it over with a new token (the old one is
+ *   job back to wait and we mark it queued; the next start takes it over with a new token (the old one is
  *   then refused) and resumes from the last checkpoint. So does a worker that shuts down (hand-back).
+ * - a worker that dies after FINISH but before CLOSE: BullMQ hands the job out again, and the worker that
+ *   finds it finished closes it (its done event).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -96,7 +99,7 @@ export interface WorkerHandle {
 /** Why a running solve was asked to stop. */
 type StopReason = 'cancel' | 'shutdown' | 'lost';
 
-/** Which process holds a job (meta `holder`): for operators, and for tests that kill it. */
+/** Which process holds a job (the state hash's `holder`): for operators, and for tests that kill it. */
 const HOLDER = `${hostname()}:${process.pid}`;
 
 export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHandle> {
