@@ -10,7 +10,8 @@
 #     and scripts/cluster-e2e.mjs against them (jobs solved, data spread over the masters, iterates, SSE,
 #     list paging, idempotent resubmit, cancel, delete, a worker container SIGKILLed mid-solve). About 1 min.
 # Extra environment goes through to the check: KEEP=1 keeps the images, API_PORT / REDIS_PORT move the
-# ports, CLUSTER_PORT (default 47001) the first of the cluster's three.
+# ports, CLUSTER_PORT (default: the first free one from 47001) the first of the cluster's three.
+# CLUSTER_ONLY=1 runs step 2 alone, on the levinv:local image a KEEP=1 run left.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHECK=${CONTAINER_CHECK:-$ROOT/../shared/tools/container-check.sh}
@@ -22,11 +23,23 @@ fi
 
 # 1. (the image and the check's work directory stay for step 2; removed at the end unless KEEP=1)
 W=${W:-$(mktemp -d)}
-SRC="$ROOT" W="$W" KEEP=1 bash "$CHECK"
+if [ "${CLUSTER_ONLY:-0}" != 1 ]; then
+  SRC="$ROOT" W="$W" KEEP=1 bash "$CHECK"
+fi
 
 # 2. The cluster end-to-end, with the image of step 1.
 API_PORT=${API_PORT:-43000}
-CLUSTER_PORT=${CLUSTER_PORT:-47001}
+# three free ports in a row (and their cluster bus ports, +10000)
+free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "${CLUSTER_PORT:-}" ]; then
+  for CLUSTER_PORT in $(seq 47001 3 47301); do
+    ok=1
+    for p in $CLUSTER_PORT $((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2)); do
+      free "$p" && free $((p + 10000)) || ok=0
+    done
+    [ $ok = 1 ] && break
+  done
+fi
 PORTS="$CLUSTER_PORT,$((CLUSTER_PORT + 1)),$((CLUSTER_PORT + 2))"
 NODES="127.0.0.1:$CLUSTER_PORT,127.0.0.1:$((CLUSTER_PORT + 1)),127.0.0.1:$((CLUSTER_PORT + 2))"
 CW=$(mktemp -d)
@@ -51,6 +64,7 @@ for port in ${PORTS//,/ }; do
 done
 for port in ${PORTS//,/ }; do
   for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$port" ping >/dev/null 2>&1 || { echo "redis-server on $port did not start:"; tail -5 "$CW/$port/log"; exit 1; }
 done
 # shellcheck disable=SC2046
 redis-cli --cluster create $(echo "$NODES" | tr ',' ' ') --cluster-replicas 0 --cluster-yes >"$CW/create.log"
