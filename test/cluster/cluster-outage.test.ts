@@ -14,12 +14,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createJobService, startWorkers, type WorkerHandle } from '../../src/jobs/index.js';
 import type { JobService, JobView } from '../../src/jobs/types.js';
 import { parseEventStream, type SseEvent } from '../../src/main/cli-submit.js';
+import { createRateLimitRedis, type RateLimitRedis } from '../../src/main/rate-limit-redis.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { DEFAULT_MAX_BODY_BYTES, expectProblem, TEST_LIMITS } from '../api/harness.js';
 import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
@@ -34,6 +36,7 @@ let cluster: TestCluster;
 let jobs: JobService;
 let app: FastifyInstance;
 let prefix: string;
+let limiter: RateLimitRedis;
 const http = () => request(app.server);
 /** every status the API answered, by route, for the whole test */
 const statuses = new Map<string, Set<number>>();
@@ -43,7 +46,15 @@ beforeAll(async () => {
   cluster = await startTestCluster({ persistent: true, nodeTimeoutMs: 1000 });
   prefix = uniquePrefix('cluster-outage');
   jobs = await createJobService({ redisUrl: cluster.url, keyPrefix: prefix, jobTtlSeconds: 3600 });
-  app = buildApp({ jobs, maxBodyBytes: DEFAULT_MAX_BODY_BYTES, limits: TEST_LIMITS });
+  // the rate limiter counts in the cluster too (its key on some master): while the cluster refuses keys
+  // it lets requests through (skipOnError), so the answers stay the job store's 503s, never a 500
+  limiter = createRateLimitRedis(cluster.url, pino({ level: 'silent' }));
+  app = buildApp({
+    jobs,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    limits: { ...TEST_LIMITS, ratePerSecond: 100_000 },
+    rateLimitRedis: limiter.redis,
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = `${req.method} ${req.routeOptions.url}`;
     if (!statuses.has(route)) statuses.set(route, new Set());
@@ -57,6 +68,7 @@ afterAll(async () => {
   await killAll();
   await app?.close();
   await jobs?.close();
+  await limiter?.close();
   await cluster?.close();
 });
 
@@ -218,6 +230,11 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
   );
   polling = false;
   await pollers;
+  // the limiter counts in the cluster again
+  const counted = await http().get('/jobs?limit=1');
+  expect(counted.headers['ratelimit-limit']).toBe('100000');
+  const limiterKeys = await Promise.all(cluster.ports.map((p) => countKeysOnNode(p, 'levinv:rate-limit:')));
+  expect(limiterKeys.reduce((x, y) => x + y)).toBeGreaterThan(0);
   await waitFor(
     () => probe.alive(),
     20_000,
