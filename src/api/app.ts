@@ -151,6 +151,7 @@ export function buildApp(deps: AppDeps): App {
   app.addHook('onClose', async () => parsePool?.close());
   app.register(solveRoutes, {
     jobs: deps.jobs,
+    closing: closing.signal,
     limits: deps.limits,
     maxBodyBytes: deps.maxBodyBytes,
     parsePool: () => {

@@ -231,6 +231,14 @@ export const eventsQuerySchema = z.object({
 
 // Loose: fastify replaces request.headers with the parsed value, so other headers must survive it.
 export const solveHeadersSchema = z.looseObject({
+  prefer: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'RFC 7240; `wait=N` holds the answer until the job is done or N seconds (at most 60) have passed. ' +
+        'Other preferences are ignored.',
+    }),
   'idempotency-key': z
     .string()
     .regex(/^"?[\x21\x23-\x7e]{1,255}"?$/, 'expected 1 to 255 visible ASCII characters')

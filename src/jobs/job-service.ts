@@ -275,6 +275,28 @@ class RedisJobService implements JobService {
     });
   }
 
+  async waitUntilDone(id: string, owner: Owner, timeoutMs: number, signal: AbortSignal): Promise<JobView | null> {
+    if (!(await guarded('wait', () => this.visible(id, owner)))) return null;
+    const k = this.keys.data(id);
+    const deadline = Date.now() + timeoutMs;
+    // As an event stream: follow first, then read; CLOSE sets `closed` with the done event it announces.
+    const latch = new Latch();
+    const follow = this.wakeups.follow(k.events, latch.wake);
+    try {
+      await follow.ready;
+      for (;;) {
+        latch.reset();
+        const closed = await guarded('wait', () => this.redis.hget(k.run, 'closed'));
+        const left = deadline - Date.now();
+        if (closed !== null || left <= 0 || signal.aborted) break;
+        await latch.wait(Math.min(left, this.pollMs), signal);
+      }
+    } finally {
+      follow.stop();
+    }
+    return this.get(id, owner);
+  }
+
   async *events(
     id: string,
     owner: Owner,

@@ -137,6 +137,11 @@ export interface JobService {
     lastEventId: string | undefined,
     signal: AbortSignal,
   ): AsyncIterable<JobEvent>;
+  /**
+   * Resolves once the job is done, `timeoutMs` have passed or `signal` aborts, with the job as it is then
+   * (its result included once done); null for another owner's job or none.
+   */
+  waitUntilDone(id: string, owner: Owner, timeoutMs: number, signal: AbortSignal): Promise<JobView | null>;
   /** True when Redis answers. */
   ping(): Promise<boolean>;
   stats(): Promise<QueueStats>;

@@ -9,6 +9,7 @@ import {
 } from '../body-parser.js';
 import { applyLimits, type Limits } from '../limits.js';
 import type { ParsePool } from '../parse-pool.js';
+import { preferredWait } from '../prefer.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
 import { uploadGate } from '../upload-gate.js';
 
@@ -32,6 +33,8 @@ export interface SolveRouteOptions {
   parsePool: () => ParsePool;
   /** large bodies received at once (default 2: one parsed while the next arrives) */
   maxLargeUploads?: number;
+  /** aborts when the server closes: a request held by `Prefer: wait` is answered at once */
+  closing?: AbortSignal;
 }
 
 export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app, options) => {
@@ -51,11 +54,17 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         '`Retry-After`. Checks that need the numbers (rank, an empty cell) run in the worker: such a job ' +
         'ends `failed` with the solver error. With an `Idempotency-Key`, a retry answers 200 with the ' +
         'original job. The body may be sent with `Content-Encoding: gzip`, `deflate` or `br`; the body ' +
-        'limit applies to its decompressed size.',
+        'limit applies to its decompressed size. With `Prefer: wait=N` (RFC 7240, N at most 60) the ' +
+        'answer waits until the job is done or N seconds have passed: a done job is a 200 with its ' +
+        'result (one round trip for a small problem), otherwise the 202 as without it; ' +
+        '`Preference-Applied: wait=N` says it waited.',
       headers: solveHeadersSchema,
       body: solveBodySchema,
       response: {
-        200: jsonResponse('an earlier submission with the same Idempotency-Key', jobSchema),
+        200: jsonResponse(
+          'an earlier submission with the same Idempotency-Key, or (with `Prefer: wait`) the job done',
+          jobSchema,
+        ),
         202: jsonResponse('the queued job', jobSchema),
         400: problemResponse('the body is not a valid problem; `errors` has one JSON pointer per bad field'),
         413: problemResponse('the body, or the problem, is larger than the configured limits'),
@@ -80,8 +89,25 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
       });
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
-      if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
-      return reply.code(created ? 202 : 200).send(job);
+      const wait = preferredWait(request.headers.prefer);
+      if (wait === undefined || job.done) {
+        if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
+        return reply.code(created ? 202 : 200).send(job);
+      }
+      // Held until done: stop waiting when the client goes away or the server closes.
+      const gone = new AbortController();
+      const onClose = (): void => gone.abort();
+      reply.raw.once('close', onClose);
+      options.closing?.addEventListener('abort', onClose);
+      try {
+        const now = (await jobs.waitUntilDone(job.id, request.owner, wait * 1000, gone.signal)) ?? job;
+        reply.header('preference-applied', `wait=${wait}`);
+        if (!now.done) reply.header('retry-after', retryAfterSeconds(now));
+        return reply.code(now.done || !created ? 200 : 202).send(now);
+      } finally {
+        reply.raw.off('close', onClose);
+        options.closing?.removeEventListener('abort', onClose);
+      }
     },
   });
 };
