@@ -275,7 +275,12 @@ class RedisJobService implements JobService {
     });
   }
 
-  async waitUntilDone(id: string, owner: Owner, timeoutMs: number, signal: AbortSignal): Promise<JobView | null> {
+  async waitUntilDone(
+    id: string,
+    owner: Owner,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<JobView | null> {
     if (!(await guarded('wait', () => this.visible(id, owner)))) return null;
     const k = this.keys.data(id);
     const deadline = Date.now() + timeoutMs;

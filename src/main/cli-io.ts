@@ -1,5 +1,7 @@
 /** Reading problem documents from a file or stdin, and writing results, with CLI-grade error messages. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeNpy } from '../problem/npy.js';
 import { CliError, EXIT_CANT_CREATE, EXIT_DATA, EXIT_NO_INPUT } from './cli-errors.js';
 
 const FS_REASONS: Record<string, string> = {
@@ -46,5 +48,20 @@ export async function writeText(path: string, text: string): Promise<void> {
     await writeFile(path, text, 'utf8');
   } catch (error) {
     throw new CliError(EXIT_CANT_CREATE, `cannot write ${path}: ${fsReason(error)}`);
+  }
+}
+
+/** A generated problem's arrays as `DIR/<name>.npy` (float64; A as n x d), for a binary upload. */
+export async function writeNpyProblem(dir: string, problem: object): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const [name, value] of Object.entries(problem as Record<string, number[] | number[][]>)) {
+      const rows = value.length > 0 && Array.isArray(value[0]) ? (value as number[][]) : null;
+      const shape = rows ? [rows.length, rows[0].length] : [value.length];
+      const data = rows ? Float64Array.from(rows.flat()) : Float64Array.from(value as number[]);
+      await writeFile(join(dir, `${name}.npy`), encodeNpy(data, shape));
+    }
+  } catch (error) {
+    throw new CliError(EXIT_CANT_CREATE, `cannot write ${dir}: ${fsReason(error)}`);
   }
 }

@@ -12,7 +12,7 @@ import { generateProblem, SIGN_PATTERNS, type SignPattern } from '../problem/gen
 import { parseLeverageInput, parseProblem } from '../problem/parse.js';
 import { leverageScores, METHODS, type Method, type SolveHooks, solve } from '../solver/index.js';
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
-import { readJson, writeText } from './cli-io.js';
+import { readJson, writeNpyProblem, writeText } from './cli-io.js';
 import { createProgress } from './cli-progress.js';
 import { DEFAULT_API_URL, submitProblem } from './cli-submit.js';
 
@@ -46,6 +46,8 @@ Commands:
       --d D             columns, 1 <= D <= N (required)
       --seed S          integer seed (default 1)
       --signs SIGNS     positive | mixed (default positive; mixed: ~30% negative slacks)
+      --format FORMAT   json (default) | npy: one NumPy .npy file (float64) per array, in --out DIR
+      --out PATH        write the JSON to PATH, or the .npy files into the directory PATH
   leverage FILE|-       print sigma(x) for the { A, b, x } in FILE (- reads stdin)
   submit FILE|-         send the problem to a levinv service; prints the job JSON
       --url URL         the service (default ${DEFAULT_API_URL})
@@ -158,9 +160,16 @@ async function generateCommand(args: string[], io: CliIo): Promise<number> {
     d: { type: 'string' },
     seed: { type: 'string' },
     signs: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
   });
   if (values.help) return printUsage(io.stdout);
   if (positionals.length > 0) throw usageError(`generate: unexpected argument '${positionals[0]}'`);
+  const format =
+    values.format === undefined ? 'json' : oneOf('--format', values.format, ['json', 'npy'] as const);
+  if (format === 'npy' && values.out === undefined) {
+    throw usageError('generate: --format npy writes one file per array: give the directory with --out DIR');
+  }
   if (values.n === undefined || values.d === undefined)
     throw usageError('generate: --n and --d are required');
   const n = integerFlag('--n', values.n);
@@ -179,7 +188,13 @@ async function generateCommand(args: string[], io: CliIo): Promise<number> {
     if (error instanceof InputError) throw usageError(`generate: ${error.message}`);
     throw error;
   }
-  io.stdout.write(`${JSON.stringify(problem)}\n`);
+  if (format === 'npy') {
+    await writeNpyProblem(values.out!, problem);
+    return EXIT_OK;
+  }
+  const text = `${JSON.stringify(problem)}\n`;
+  if (values.out !== undefined) await writeText(values.out, text);
+  else io.stdout.write(text);
   return EXIT_OK;
 }
 

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_DATA, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, USAGE } from '../../src/main/cli.js';
 import type { GeneratedProblem } from '../../src/problem/generate.js';
+import { parseNpy } from '../../src/problem/npy.js';
 import { type CliRun, runCliCaptured } from '../helpers/run-cli.js';
 
 const run = runCliCaptured;
@@ -53,6 +54,40 @@ describe('generate, solve, leverage', () => {
     expect(await generated(['--n', '60', '--d', '4', '--seed', '3'])).toEqual(problem);
     const mixed = await generated(['--n', '60', '--d', '4', '--signs', 'mixed']);
     expect(mixed.signs).toHaveLength(60);
+  });
+
+  it('writes the same problem as .npy files with --format npy --out DIR, and asks for DIR', async () => {
+    const dir = join(workDir, 'npy');
+    const { code, stdout, stderr } = await run([
+      'generate',
+      '--n',
+      '60',
+      '--d',
+      '4',
+      '--seed',
+      '3',
+      '--format',
+      'npy',
+      '--out',
+      dir,
+    ]);
+    expect({ code, stdout, stderr }).toEqual({ code: EXIT_OK, stdout: '', stderr: '' });
+    const read = (name: string) => parseNpy(new Uint8Array(readFileSync(join(dir, `${name}.npy`))), name);
+    expect(read('A').shape).toEqual([60, 4]);
+    expect([...read('A').data]).toEqual(problem.A.flat());
+    for (const name of ['b', 'sigma', 'xStar'] as const) {
+      expect(read(name).shape).toEqual([problem[name].length]);
+      expect([...read(name).data]).toEqual(problem[name]);
+    }
+    expect(existsSync(join(dir, 'signs.npy'))).toBe(false);
+    const missing = await run(['generate', '--n', '6', '--d', '2', '--format', 'npy']);
+    expect(missing.code).toBe(EXIT_USAGE);
+    expect(missing.stderr).toMatch(
+      /--format npy writes one file per array: give the directory with --out DIR/,
+    );
+    const unknown = await run(['generate', '--n', '6', '--d', '2', '--format', 'csv']);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toMatch(/invalid --format 'csv': expected json, npy/);
   });
 
   it('solves a generated problem from stdin, recovering xStar', async () => {
