@@ -9,7 +9,9 @@ A plain numpy/OpenBLAS implementation of levinv's Newton method, the reference t
 - the same start point (given: x0), the same shift policy (the smallest lambda in {0, t, 2t, 4t, ...},
   t = 1e-8 max|H_ii|, for which Cholesky of H + lambda I succeeds and the full step stays inside the cell),
   the same step rule (fraction-to-boundary 0.99, then Armijo c = 1e-4 with halving, at most 60 halvings);
-- the same stopping rules: ||g|| <= tolerance, or maxIterations.
+- the same stopping rules: ||g|| <= tolerance; an unshifted Newton step that would move every slack by at
+  most STEP_ROUNDING_FACTOR times its rounding error (src/solver/settled.ts), reason `step-rounding`;
+  or maxIterations.
 
 Usage: python3 scripts/numpy_newton.py SPEC.json
 SPEC.json: {"n", "d", "A", "b", "sigma", "x0", ["w"], "maxIterations", "tolerance"} where A, b, sigma, x0
@@ -30,6 +32,9 @@ ARMIJO_C = 1e-4
 FRACTION_TO_BOUNDARY = 0.99
 MAX_HALVINGS = 60
 MAX_DOUBLINGS = 200
+# Must equal STEP_ROUNDING_FACTOR in src/solver/settled.ts.
+STEP_ROUNDING_FACTOR = 64.0
+EPS = np.finfo(np.float64).eps
 # Rows per block when accumulating over Y: 2048 x 210 doubles (d = 20) is 3.4 MB, about the L2/L3 size.
 BLOCK_ROWS = 2048
 
@@ -38,6 +43,8 @@ class Model:
     def __init__(self, A, b, sigma, w2):
         self.A = A
         self.b = b
+        self.abs_A = np.abs(A)
+        self.abs_b = np.abs(b)
         self.sigma = sigma
         self.n, self.d = A.shape
         self.w2 = w2
@@ -130,6 +137,12 @@ def newton_direction(H, g, s, A):
     return None
 
 
+def step_below_rounding(model, pt, ap):
+    """|(A p)_i| <= STEP_ROUNDING_FACTOR eps (|A||x| + |b|)_i for every row i."""
+    scale = model.abs_A @ np.abs(pt["x"]) + model.abs_b
+    return bool(np.all(np.abs(ap) <= STEP_ROUNDING_FACTOR * EPS * scale))
+
+
 def search_step(model, cur, g, p, ap):
     wall = wall_limit(cur["s"], ap)
     alpha = FRACTION_TO_BOUNDARY * wall if wall <= 1 else 1.0
@@ -169,6 +182,9 @@ def newton(model, x0, max_iterations, tolerance):
             reason = "breakdown"
             break
         p, shift, ap = found
+        if shift == 0 and step_below_rounding(model, pt, ap):
+            reason = "step-rounding"
+            break
         step = search_step(model, pt, g, p, ap)
         if step is None:
             reason = "line-search-failed"
@@ -192,7 +208,7 @@ def newton(model, x0, max_iterations, tolerance):
         "x": pt["x"].tolist(),
         "iterations": iteration,
         "reason": reason,
-        "converged": reason == "gradient-tolerance",
+        "converged": reason in ("gradient-tolerance", "step-rounding"),
         "loss": pt["loss"],
         "gradNorm": grad_norm,
         "solveSeconds": seconds,
