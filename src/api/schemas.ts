@@ -25,6 +25,7 @@ const floats = z.array(float);
 const STOP_REASONS = [
   'gradient-tolerance',
   'loss-change',
+  'step-rounding',
   'max-iterations',
   'max-seconds',
   'aborted',

@@ -1,18 +1,50 @@
 /**
  * `npm run bench`: solver figures, one JSON line per case:
- *   {method, n, d, iterations, seconds, startSeconds, msPerIteration, peakRssMb, relError}
+ *   {method, n, d, iterations, seconds, startSeconds, msPerIteration, peakRssMb, relError, converged,
+ *    iterationMs, numpy?}
  * Each case runs in its own child process so that peakRssMb (the OS's max resident set size) belongs to that
  * case alone. `seconds` is the whole solve including the start point (phase I and the analytic centre);
- * msPerIteration excludes the start. A final line checks that the per-iteration time grows linearly in n.
+ * msPerIteration excludes the start; iterationMs lists each iteration's ms.
  *
- * Usage: node dist/bench/solver-bench.js [--quick]     (--quick skips the n = 100000 cases)
- *        node dist/bench/solver-bench.js --case METHOD N D SEED   (one case, used by the parent)
+ * Newton cases are also solved by the numpy/OpenBLAS reference (scripts/numpy_newton.py, the same method:
+ * same formulas, shift and step rules, stopping rules), from levinv's own start point, as a python3 child
+ * of the case's process, once with one BLAS thread (levinv solves on one thread: the fair ratio) and once
+ * with numpy's default (all cores). `numpy` then carries both runs' iterations and times, and
+ * `ratio = levinv's solve time / numpy's` (the iterations, start excluded) and the same per iteration.
+ * `sameX` says whether both ended at the same x, to X_AGREEMENT relative. Without python3 or numpy the
+ * column is skipped with a note.
+ *
+ * A markdown table of all cases closes the output, then a line checking that the per-iteration time
+ * grows linearly in n.
+ *
+ * Usage: node dist/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases)
+ *        node dist/bench/solver-bench.js --case METHOD N D SEED [--numpy]   (one case, used by the parent)
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateProblem } from '../problem/generate.js';
 import { parseProblem } from '../problem/parse.js';
-import { DEFAULT_RECORD_LIMIT, type Method, solve } from '../solver/index.js';
+import { DEFAULT_RECORD_LIMIT, type Method, resolveOptions, solve } from '../solver/index.js';
+import { numpyUnavailable, relativeDifference, runNumpyNewton } from './numpy-reference.js';
+
+/** levinv and numpy count as ending at the same x when they differ by at most this, relative. */
+const X_AGREEMENT = 1e-8;
+
+interface NumpyFigures {
+  threads: number;
+  iterations: number;
+  reason: string;
+  seconds: number;
+  msPerIteration: number;
+  iterationMs: number[];
+  /** levinv's solve seconds / numpy's */
+  ratio: number;
+  /** levinv's ms per iteration / numpy's */
+  ratioPerIteration: number;
+  /** ||x_levinv - x_numpy|| / ||x_levinv|| */
+  xDifference: number;
+  sameX: boolean;
+}
 
 interface CaseResult {
   method: Method;
@@ -25,47 +57,100 @@ interface CaseResult {
   peakRssMb: number;
   relError: number;
   converged: boolean;
+  reason: string;
+  iterationMs: number[];
+  numpy?: { oneThread: NumpyFigures; allThreads: NumpyFigures } | { skipped: string };
 }
 
-function runCase(method: Method, n: number, d: number, seed: number): CaseResult {
+function runCase(method: Method, n: number, d: number, seed: number, withNumpy: boolean): CaseResult {
   const { problem, options, xStar } = parseProblem(generateProblem({ n, d, seed }));
-  const result = solve(problem, {
+  const solveOptions = resolveOptions({
     ...options,
     method,
     record: { every: 1, includeX: false, limit: DEFAULT_RECORD_LIMIT },
   });
-  let num = 0;
-  let den = 0;
-  for (let j = 0; j < d; j++) {
-    num += (result.x[j] - xStar![j]) ** 2;
-    den += xStar![j] ** 2;
-  }
-  return {
+  const stamps: number[] = [];
+  const result = solve(problem, solveOptions, { onIterate: () => stamps.push(performance.now()) });
+  const iterationMs = stamps.slice(1).map((t, k) => round(t - stamps[k], 1));
+  const solveSeconds = result.timings.solveMs / 1000;
+  const msPerIteration = result.timings.solveMs / Math.max(result.iterations, 1);
+  const out: CaseResult = {
     method,
     n,
     d,
     iterations: result.iterations,
     seconds: round(result.timings.totalMs / 1000, 3),
     startSeconds: round(result.timings.startMs / 1000, 3),
-    msPerIteration: round(result.timings.solveMs / Math.max(result.iterations, 1), 1),
-    // maxRSS is in kilobytes.
+    msPerIteration: round(msPerIteration, 1),
+    // maxRSS is in kilobytes; read before python3 runs (it counts this process alone anyway).
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
-    relError: Number(Math.sqrt(num / den).toPrecision(3)),
+    relError: Number(relativeDifference(xStar!, result.x).toPrecision(3)),
     converged: result.converged,
+    reason: result.reason,
+    iterationMs,
   };
+  if (!withNumpy || method !== 'newton') return out;
+  const figures = (threads: number | undefined): NumpyFigures => {
+    const np = runNumpyNewton(problem, result.start, {
+      maxIterations: solveOptions.maxIterations,
+      tolerance: solveOptions.tolerance,
+      threads,
+    });
+    const xDifference = relativeDifference(result.x, np.x);
+    return {
+      threads: np.threads,
+      iterations: np.iterations,
+      reason: np.reason,
+      seconds: round(np.solveSeconds, 3),
+      msPerIteration: round(np.msPerIteration, 1),
+      iterationMs: np.iterates.slice(1).map((it) => round(it.ms, 1)),
+      ratio: round(solveSeconds / np.solveSeconds, 2),
+      ratioPerIteration: round(msPerIteration / np.msPerIteration, 2),
+      xDifference: Number(xDifference.toPrecision(3)),
+      sameX: xDifference <= X_AGREEMENT,
+    };
+  };
+  out.numpy = { oneThread: figures(1), allThreads: figures(undefined) };
+  return out;
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
+function table(results: CaseResult[]): string {
+  const head =
+    '| method | n | d | iterations | seconds | ms / iteration | peak RSS MB | rel. error | numpy iterations | ' +
+    'numpy ms / iteration (1 thread) | ratio (1 thread) | ratio / iteration | numpy ms / iteration (all) | ' +
+    'ratio (all) | x difference |';
+  const rows = results.map((r) => {
+    const np = r.numpy && 'oneThread' in r.numpy ? r.numpy : null;
+    const cells = np
+      ? [
+          np.oneThread.iterations,
+          np.oneThread.msPerIteration,
+          np.oneThread.ratio,
+          np.oneThread.ratioPerIteration,
+          np.allThreads.msPerIteration,
+          np.allThreads.ratio,
+          Math.max(np.oneThread.xDifference, np.allThreads.xDifference).toExponential(1),
+        ]
+      : Array(7).fill('-');
+    return `| ${[r.method, r.n, r.d, r.iterations, r.seconds, r.msPerIteration, r.peakRssMb, r.relError.toExponential(1), ...cells].join(' | ')} |`;
+  });
+  return [head, `|${'---|'.repeat(15)}`, ...rows].join('\n');
+}
+
 function main(argv: string[]): void {
   if (argv[0] === '--case') {
     const [method, n, d, seed] = argv.slice(1);
-    process.stdout.write(
-      `${JSON.stringify(runCase(method as Method, Number(n), Number(d), Number(seed)))}\n`,
-    );
+    const result = runCase(method as Method, Number(n), Number(d), Number(seed), argv.includes('--numpy'));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   const quick = argv.includes('--quick');
+  const missing = argv.includes('--no-numpy') ? 'turned off (--no-numpy)' : numpyUnavailable();
+  if (missing) {
+    process.stdout.write(`${JSON.stringify({ note: `numpy comparison skipped: ${missing}` })}\n`);
+  }
   const cases: Array<[Method, number, number]> = [
     ['newton', 500, 12],
     ['gauss-newton', 500, 12],
@@ -85,14 +170,14 @@ function main(argv: string[]): void {
   const self = fileURLToPath(import.meta.url);
   const results: CaseResult[] = [];
   for (const [method, n, d] of cases) {
-    const out = execFileSync(process.execPath, [self, '--case', method, String(n), String(d), '1'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const args = [self, '--case', method, String(n), String(d), '1', ...(missing ? [] : ['--numpy'])];
+    const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
     const result = JSON.parse(out) as CaseResult;
+    if (missing && method === 'newton') result.numpy = { skipped: missing };
     results.push(result);
-    process.stdout.write(out);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   }
+  process.stdout.write(`\n${table(results)}\n\n`);
   // Linear growth: Newton's ms per iteration divided by n, at d = 20, should stay about constant.
   const scaling = results
     .filter((r) => r.method === 'newton' && r.d === 20)

@@ -42,9 +42,28 @@ export interface Derivatives {
 /** The direct path's n x n arrays are bounded: beyond this many rows it is never used. */
 export const DIRECT_MAX_ROWS = 2000;
 
-/** The factored path needs no n x n array; below this many rows per distinct y_i entry, direct is cheaper. */
+/**
+ * ns per unit of work of one gradient + exact Hessian on each path, fitted by src/bench/path-bench.ts
+ * (least squares on relative error, median of 3 runs on the 2-core machine, 56 (n, d) points, d = 4 to 62):
+ *   direct   ~ 3.7 n^3 + 15 n^2 d          (P R P is n x n by n x n; P, P o P, B A_x, K A_x are n^2 d)
+ *   factored ~ 4.1 n d^3 + 9 d^4 + 14 n d^2
+ * Measured, direct / factored ms (medians): 400 x 30 304 / 55; 1900 x 62 35200 / 1880 (one run); 600 x 62
+ * 954 / 687; 400 x 62 474 / 597; 240 x 30 83 / 35; 120 x 30 14 / 23; 160 x 20 23 / 5.8; 60 x 20 1.8 / 3.5.
+ * The switch lands at n = 23, 42, 88, 162, 249, 482 for d = 8, 12, 20, 30, 40, 62 (n < d(d+1)/2 sent
+ * every one of those up to 36, 78, 210, 465, 820, 1953 rows to the n^3 path).
+ */
+const DIRECT_NS = { n3: 3.7, n2d: 15 } as const;
+const FACTORED_NS = { nd3: 4.1, d4: 9, nd2: 14 } as const;
+
+/**
+ * The cheaper path by the measured cost model above. Direct only below n = d(d+1)/2 and DIRECT_MAX_ROWS
+ * (its n x n arrays; memory.ts counts them only there).
+ */
 export function choosePath(n: number, d: number): DerivativePath {
-  return n < (d * (d + 1)) / 2 && n <= DIRECT_MAX_ROWS ? 'direct' : 'factored';
+  if (n >= (d * (d + 1)) / 2 || n > DIRECT_MAX_ROWS) return 'factored';
+  const direct = DIRECT_NS.n3 * n ** 3 + DIRECT_NS.n2d * n * n * d;
+  const factored = FACTORED_NS.nd3 * n * d ** 3 + FACTORED_NS.d4 * d ** 4 + FACTORED_NS.nd2 * n * d * d;
+  return direct < factored ? 'direct' : 'factored';
 }
 
 export class LeverageModel {

@@ -8,6 +8,7 @@ import { type Derivatives, LeverageModel, type Point } from './leverage-model.js
 import { searchStep, wallLimit } from './line-search.js';
 import { resolveOptions } from './options.js';
 import { IterateRecorder } from './recorder.js';
+import { stepBelowRounding } from './settled.js';
 import { analyticCentre } from './start-point.js';
 import { type Direction, gaussNewtonDirection, newtonDirection } from './step-direction.js';
 import { Stopper, StopRequested } from './stop.js';
@@ -107,17 +108,17 @@ export function solve(
       break;
     }
 
-    let next: { point: Point; gradNorm: number; alpha: number; shift: number } | null;
+    let next: Advance;
     try {
-      next = advance(opts, model, point, trialStep, armijo, iteration);
+      next = advance(opts, problem, model, point, trialStep, armijo, iteration);
     } catch (error) {
       // Stopped inside the step: the run ends at the last complete iterate.
       if (!(error instanceof StopRequested)) throw error;
       reason = error.reason;
       break;
     }
-    if (!next) {
-      reason = 'line-search-failed';
+    if (next === 'line-search-failed' || next === 'step-rounding') {
+      reason = next;
       break;
     }
     if (method === 'gd' && armijo) trialStep = 2 * next.alpha;
@@ -136,7 +137,7 @@ export function solve(
   const recorded = recorder.finish();
   if (recorded.warning) warnings.push(recorded.warning);
 
-  const converged = reason === 'gradient-tolerance' || reason === 'loss-change';
+  const converged = reason === 'gradient-tolerance' || reason === 'loss-change' || reason === 'step-rounding';
   let maxAbsResidual = 0;
   for (const r of point.rho) maxAbsResidual = Math.max(maxAbsResidual, Math.abs(r));
   if (!converged) {
@@ -168,18 +169,27 @@ export function solve(
   };
 }
 
+type Advance =
+  | { point: Point; gradNorm: number; alpha: number; shift: number }
+  | 'line-search-failed'
+  | 'step-rounding';
+
 /**
  * One iteration from `point`: the second-order terms the method needs, the direction, the step, and the
- * gradient at the new point. Null when the line search finds no acceptable step.
+ * gradient at the new point. `line-search-failed` when the line search finds no acceptable step;
+ * `step-rounding` when an unshifted Newton or Gauss-Newton step would change no slack beyond rounding
+ * (settled.ts): `point` is then the answer. That test depends on `point` alone, so a run resumed from any
+ * checkpoint stops where the uninterrupted run did.
  */
 function advance(
   opts: SolveOptions,
+  problem: Problem,
   model: LeverageModel,
   point: Point,
   trialStep: number,
   armijo: boolean,
   iteration: number,
-): { point: Point; gradNorm: number; alpha: number; shift: number } | null {
+): Advance {
   const { method } = opts;
   // The iterate was reported with its gradient alone; the Hessian or Jacobian (the O(n d^3) part) is
   // computed here, so that a stop inside it still leaves that iterate as the result. Same code, same
@@ -187,8 +197,15 @@ function advance(
   const der = model.derivatives(point, { hessian: method === 'newton', jacobian: method === 'gauss-newton' });
   const direction = directionFor(opts, model, point, der);
   if (!direction) throw breakdown(iteration, 'no finite search direction');
+  if (
+    method !== 'gd' &&
+    direction.shift === 0 &&
+    stepBelowRounding(problem.A, problem.b, model.n, model.d, point.x, model.apply(direction.p))
+  ) {
+    return 'step-rounding';
+  }
   const step = searchStep(model, point, der.gradient, direction.p, trialStep, armijo);
-  if (!step) return null;
+  if (!step) return 'line-search-failed';
   const gradNorm = checkedNorm(step.point, model.derivatives(step.point, {}), iteration);
   return { point: step.point, gradNorm, alpha: step.alpha, shift: direction.shift };
 }

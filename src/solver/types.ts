@@ -119,9 +119,16 @@ export interface SolveHooks {
   now?: () => number;
 }
 
+/**
+ * Why a run stopped. Converged: `gradient-tolerance` (||grad L|| <= tolerance), `loss-change` (see
+ * lossChangeTolerance), `step-rounding` (Newton or Gauss-Newton: the unshifted step would move no slack by
+ * more than 64 times its rounding error, so x cannot be improved in double precision; a scale-invariant
+ * test for problems whose gradient cannot reach `tolerance`, see settled.ts). Not converged: the others.
+ */
 export type StopReason =
   | 'gradient-tolerance'
   | 'loss-change'
+  | 'step-rounding'
   | 'max-iterations'
   | 'max-seconds'
   | 'aborted'

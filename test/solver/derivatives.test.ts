@@ -33,6 +33,8 @@ const cases: Array<[string, RandomProblemOptions]> = [
   ['scalar regularizer 30 x 3', { n: 30, d: 3, seed: 13, regularization: 0.2 }],
   ['per-row regularizer 60 x 6', { n: 60, d: 6, seed: 14, regularization: 'per-row' }],
   ['n < d(d+1)/2: 12 x 6', { n: 12, d: 6, seed: 15 }],
+  // factored since the cost model; the direct path before (n < d(d+1)/2 = 210)
+  ['n < d(d+1)/2 but past the cost switch: 150 x 20', { n: 150, d: 20, seed: 16 }],
 ];
 
 describe.each(cases)('derivatives on a random problem: %s', (_name, options) => {
@@ -107,5 +109,39 @@ describe('choosePath', () => {
     expect(choosePath(200, 8)).toBe('factored');
     expect(choosePath(100000, 20)).toBe('factored');
     expect(choosePath(3000, 100)).toBe('factored');
+  });
+
+  // src/bench/path-bench.ts, ms for one gradient + Hessian, direct / factored, medians of 3 runs on the
+  // (loaded) 2-core machine
+  it.each([
+    [400, 30, 'factored'], // 304 / 55 (was direct: n < 465)
+    [1900, 62, 'factored'], // 35200 / 1880 (was direct: n < 1953)
+    [600, 62, 'factored'], // 954 / 687
+    [400, 62, 'direct'], // 474 / 597
+    [160, 40, 'direct'], // 41 / 82
+    [120, 30, 'direct'], // 14 / 23
+    [240, 30, 'factored'], // 83 / 35
+    [60, 20, 'direct'], // 1.8 / 3.5
+    [160, 20, 'factored'], // 23 / 5.8
+    [20, 12, 'direct'], // 0.13 / 0.38
+    [60, 12, 'factored'], // 1.7 / 0.75
+  ] as const)('%i x %i: %s (the cheaper measured path)', (n, d, path) => {
+    expect(choosePath(n, d)).toBe(path);
+  });
+
+  it('never direct at n >= d(d+1)/2 (memory.ts counts n x n arrays only below it) or n > 2000', () => {
+    for (const d of [2, 3, 4, 6, 10, 64, 100]) {
+      expect(choosePath((d * (d + 1)) / 2, d)).toBe('factored');
+    }
+    expect(choosePath(2001, 700)).toBe('factored');
+  });
+
+  it('switches once along n: direct below a crossing, factored above it', () => {
+    for (const d of [8, 20, 40, 62]) {
+      const paths = Array.from({ length: 2000 - d }, (_, k) => choosePath(d + 1 + k, d));
+      const firstFactored = paths.indexOf('factored');
+      expect(firstFactored).toBeGreaterThan(0);
+      expect(paths.slice(firstFactored).every((p) => p === 'factored')).toBe(true);
+    }
   });
 });

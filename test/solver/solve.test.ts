@@ -150,11 +150,17 @@ describe('stopping rules', () => {
     expect(Math.abs(before.loss - last.loss)).toBeLessThanOrEqual(0.5 * before.loss);
   });
 
-  it('tolerance 0 runs to maxIterations at the floating-point floor without harm', () => {
+  it('tolerance 0: Newton stops at the floating-point floor by the scale-invariant rule (step-rounding)', () => {
     const result = solve(problem, { tolerance: 0, maxIterations: 30 });
-    expect(result.reason).toBe('max-iterations');
-    expect(result.converged).toBe(false);
+    expect(result.reason).toBe('step-rounding');
+    expect(result.converged).toBe(true);
+    expect(result.iterations).toBeLessThan(12);
     expect(relErr(result.x, xStar)).toBeLessThan(1e-12);
+  });
+
+  it('tolerance 0: gradient descent (no second-order step, so no step-rounding) runs to maxIterations', () => {
+    const result = solve(problem, { method: 'gd', tolerance: 0, maxIterations: 300 });
+    expect([result.reason, result.iterations, result.converged]).toEqual(['max-iterations', 300, false]);
   });
 });
 
