@@ -27,7 +27,7 @@ export class SolveSubmission {
   ) {}
 }
 
-function toSubmission(outcome: SolveBodyOutcome): SolveSubmission {
+export function toSubmission(outcome: SolveBodyOutcome): SolveSubmission {
   if (outcome.ok) return new SolveSubmission(outcome.parsed, outcome.fingerprint, outcome.blob);
   if (outcome.issues) throw new RequestValidationError('body', outcome.issues);
   throw new HttpProblem(400, outcome.detail);

@@ -61,7 +61,7 @@ export class ParsePool {
    * Parses the body given as the chunks it arrived in; chunks that own their memory are moved to the thread
    * (the caller must not use them afterwards), the thread joins them.
    */
-  parse(chunks: Uint8Array[], withFingerprint: boolean): Promise<SolveBodyOutcome> {
+  parse(chunks: Uint8Array[], withFingerprint: boolean, npy?: ParseTask['npy']): Promise<SolveBodyOutcome> {
     if (this.closed) return Promise.reject(new HttpProblem(503, 'the server is shutting down'));
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(
@@ -71,7 +71,9 @@ export class ParsePool {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, chunks, withFingerprint }, resolve, reject });
+      const task: ParseTask = { id: this.nextId++, chunks, withFingerprint };
+      if (npy) task.npy = npy;
+      this.queue.push({ task, resolve, reject });
       this.dispatch();
     });
   }
@@ -86,7 +88,8 @@ export class ParsePool {
       // Socket and zlib chunks own their memory and move for free; a view into a shared (pooled) buffer is
       // copied, and so is a chunk seen twice.
       const transfer = new Set<ArrayBuffer>();
-      for (const chunk of pending.task.chunks) {
+      const { chunks, npy } = pending.task;
+      for (const chunk of npy ? Object.values(npy.files).flat() : chunks) {
         const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
         if (owns && chunk.buffer instanceof ArrayBuffer) transfer.add(chunk.buffer);
       }

@@ -39,6 +39,11 @@ export function prepareSolveBody(
   } catch (error) {
     return { ok: false, detail: `the body is not valid JSON: ${(error as Error).message}` };
   }
+  return prepareSolveDoc(json, withFingerprint, withBlob);
+}
+
+/** A problem document (parsed JSON, or a binary upload's parts as one: npy-body.ts) to a job's input. */
+export function prepareSolveDoc(json: unknown, withFingerprint: boolean, withBlob = false): SolveBodyOutcome {
   const result = problemSchema.safeParse(json, { error: errorMap });
   if (!result.success) {
     const { issues, message } = inputErrorFromZod(result.error, problemSchema);

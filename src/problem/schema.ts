@@ -26,7 +26,7 @@ interface ElementRule {
  */
 function checkNumbers(
   ctx: Ctx,
-  value: readonly unknown[],
+  value: readonly unknown[] | Float64Array,
   base: PropertyKey[],
   rule: ElementRule | undefined,
   budget: number,
@@ -55,13 +55,16 @@ function summarizeOverflow(ctx: Ctx, bad: number, path: PropertyKey[]): void {
   }
 }
 
-/** A JSON array of finite numbers, each accepted by `rule` when given. */
+/**
+ * A JSON array of finite numbers, each accepted by `rule` when given. A Float64Array passes too (a binary
+ * upload's .npy part, checked by the same rules and messages without becoming a JS array).
+ */
 function numberArray(rule?: ElementRule, items: Record<string, unknown> = { type: 'number' }) {
   return z
     .custom<number[]>()
     .check((ctx) => {
       const value: unknown = ctx.value;
-      if (!Array.isArray(value)) {
+      if (!Array.isArray(value) && !(value instanceof Float64Array)) {
         ctx.issues.push({ code: 'invalid_type', expected: 'array', input: value });
         return;
       }

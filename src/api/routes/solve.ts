@@ -1,4 +1,5 @@
 /** `POST /solve`: validate the problem, apply the per-job limits, queue a job, answer 202 with where to follow it. */
+import fastifyMultipart from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JobService, JobView } from '../../jobs/types.js';
 import {
@@ -8,6 +9,7 @@ import {
   useSolveBodyParser,
 } from '../body-parser.js';
 import { applyLimits, type Limits } from '../limits.js';
+import { readMultipartSolve } from '../multipart-body.js';
 import type { ParsePool } from '../parse-pool.js';
 import { preferredWait } from '../prefer.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
@@ -41,11 +43,19 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
   const { jobs, limits } = options;
   // This plugin's scope only: POST /solve bodies are parsed and validated off the event loop.
   useSolveBodyParser(app, options.parsePool);
+  // Binary uploads (multipart/form-data with .npy parts): read in preValidation (multipart-body.ts).
+  await app.register(fastifyMultipart, { limits: { fileSize: options.maxBodyBytes } });
 
   app.post('/solve', {
     bodyLimit: options.maxBodyBytes,
     onRequest: uploadGate({ max: options.maxLargeUploads ?? 2, thresholdBytes: INLINE_PARSE_BYTES }),
     validatorCompiler: solveBodyValidator,
+    preValidation: async (request) => {
+      if (request.isMultipart()) {
+        // the handler reads the body as a SolveSubmission (solveBodyValidator lets nothing else through)
+        request.body = (await readMultipartSolve(request, options.parsePool, INLINE_PARSE_BYTES)) as never;
+      }
+    },
     schema: {
       tags: ['jobs'],
       summary: 'Submit a problem',
@@ -54,7 +64,10 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         '`Retry-After`. Checks that need the numbers (rank, an empty cell) run in the worker: such a job ' +
         'ends `failed` with the solver error. With an `Idempotency-Key`, a retry answers 200 with the ' +
         'original job. The body may be sent with `Content-Encoding: gzip`, `deflate` or `br`; the body ' +
-        'limit applies to its decompressed size. With `Prefer: wait=N` (RFC 7240, N at most 60) the ' +
+        'limit applies to its decompressed size. Large problems can come in binary instead: ' +
+        '`multipart/form-data` with the arrays as NumPy `.npy` parts (little-endian float64, C order; ' +
+        '`A` n x d, `b`, `sigma`, and optionally `x0`, `signs`, `regularization`, `xStar`) and a `json` ' +
+        'part with the rest (`method`, `options`), checked with the same messages. With `Prefer: wait=N` (RFC 7240, N at most 60) the ' +
         'answer waits until the job is done or N seconds have passed: a done job is a 200 with its ' +
         'result (one round trip for a small problem), otherwise the 202 as without it; ' +
         '`Preference-Applied: wait=N` says it waited.',

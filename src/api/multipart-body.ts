@@ -1,0 +1,75 @@
+/**
+ * Reads a multipart/form-data POST /solve (@fastify/multipart) into a SolveSubmission: the .npy parts'
+ * chunks as they arrive (never joined on the event loop), within the route's body limit counted over all
+ * parts, then parsed and validated by npy-body.ts inline (small) or on the parse pool (large).
+ */
+import type {} from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { type SolveSubmission, toSubmission } from './body-parser.js';
+import { NPY_PARTS, type NpyPart, prepareNpyBody } from './npy-body.js';
+import type { ParsePool } from './parse-pool.js';
+import { HttpProblem } from './problems.js';
+
+const isNpyPart = (name: string): name is NpyPart => (NPY_PARTS as readonly string[]).includes(name);
+const PART_NAMES = `${NPY_PARTS.join(', ')} (.npy files) and json`;
+/** The json part is small: method and options (per-row arrays come as .npy parts). */
+const MAX_JSON_BYTES = 64 * 1024;
+
+export async function readMultipartSolve(
+  request: FastifyRequest,
+  pool: () => ParsePool,
+  inlineBytes: number,
+): Promise<SolveSubmission> {
+  const limit = request.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
+  const files: Partial<Record<NpyPart, Buffer[]>> = {};
+  let json: string | undefined;
+  let total = 0;
+  const parts = request.parts({
+    limits: {
+      fileSize: limit,
+      files: NPY_PARTS.length + 1,
+      fields: 1,
+      parts: NPY_PARTS.length + 1,
+      fieldSize: MAX_JSON_BYTES,
+    },
+  });
+  for await (const part of parts) {
+    const name = part.fieldname;
+    if (name !== 'json' && !isNpyPart(name)) {
+      throw new HttpProblem(400, `unknown part '${name.slice(0, 100)}': expected ${PART_NAMES}`);
+    }
+    if ((name === 'json' && json !== undefined) || (name !== 'json' && files[name] !== undefined)) {
+      throw new HttpProblem(400, `the part '${name}' appears twice`);
+    }
+    if (part.type === 'field') {
+      if (name !== 'json')
+        throw new HttpProblem(400, `${name}: expected an .npy file part, got a text field`);
+      json = String(part.value);
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of part.file as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) throw new HttpProblem(413, `the parts exceed the body limit of ${limit} bytes`);
+      chunks.push(chunk);
+    }
+    if (name === 'json') {
+      const text = Buffer.concat(chunks);
+      if (text.length > MAX_JSON_BYTES)
+        throw new HttpProblem(413, `the json part exceeds ${MAX_JSON_BYTES} bytes`);
+      json = text.toString('utf8');
+    } else {
+      files[name] = chunks;
+    }
+  }
+  const withFingerprint = request.headers['idempotency-key'] !== undefined;
+  const outcome =
+    total <= inlineBytes
+      ? prepareNpyBody(
+          Object.fromEntries(Object.entries(files).map(([name, chunks]) => [name, Buffer.concat(chunks)])),
+          json,
+          withFingerprint,
+        )
+      : await pool().parse([], withFingerprint, { files, ...(json === undefined ? {} : { json }) });
+  return toSubmission(outcome);
+}
