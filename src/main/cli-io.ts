@@ -1,6 +1,7 @@
 /** Reading problem documents from a file or stdin, and writing results, with CLI-grade error messages. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { encodeNpy } from '../problem/npy.js';
 import { CliError, EXIT_CANT_CREATE, EXIT_DATA, EXIT_NO_INPUT } from './cli-errors.js';
 
@@ -64,4 +65,36 @@ export async function writeNpyProblem(dir: string, problem: object): Promise<voi
   } catch (error) {
     throw new CliError(EXIT_CANT_CREATE, `cannot write ${dir}: ${fsReason(error)}`);
   }
+}
+
+export const isDirectory = (path: string): boolean =>
+  statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+/**
+ * A binary upload's form: each .npy file as the part named by its file name (`A.npy` is A), a directory's
+ * .npy files likewise, and the rest of the problem as the `json` part.
+ */
+export async function npyForm(paths: string[], json: string | undefined): Promise<FormData> {
+  const files: string[] = [];
+  for (const path of paths) {
+    if (!isDirectory(path)) {
+      files.push(path);
+      continue;
+    }
+    const names = (await readdir(path)).filter((name) => name.endsWith('.npy')).sort();
+    if (names.length === 0) throw new CliError(EXIT_NO_INPUT, `${path}: no .npy files in it`);
+    files.push(...names.map((name) => join(path, name)));
+  }
+  const form = new FormData();
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new CliError(EXIT_NO_INPUT, `cannot read ${file}: ${fsReason(error)}`);
+    }
+    form.append(basename(file, '.npy'), new Blob([bytes]), basename(file));
+  }
+  if (json !== undefined) form.append('json', json);
+  return form;
 }

@@ -182,15 +182,28 @@ async function follow(base: URL, id: string, progress: Progress | undefined): Pr
   }
 }
 
-/** POSTs the problem document; with `wait`, follows the job. Returns the exit code. */
-export async function submitProblem(doc: unknown, options: SubmitOptions, io: SubmitIo): Promise<number> {
+/**
+ * POSTs the problem: a JSON document, or a multipart form of .npy parts (cli-io.ts npyForm); with `wait`,
+ * follows the job. Returns the exit code.
+ */
+export async function submitProblem(
+  doc: unknown,
+  options: SubmitOptions,
+  io: SubmitIo,
+  form?: FormData,
+): Promise<number> {
   const base = apiBase(options.url);
   authorization = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
-  const response = await request(new URL('solve', base), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(doc),
-  });
+  const response = await request(
+    new URL('solve', base),
+    form
+      ? { method: 'POST', headers: { accept: 'application/json' }, body: form }
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(doc),
+        },
+  );
   if (!response.ok) throw await responseError(response);
   let job = (await response.json()) as JobView;
   if (options.wait && !job.done) {

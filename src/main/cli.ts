@@ -12,7 +12,7 @@ import { generateProblem, SIGN_PATTERNS, type SignPattern } from '../problem/gen
 import { parseLeverageInput, parseProblem } from '../problem/parse.js';
 import { leverageScores, METHODS, type Method, type SolveHooks, solve } from '../solver/index.js';
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
-import { readJson, writeNpyProblem, writeText } from './cli-io.js';
+import { isDirectory, npyForm, readJson, writeNpyProblem, writeText } from './cli-io.js';
 import { createProgress } from './cli-progress.js';
 import { DEFAULT_API_URL, submitProblem } from './cli-submit.js';
 
@@ -53,6 +53,8 @@ Commands:
       --url URL         the service (default ${DEFAULT_API_URL})
       --api-key KEY     the API key, when the service has them (default: $LEVINV_API_KEY)
       --wait            follow the job until it is done (progress on stderr) and print the final job
+  submit FILE.npy...|DIR  send .npy arrays (A, b, sigma, ...: named by file) as a binary upload
+      --json FILE       the rest of the problem (method, options) as JSON
   help                  print this text
 
 Options:
@@ -212,15 +214,25 @@ async function submitCommand(args: string[], io: CliIo): Promise<number> {
     url: { type: 'string' },
     'api-key': { type: 'string' },
     wait: { type: 'boolean' },
+    json: { type: 'string' },
   });
   if (values.help) return printUsage(io.stdout);
-  const doc = await readJson(singleInput('submit', positionals), io.stdin);
   const apiKey = values['api-key'] ?? process.env.LEVINV_API_KEY;
-  return submitProblem(
-    doc,
-    { url: values.url ?? DEFAULT_API_URL, wait: values.wait === true, ...(apiKey ? { apiKey } : {}) },
-    io,
-  );
+  const options = {
+    url: values.url ?? DEFAULT_API_URL,
+    wait: values.wait === true,
+    ...(apiKey ? { apiKey } : {}),
+  };
+  // .npy files (or a directory of them) go as a binary multipart upload
+  if (positionals.length > 0 && positionals.every((p) => p.endsWith('.npy') || isDirectory(p))) {
+    const json =
+      values.json === undefined ? undefined : JSON.stringify(await readJson(values.json, io.stdin));
+    return submitProblem(undefined, options, io, await npyForm(positionals, json));
+  }
+  if (values.json !== undefined)
+    throw usageError('submit: --json goes with .npy files (the rest of the problem)');
+  const doc = await readJson(singleInput('submit', positionals), io.stdin);
+  return submitProblem(doc, options, io);
 }
 
 function printUsage(stream: Writable): number {

@@ -37,7 +37,8 @@ function validate<T>(schema: z.ZodType<T>, json: unknown): T {
 export function matrixToFloat64(A: MatrixJson): { n: number; d: number; A: Float64Array } {
   const { n, d } = matrixShape(A);
   // a binary upload's A is a Float64Array already: no copy
-  if (!Array.isArray(A)) return { n, d, A: A.data instanceof Float64Array ? A.data : Float64Array.from(A.data) };
+  if (!Array.isArray(A))
+    return { n, d, A: A.data instanceof Float64Array ? A.data : Float64Array.from(A.data) };
   const out = new Float64Array(n * d);
   for (let i = 0; i < n; i++) out.set(A[i], i * d);
   return { n, d, A: out };

@@ -50,6 +50,30 @@ function file(name: string, doc: unknown): string {
 }
 
 describe('levinv submit', () => {
+  it('sends .npy files (generate --format npy) as a binary upload, with --json for the rest', async () => {
+    const npyDir = join(dir, 'npy');
+    expect(
+      (await run(['generate', '--n', '300', '--d', '6', '--seed', '9', '--format', 'npy', '--out', npyDir]))
+        .code,
+    ).toBe(EXIT_OK);
+    const rest = file('rest.json', { method: 'gauss-newton' });
+    const { code, stdout, stderr } = await run(['submit', npyDir, '--json', rest, '--url', url, '--wait']);
+    expect({ code, stderr }).toEqual({ code: EXIT_OK, stderr: '' });
+    const job = JSON.parse(stdout) as JobView;
+    expect(job).toMatchObject({ state: 'succeeded', n: 300, d: 6, method: 'gauss-newton' });
+    expect(job.result!.relError).toBeLessThan(1e-8);
+    // single files too; a bad one is the service's 400, one line, exit 65
+    const files = ['A', 'b', 'sigma'].map((name) => join(npyDir, `${name}.npy`));
+    const again = await run(['submit', ...files, '--url', url]);
+    expect(again.code).toBe(EXIT_OK);
+    expect((JSON.parse(again.stdout) as JobView).n).toBe(300);
+    const bad = await run(['submit', join(npyDir, 'A.npy'), join(npyDir, 'b.npy'), '--url', url]);
+    expect(bad.code).toBe(EXIT_DATA);
+    expect(bad.stderr).toMatch(/sigma: required/);
+    const misplaced = await run(['submit', file('p.json', vectorBody('tiny')), '--json', rest, '--url', url]);
+    expect(misplaced.code).toBe(EXIT_USAGE);
+  });
+
   it('prints the queued job', async () => {
     const { code, stdout, stderr } = await run([
       'submit',
