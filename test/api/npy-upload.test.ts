@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/types.js';
 import { generateProblem } from '../../src/problem/generate.js';
-import { encodeNpy } from '../../src/problem/npy.js';
+import { encodeNpy, parseNpy } from '../../src/problem/npy.js';
 import { relErr } from '../helpers/testdata.js';
 import { expectProblem, type Harness, startHarness, waitForJob } from './harness.js';
 
@@ -166,5 +166,48 @@ describe('POST /solve with .npy parts', () => {
     // nothing was queued by any of them, and the service answers
     expect(await listed()).toBe(before);
     expect((await h.http().get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('GET /jobs/{id}/result/{vector}.npy', () => {
+  it('gives leverage and x as .npy files equal to the JSON result; 409 before there is one', async () => {
+    const { parts } = npyParts(300, 5, 6);
+    const res = await post(parts);
+    const id = (res.body as JobView).id;
+    const done = await waitForJob(h, id);
+    for (const [file, values] of [
+      ['leverage.npy', done.result!.leverage],
+      ['x.npy', done.result!.x],
+    ] as const) {
+      const got = await h
+        .http()
+        .get(`/jobs/${id}/result/${file}`)
+        .buffer(true)
+        .parse((response, callback) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (c: Buffer) => chunks.push(c));
+          response.on('end', () => callback(null, Buffer.concat(chunks)));
+        });
+      expect(got.status).toBe(200);
+      expect(got.headers['content-type']).toBe('application/octet-stream');
+      expect(got.headers['content-disposition']).toBe(`attachment; filename="${file}"`);
+      const array = parseNpy(new Uint8Array(got.body as Buffer), file);
+      expect(array.shape).toEqual([values.length]);
+      expect([...array.data]).toEqual(values);
+    }
+    expectProblem(await h.http().get(`/jobs/${id}/result/A.npy`), 400);
+    // a job still running has none yet
+    const slow = await post(parts, {
+      method: 'gd',
+      options: { tolerance: 0, maxIterations: 100_000, maxSeconds: 20 },
+    });
+    const slowId = (slow.body as JobView).id;
+    await waitForJob(h, slowId, (j) => j.state === 'running');
+    expect(expectProblem(await h.http().get(`/jobs/${slowId}/result/x.npy`), 409).detail).toMatch(
+      /has no result yet \(running\)/,
+    );
+    await h.http().post(`/jobs/${slowId}/cancel`);
+    await waitForJob(h, slowId);
+    expectProblem(await h.http().get('/jobs/00000000-0000-4000-8000-000000000000/result/x.npy'), 404);
   });
 });

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { JobService } from '../../jobs/types.js';
+import { encodeNpy } from '../../problem/npy.js';
 import { HttpProblem, jobNotFound, PROBLEM_TYPES } from '../problems.js';
 import {
   eventsHeadersSchema,
@@ -46,6 +47,48 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       if (!job) throw jobNotFound(request.params.id);
       if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
       return job;
+    },
+  });
+
+  app.get('/jobs/:id/result/:vector', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'A result vector as a NumPy .npy file',
+      description:
+        '`leverage.npy` (n scores) or `x.npy` (d numbers) of a job that has a result (succeeded, or ' +
+        'cancelled while running), as a little-endian float64 `.npy` file: for large n, instead of ' +
+        'reading the JSON. 409 while the job has no result yet.',
+      params: jobIdParamsSchema.extend({
+        vector: z.enum(['leverage.npy', 'x.npy']).meta({ description: 'which vector' }),
+      }),
+      response: {
+        200: {
+          description: 'the vector, a NumPy .npy file (float64, little-endian)',
+          content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
+        },
+        404: notFound,
+        409: problemResponse('the job has no result (yet)'),
+        ...common,
+      },
+    },
+    handler: async (request, reply) => {
+      const job = await jobs.get(request.params.id, request.owner);
+      if (!job) throw jobNotFound(request.params.id);
+      const name = request.params.vector === 'x.npy' ? 'x' : 'leverage';
+      const values = job.result?.[name] as (number | null)[] | undefined;
+      if (!values) {
+        throw new HttpProblem(
+          409,
+          `job '${request.params.id}' has no result${job.done ? '' : ' yet'} (${job.state})`,
+        );
+      }
+      // a non-finite value is null in JSON (schemas.ts float); NaN in the file
+      const data = Float64Array.from(values, (v) => (v === null ? Number.NaN : v));
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename="${name}.npy"`)
+        // bytes, sent as they are (the schema's string only documents a binary body)
+        .send(encodeNpy(data, [data.length]) as never);
     },
   });
 
