@@ -23,6 +23,7 @@ describe('openapi.yaml', () => {
         '/jobs/{id}/cancel',
         '/jobs/{id}/events',
         '/jobs/{id}/iterates',
+        '/jobs/{id}/result/{vector}',
         '/metrics',
         '/readyz',
         '/solve',
@@ -51,6 +52,7 @@ describe('openapi.yaml', () => {
       ['/jobs/{id}/iterates', 'get'],
       ['/jobs/{id}/events', 'get'],
       ['/jobs/{id}/cancel', 'post'],
+      ['/jobs/{id}/result/{vector}', 'get'],
     ];
     for (const [path, method] of jobRoutes) {
       expect(Object.keys(api.paths[path][method].responses), `${method} ${path}`).toEqual(
