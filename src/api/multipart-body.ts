@@ -20,6 +20,36 @@ export async function readMultipartSolve(
   pool: () => ParsePool,
   inlineBytes: number,
 ): Promise<SolveSubmission> {
+  let read: Awaited<ReturnType<typeof readParts>>;
+  try {
+    read = await readParts(request);
+  } catch (error) {
+    // The multipart parser's own errors ("Boundary not found", "Unexpected end of multipart data") carry no
+    // status: they are the client's malformed body. Its limit errors carry theirs (413).
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (error instanceof HttpProblem || (typeof status === 'number' && status >= 400 && status < 500)) {
+      throw error;
+    }
+    const message = String((error as Error).message).slice(0, 200);
+    throw new HttpProblem(400, `the multipart body is malformed: ${message}`);
+  }
+  const { files, json, total } = read;
+  const withFingerprint = request.headers['idempotency-key'] !== undefined;
+  const outcome =
+    total <= inlineBytes
+      ? prepareNpyBody(
+          Object.fromEntries(Object.entries(files).map(([name, chunks]) => [name, Buffer.concat(chunks)])),
+          json,
+          withFingerprint,
+        )
+      : await pool().parse([], withFingerprint, { files, ...(json === undefined ? {} : { json }) });
+  return toSubmission(outcome);
+}
+
+/** The parts as they arrived: each .npy part's chunks, the json part, and the bytes read. */
+async function readParts(
+  request: FastifyRequest,
+): Promise<{ files: Partial<Record<NpyPart, Buffer[]>>; json: string | undefined; total: number }> {
   const limit = request.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
   const files: Partial<Record<NpyPart, Buffer[]>> = {};
   let json: string | undefined;
@@ -62,14 +92,5 @@ export async function readMultipartSolve(
       files[name] = chunks;
     }
   }
-  const withFingerprint = request.headers['idempotency-key'] !== undefined;
-  const outcome =
-    total <= inlineBytes
-      ? prepareNpyBody(
-          Object.fromEntries(Object.entries(files).map(([name, chunks]) => [name, Buffer.concat(chunks)])),
-          json,
-          withFingerprint,
-        )
-      : await pool().parse([], withFingerprint, { files, ...(json === undefined ? {} : { json }) });
-  return toSubmission(outcome);
+  return { files, json, total };
 }

@@ -163,6 +163,25 @@ describe('POST /solve with .npy parts', () => {
         ).toContain(pointer);
       }
     }
+    // malformed multipart bodies, too many parts, a prototype key: 4xx problem+json, never a 500
+    const raw = (type: string, body: string) => h.http().post('/solve').set('content-type', type).send(body);
+    expect(expectProblem(await raw('multipart/form-data', 'xx'), 400).detail).toMatch(
+      /malformed: .*Boundary not found/,
+    );
+    const cut = '--abc\r\nContent-Disposition: form-data; name="A"; filename="A.npy"\r\n\r\nhello';
+    expect(expectProblem(await raw('multipart/form-data; boundary=abc', cut), 400).detail).toMatch(
+      /malformed/,
+    );
+    let many = h.http().post('/solve');
+    for (let i = 0; i < 12; i++) many = many.attach('b', parts.b as Buffer, 'b.npy');
+    expect([400, 413]).toContain((await many).status);
+    expectProblem(
+      await h
+        .http()
+        .post('/solve')
+        .attach('__proto__', parts.b as Buffer, 'x.npy'),
+      400,
+    );
     // nothing was queued by any of them, and the service answers
     expect(await listed()).toBe(before);
     expect((await h.http().get('/healthz')).status).toBe(200);

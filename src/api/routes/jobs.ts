@@ -84,11 +84,13 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       }
       // a non-finite value is null in JSON (schemas.ts float); NaN in the file
       const data = Float64Array.from(values, (v) => (v === null ? Number.NaN : v));
-      return reply
-        .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename="${name}.npy"`)
-        // bytes, sent as they are (the schema's string only documents a binary body)
-        .send(encodeNpy(data, [data.length]) as never);
+      return (
+        reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="${name}.npy"`)
+          // bytes, sent as they are (the schema's string only documents a binary body)
+          .send(encodeNpy(data, [data.length]) as never)
+      );
     },
   });
 
