@@ -254,3 +254,98 @@ export function hessianRows(
     }
   }
 }
+
+/**
+ * Step k of the Householder QR of a (n x d, row-major, in place), as HouseholderQr.factor does it on
+ * columns: the reflector of column k (v below the diagonal, beta on it, tau[k]), then applied to the
+ * columns j > k. Rows are contiguous here, so the dot products w_j and the updates go two columns at a
+ * time, each w_j summed over the rows in the reference's order. `w` is scratch for d f64.
+ */
+export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize, w: usize): void {
+  let scale: f64 = 0;
+  for (let i = k; i < n; i++) scale = max(scale, abs(load<f64>(at(a, i * d + k))));
+  if (scale == 0) {
+    store<f64>(at(tau, k), 0);
+    return;
+  }
+  let ss: f64 = 0;
+  for (let i = k; i < n; i++) {
+    const v = load<f64>(at(a, i * d + k)) / scale;
+    ss += v * v;
+  }
+  const norm = scale * sqrt(ss);
+  const alpha = load<f64>(at(a, k * d + k));
+  const beta = alpha >= 0 ? -norm : norm;
+  const v0 = alpha - beta;
+  const t = (beta - alpha) / beta;
+  store<f64>(at(tau, k), t);
+  const inv = 1 / v0;
+  for (let i = k + 1; i < n; i++) {
+    const p = at(a, i * d + k);
+    store<f64>(p, load<f64>(p) * inv);
+  }
+  store<f64>(at(a, k * d + k), beta);
+  reflect(a, a, n, d, k, t, w);
+}
+
+/**
+ * x[:, j] -= t v v^T x[:, j] for the columns j > k of x (n x d, row-major), v = (1, v[k+1..n)) the
+ * reflector stored in column k of a below the diagonal: w_j = x_kj + sum_{i>k} v_i x_ij, w_j *= t,
+ * then x_kj -= w_j and x_ij -= w_j v_i, skipping the columns with w_j = 0 as the reference does.
+ */
+// @ts-ignore: decorator
+@inline
+function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64, w: usize): void {
+  const j0 = k + 1;
+  if (j0 >= d) return;
+  const xk = at(x, k * d);
+  for (let j = j0; j < d; j++) store<f64>(at(w, j), load<f64>(at(xk, j)));
+  for (let i = k + 1; i < n; i++) {
+    const vi = load<f64>(at(a, i * d + k));
+    const vv = f64x2.splat(vi);
+    const xi = at(x, i * d);
+    let j = j0;
+    for (; j + 1 < d; j += 2) {
+      const p = at(w, j);
+      v128.store(p, f64x2.add(v128.load(p), f64x2.mul(vv, v128.load(at(xi, j)))));
+    }
+    if (j < d) store<f64>(at(w, j), load<f64>(at(w, j)) + vi * load<f64>(at(xi, j)));
+  }
+  let any = false;
+  for (let j = j0; j < d; j++) {
+    const wj = load<f64>(at(w, j)) * t;
+    store<f64>(at(w, j), wj);
+    if (wj != 0) {
+      store<f64>(at(xk, j), load<f64>(at(xk, j)) - wj);
+      any = true;
+    }
+  }
+  if (!any) return;
+  for (let i = k + 1; i < n; i++) {
+    const vi = load<f64>(at(a, i * d + k));
+    const vv = f64x2.splat(vi);
+    const xi = at(x, i * d);
+    let j = j0;
+    for (; j + 1 < d; j += 2) {
+      const p = at(xi, j);
+      // w_j = 0 leaves x_ij as it is (x - 0 * v = x for finite v, up to the sign of a zero)
+      v128.store(p, f64x2.sub(v128.load(p), f64x2.mul(v128.load(at(w, j)), vv)));
+    }
+    if (j < d) {
+      const p = at(xi, j);
+      store<f64>(p, load<f64>(p) - load<f64>(at(w, j)) * vi);
+    }
+  }
+}
+
+/**
+ * Step k (from d - 1 down to 0) of forming the thin Q (n x d, row-major) from the reflectors in a and tau,
+ * as HouseholderQr.thinQRowMajor does it on columns: column k of H_k [e_k], then H_k applied to the
+ * columns j > k. q starts as zeros.
+ */
+export function thinQStep(a: usize, q: usize, n: i32, d: i32, k: i32, tau: usize, w: usize): void {
+  const t = load<f64>(at(tau, k));
+  store<f64>(at(q, k * d + k), 1 - t);
+  for (let i = k + 1; i < n; i++) store<f64>(at(q, i * d + k), -t * load<f64>(at(a, i * d + k)));
+  reflect(a, q, n, d, k, t, w);
+}

@@ -3,6 +3,7 @@
  * (kernels-wasm.ts, from assembly/kernels.ts) and the fallback when they cannot load or LEVINV_KERNELS=js.
  * Each is a sum over the rows of n x d row-major arrays, with stop.tick per row.
  */
+import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import type { Kernels, RowTerms } from './kernels.js';
 import { NO_STOP, type Stopper } from './stop.js';
 
@@ -160,8 +161,15 @@ export function mirrorUpper(H: Float64Array, d: number): void {
   for (let k = 0; k < d; k++) for (let l = 0; l < k; l++) H[k * d + l] = H[l * d + k];
 }
 
+/** HouseholderQr on the columns of A_x. */
+function thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+  const qr = new HouseholderQr(toColumnMajor(ax, n, d), n, d, stop);
+  return { u: qr.thinQRowMajor(), r: qr.r() };
+}
+
 export const jsKernels: Kernels = {
   name: 'js',
+  thinQr,
   weightedGram,
   rowSquares,
   quadForms,

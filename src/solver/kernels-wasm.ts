@@ -28,6 +28,8 @@ declare const WebAssembly: {
 interface Exports {
   memory: WasmMemory;
   heapBase(): number;
+  qrStep(a: number, n: number, d: number, k: number, tau: number, w: number): void;
+  thinQStep(a: number, q: number, n: number, d: number, k: number, tau: number, w: number): void;
   gramUpper(a: number, w: number, rows: number, d: number, h: number): void;
   rowSquares(u: number, rows: number, d: number, out: number, uu: number): void;
   quadForms(u: number, g: number, rows: number, d: number, out: number, uu: number): void;
@@ -83,6 +85,34 @@ class WasmKernels implements Kernels {
     if (need > 0) memory.grow(Math.ceil(need / PAGE));
     const buffer = memory.buffer;
     return (offset, length) => new Float64Array(buffer, this.base + offset, length);
+  }
+
+  /**
+   * The one kernel that holds whole n x d arrays in the module's memory (A_x being factored, and Q: 16 n d
+   * bytes, kept for the thread's next solve), as the reference holds its column-major copies.
+   */
+  thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+    const L = new Layout();
+    const ao = L.f64(n * d);
+    const qo = L.f64(n * d);
+    const to = L.f64(d);
+    const wo = L.f64(d);
+    const view = this.reserve(L);
+    const a = view(ao, n * d);
+    a.set(ax);
+    view(qo, n * d).fill(0);
+    const b = this.base;
+    for (let k = 0; k < d; k++) {
+      stop.tick(2 * (n - k) * (d - k - 1));
+      this.x.qrStep(b + ao, n, d, k, b + to, b + wo);
+    }
+    for (let k = d - 1; k >= 0; k--) {
+      stop.tick(2 * (n - k) * (d - k - 1));
+      this.x.thinQStep(b + ao, b + qo, n, d, k, b + to, b + wo);
+    }
+    const r = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = i; j < d; j++) r[i * d + j] = a[i * d + j];
+    return { u: view(qo, n * d).slice(), r };
   }
 
   weightedGram(

@@ -25,6 +25,8 @@ export interface RowTerms {
 /** The row loops (each O(n d^2) or O(n d^3)); every argument matrix is row-major, every result new. */
 export interface Kernels {
   readonly name: KernelName;
+  /** Householder QR of A_x (n x d): the thin Q (row-major, u_i its rows) and R (d x d upper), A_x = Q R */
+  thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array };
   /** A^T diag(w) A, d x d */
   weightedGram(A: Float64Array, n: number, d: number, w: Float64Array, stop?: Stopper): Float64Array;
   /** ||u_i||^2 per row */

@@ -11,7 +11,6 @@
  * - `direct`: forms P = U U^T and the literal formulas, O(n^2 d) time and O(n^2) memory. Cheaper when
  *   n < d(d+1)/2, and an independent check of the factored path in the tests.
  */
-import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import { currentKernels, type Kernels } from './kernels.js';
 import { rowSquares, weightedGram } from './kernels-js.js';
 import { NO_STOP, type Stopper } from './stop.js';
@@ -108,8 +107,7 @@ export class LeverageModel {
     for (let i = 0; i < n; i++) inv[i] = 1 / s[i];
     const ax = new Float64Array(n * d);
     for (let i = 0; i < n * d; i++) ax[i] = A[i] * inv[(i / d) | 0];
-    const qr = new HouseholderQr(toColumnMajor(A, n, d, inv), n, d, this.stop);
-    const u = qr.thinQRowMajor();
+    const { u, r } = this.kernels.thinQr(ax, n, d, this.stop);
     const lev = this.kernels.rowSquares(u, n, d);
     const rho = new Float64Array(n);
     let sq = 0;
@@ -117,7 +115,7 @@ export class LeverageModel {
       rho[i] = lev[i] - target[i];
       sq += rho[i] * rho[i];
     }
-    return { x, s, ax, u, t: qr.r(), lev, rho, loss: 0.5 * sq + this.regLoss(x) };
+    return { x, s, ax, u, t: r, lev, rho, loss: 0.5 * sq + this.regLoss(x) };
   }
 
   private regLoss(x: Float64Array): number {

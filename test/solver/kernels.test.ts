@@ -83,12 +83,27 @@ describe.each(shapes)('WebAssembly and TypeScript kernels agree to 1e-12 at n = 
     expect(relErr(w.combineRows(a, n, d, rho), js.combineRows(a, n, d, rho))).toBeLessThan(TOL);
   });
 
+  it('thinQr: the same Q and R, and Q R = A', () => {
+    const ours = w.thinQr(a, n, d, NO_STOP);
+    const ref = js.thinQr(a, n, d, NO_STOP);
+    expect(relErr(ours.u, ref.u)).toBeLessThan(TOL);
+    expect(relErr(ours.r, ref.r)).toBeLessThan(TOL);
+    const qr = new Float64Array(n * d);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++)
+        for (let k = 0; k <= j; k++) qr[i * d + j] += ours.u[i * d + k] * ours.r[k * d + j];
+    expect(relErr(qr, a)).toBeLessThan(1e-13);
+  });
+
   it('thirdMoments and pairRows', () => {
     expect(relErr(w.thirdMoments(u, n, d, NO_STOP), js.thirdMoments(u, n, d, NO_STOP))).toBeLessThan(TOL);
     expect(relErr(w.pairRows(u, n, d, C, NO_STOP), js.pairRows(u, n, d, C, NO_STOP))).toBeLessThan(TOL);
   });
 
   it('give the same numbers bit for bit (same products, same order of every sum)', () => {
+    const qrs = [w.thinQr(a, n, d, NO_STOP), js.thinQr(a, n, d, NO_STOP)];
+    expect(qrs[0].u).toEqual(qrs[1].u);
+    expect(qrs[0].r).toEqual(qrs[1].r);
     expect(w.weightedGram(u, n, d, rho, NO_STOP)).toEqual(G);
     expect(w.rowSquares(u, n, d)).toEqual(js.rowSquares(u, n, d));
     expect(w.quadForms(u, n, d, G, NO_STOP)).toEqual(js.quadForms(u, n, d, G, NO_STOP));
