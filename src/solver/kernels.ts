@@ -55,6 +55,15 @@ export interface Kernels {
 
 let choice: KernelChoice = 'auto';
 
+/** LEVINV_KERNELS as entry points read it: unset or empty is `auto`; anything else must be a choice. */
+export function parseKernelChoice(value: string | undefined): KernelChoice {
+  if (value === undefined || value === '') return 'auto';
+  if (!(KERNEL_CHOICES as readonly string[]).includes(value)) {
+    throw new RangeError(`expected one of ${KERNEL_CHOICES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as KernelChoice;
+}
+
 /**
  * Sets the kernels for every LeverageModel made from now on (in this thread: each worker thread has its
  * own). `wasm` throws when the WebAssembly kernels cannot be loaded; `auto` falls back to `js` silently.

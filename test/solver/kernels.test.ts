@@ -1,9 +1,17 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateProblem } from '../../src/problem/generate.js';
 import { parseProblem } from '../../src/problem/parse.js';
 import { createRng } from '../../src/problem/random.js';
 import { type Problem, solve } from '../../src/solver/index.js';
-import { currentKernels, type Kernels, kernelsNamed, useKernels } from '../../src/solver/kernels.js';
+import {
+  currentKernels,
+  type Kernels,
+  kernelsNamed,
+  parseKernelChoice,
+  useKernels,
+} from '../../src/solver/kernels.js';
 import { jsKernels, tripleCount } from '../../src/solver/kernels-js.js';
 import { loadWasmKernels, wasmLoadError } from '../../src/solver/kernels-wasm.js';
 import { LeverageModel, pairMomentsTimes, tripleIndex } from '../../src/solver/leverage-model.js';
@@ -41,6 +49,35 @@ describe('kernel choice', () => {
     expect(new LeverageModel(randomProblem({ n: 10, d: 2, seed: 1 }).problem).kernels.name).toBe('js');
     expect(useKernels('wasm')).toBe('wasm');
     expect(kernelsNamed('js')).toBe(jsKernels);
+  });
+
+  it('parseKernelChoice reads LEVINV_KERNELS: unset or empty is auto', () => {
+    expect(parseKernelChoice(undefined)).toBe('auto');
+    expect(parseKernelChoice('')).toBe('auto');
+    expect(parseKernelChoice('js')).toBe('js');
+    expect(() => parseKernelChoice('JS')).toThrow('expected one of auto, wasm, js, got "JS"');
+  });
+
+  it('load in a worker thread (each thread instantiates its own module)', async () => {
+    const url = new URL('../../dist/solver/kernels.js', import.meta.url).href;
+    const thread = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       import(${JSON.stringify(url)}).then((k) => parentPort.postMessage(k.useKernels('wasm')));`,
+      { eval: true },
+    );
+    const [name] = await once(thread, 'message');
+    await thread.terminate();
+    expect(name).toBe('wasm');
+  });
+
+  it('the solve thread makes its choice from LEVINV_KERNELS as it starts', async () => {
+    const file = new URL('../../dist/jobs/solve-thread.js', import.meta.url);
+    const bad = new Worker(file, {
+      workerData: { flag: new SharedArrayBuffer(4) },
+      env: { LEVINV_KERNELS: 'gpu' },
+    });
+    const [error] = await once(bad, 'error');
+    expect((error as Error).message).toMatch(/expected one of auto, wasm, js, got "gpu"/);
   });
 
   it('rejects an unknown choice', () => {
