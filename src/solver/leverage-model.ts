@@ -177,7 +177,6 @@ export class LeverageModel {
   private factored(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
     const { n, d, stop, kernels } = this;
     const { u, ax, lev, rho } = pt;
-    const pairs = symmetricPairs(d);
 
     // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
     const G = kernels.weightedGram(u, n, d, rho, stop);
@@ -210,7 +209,7 @@ export class LeverageModel {
     const GC = new Float64Array(d * d);
     for (let k = 0; k < d; k++) {
       for (let l = 0; l < d; l++) {
-        const p = pairs.index[Math.min(k, l) * d + Math.max(k, l)];
+        const p = pairIndex(Math.min(k, l), Math.max(k, l), d);
         for (let j = 0; j < d; j++) Ck[l * d + j] = C[p * d + j];
       }
       GC.fill(0);
@@ -345,38 +344,9 @@ function regularizationSquares(w: number | Float64Array | undefined, n: number):
 
 export { rowSquares, weightedGram };
 
-interface Pairs {
-  k: Int32Array;
-  l: Int32Array;
-  /** 1 on the diagonal, 2 off it: y_i . y_j summed over distinct pairs */
-  weight: Float64Array;
-  /** index[k * d + l] (k <= l) -> pair number */
-  index: Int32Array;
-}
-
-const pairCache = new Map<number, Pairs>();
-function symmetricPairs(d: number): Pairs {
-  let p = pairCache.get(d);
-  if (p) return p;
-  const m = (d * (d + 1)) / 2;
-  p = {
-    k: new Int32Array(m),
-    l: new Int32Array(m),
-    weight: new Float64Array(m),
-    index: new Int32Array(d * d),
-  };
-  let c = 0;
-  for (let k = 0; k < d; k++) {
-    for (let l = k; l < d; l++) {
-      p.k[c] = k;
-      p.l[c] = l;
-      p.weight[c] = k === l ? 1 : 2;
-      p.index[k * d + l] = c;
-      c++;
-    }
-  }
-  pairCache.set(d, p);
-  return p;
+/** The place of the pair k <= l among the d(d+1)/2 pairs (0,0), (0,1), ..., (d-1,d-1). */
+function pairIndex(k: number, l: number, d: number): number {
+  return (d * (d + 1)) / 2 - ((d - k) * (d - k + 1)) / 2 + (l - k);
 }
 
 function symmetrize(H: Float64Array, d: number): Float64Array {
