@@ -255,97 +255,103 @@ export function hessianRows(
   }
 }
 
+// The QR works on n x d matrices in 2-column panels: panel p holds columns 2p and 2p + 1 interleaved
+// (row i at 16 i bytes into the panel), a zero column padding the last panel when d is odd. A reflector
+// then meets two columns at a time with contiguous f64x2 loads, each column's dot product summed over
+// the rows in the reference's order, and a pass touches two panels (like the reference's two columns,
+// which a row-major layout could not: it streamed the whole trailing matrix twice per reflector).
+
+/** Byte offset of element (i, j) in the panel layout. */
+// @ts-ignore: decorator
+@inline
+function pat(a: usize, n: i32, i: i32, j: i32): usize {
+  return a + ((<usize>(j >> 1) * (<usize>n << 1) + (<usize>i << 1) + <usize>(j & 1)) << 3);
+}
+
 /**
- * Step k of the Householder QR of a (n x d, row-major, in place), as HouseholderQr.factor does it on
- * columns: the reflector of column k (v below the diagonal, beta on it, tau[k]), then applied to the
- * columns j > k. Rows are contiguous here, so the dot products w_j and the updates go two columns at a
- * time, each w_j summed over the rows in the reference's order. `w` is scratch for d f64.
+ * Step k of the Householder QR of a (n x d in panels, in place), as HouseholderQr.factor does it: the
+ * reflector of column k (v below the diagonal, beta on it, tau[k]), then applied to the columns j > k.
  */
-export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize, w: usize): void {
+export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize): void {
   let scale: f64 = 0;
-  for (let i = k; i < n; i++) scale = max(scale, abs(load<f64>(at(a, i * d + k))));
+  for (let i = k; i < n; i++) scale = max(scale, abs(load<f64>(pat(a, n, i, k))));
   if (scale == 0) {
     store<f64>(at(tau, k), 0);
     return;
   }
   let ss: f64 = 0;
   for (let i = k; i < n; i++) {
-    const v = load<f64>(at(a, i * d + k)) / scale;
+    const v = load<f64>(pat(a, n, i, k)) / scale;
     ss += v * v;
   }
   const norm = scale * sqrt(ss);
-  const alpha = load<f64>(at(a, k * d + k));
+  const alpha = load<f64>(pat(a, n, k, k));
   const beta = alpha >= 0 ? -norm : norm;
   const v0 = alpha - beta;
   const t = (beta - alpha) / beta;
   store<f64>(at(tau, k), t);
   const inv = 1 / v0;
   for (let i = k + 1; i < n; i++) {
-    const p = at(a, i * d + k);
+    const p = pat(a, n, i, k);
     store<f64>(p, load<f64>(p) * inv);
   }
-  store<f64>(at(a, k * d + k), beta);
-  reflect(a, a, n, d, k, t, w);
+  store<f64>(pat(a, n, k, k), beta);
+  reflect(a, a, n, d, k, t);
 }
 
 /**
- * x[:, j] -= t v v^T x[:, j] for the columns j > k of x (n x d, row-major), v = (1, v[k+1..n)) the
- * reflector stored in column k of a below the diagonal: w_j = x_kj + sum_{i>k} v_i x_ij, w_j *= t,
- * then x_kj -= w_j and x_ij -= w_j v_i, skipping the columns with w_j = 0 as the reference does.
+ * x[:, j] -= t v v^T x[:, j] for the columns j > k of x (panels), v = (1, v[k+1..n)) the reflector in
+ * column k of a below the diagonal: w_j = x_kj + sum_{i>k} v_i x_ij, w_j *= t, then (when w_j != 0)
+ * x_kj -= w_j and x_ij -= w_j v_i. In a pair, a column with w_j = 0 gets x_ij -= 0 * v_i: the same
+ * number (finite v), up to the sign of a zero.
  */
 // @ts-ignore: decorator
 @inline
-function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64, w: usize): void {
-  const j0 = k + 1;
-  if (j0 >= d) return;
-  const xk = at(x, k * d);
-  for (let j = j0; j < d; j++) store<f64>(at(w, j), load<f64>(at(xk, j)));
-  for (let i = k + 1; i < n; i++) {
-    const vi = load<f64>(at(a, i * d + k));
-    const vv = f64x2.splat(vi);
-    const xi = at(x, i * d);
-    let j = j0;
-    for (; j + 1 < d; j += 2) {
-      const p = at(w, j);
-      v128.store(p, f64x2.add(v128.load(p), f64x2.mul(vv, v128.load(at(xi, j)))));
+function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64): void {
+  let j = k + 1;
+  if (j >= d) return;
+  if (j & 1) {
+    // column k + 1 shares column k's panel: alone
+    let w = load<f64>(pat(x, n, k, j));
+    for (let i = k + 1; i < n; i++) w += load<f64>(pat(a, n, i, k)) * load<f64>(pat(x, n, i, j));
+    w *= t;
+    if (w != 0) {
+      store<f64>(pat(x, n, k, j), load<f64>(pat(x, n, k, j)) - w);
+      for (let i = k + 1; i < n; i++) {
+        const p = pat(x, n, i, j);
+        store<f64>(p, load<f64>(p) - w * load<f64>(pat(a, n, i, k)));
+      }
     }
-    if (j < d) store<f64>(at(w, j), load<f64>(at(w, j)) + vi * load<f64>(at(xi, j)));
+    j++;
   }
-  let any = false;
-  for (let j = j0; j < d; j++) {
-    const wj = load<f64>(at(w, j)) * t;
-    store<f64>(at(w, j), wj);
-    if (wj != 0) {
-      store<f64>(at(xk, j), load<f64>(at(xk, j)) - wj);
-      any = true;
+  const tv = f64x2.splat(t);
+  for (; j < d; j += 2) {
+    const xk = pat(x, n, k, j);
+    let w = v128.load(xk);
+    for (let i = k + 1; i < n; i++) {
+      w = f64x2.add(w, f64x2.mul(v128.load64_splat(pat(a, n, i, k)), v128.load(pat(x, n, i, j))));
     }
-  }
-  if (!any) return;
-  for (let i = k + 1; i < n; i++) {
-    const vi = load<f64>(at(a, i * d + k));
-    const vv = f64x2.splat(vi);
-    const xi = at(x, i * d);
-    let j = j0;
-    for (; j + 1 < d; j += 2) {
-      const p = at(xi, j);
-      // w_j = 0 leaves x_ij as it is (x - 0 * v = x for finite v, up to the sign of a zero)
-      v128.store(p, f64x2.sub(v128.load(p), f64x2.mul(v128.load(at(w, j)), vv)));
-    }
-    if (j < d) {
-      const p = at(xi, j);
-      store<f64>(p, load<f64>(p) - load<f64>(at(w, j)) * vi);
+    w = f64x2.mul(w, tv);
+    const w0 = f64x2.extract_lane(w, 0);
+    const w1 = f64x2.extract_lane(w, 1);
+    if (w0 == 0 && w1 == 0) continue;
+    if (w0 != 0) store<f64>(xk, load<f64>(xk) - w0);
+    if (w1 != 0) store<f64>(xk + 8, load<f64>(xk + 8) - w1);
+    for (let i = k + 1; i < n; i++) {
+      const p = pat(x, n, i, j);
+      v128.store(p, f64x2.sub(v128.load(p), f64x2.mul(w, v128.load64_splat(pat(a, n, i, k)))));
     }
   }
 }
 
 /**
- * Step k (from d - 1 down to 0) of forming the thin Q (n x d, row-major) from the reflectors in a and tau,
- * as HouseholderQr.thinQRowMajor does it on columns: column k of H_k [e_k], then H_k applied to the
- * columns j > k. q starts as zeros.
+ * Step k (from d - 1 down to 0) of forming the thin Q (n x d, panels) from the reflectors in a and tau,
+ * as HouseholderQr.thinQRowMajor does it: column k of H_k [e_k], then H_k applied to the columns j > k.
+ * q starts as zeros.
  */
-export function thinQStep(a: usize, q: usize, n: i32, d: i32, k: i32, tau: usize, w: usize): void {
+export function thinQStep(a: usize, q: usize, n: i32, d: i32, k: i32, tau: usize): void {
   const t = load<f64>(at(tau, k));
-  store<f64>(at(q, k * d + k), 1 - t);
-  for (let i = k + 1; i < n; i++) store<f64>(at(q, i * d + k), -t * load<f64>(at(a, i * d + k)));
-  reflect(a, q, n, d, k, t, w);
+  store<f64>(pat(q, n, k, k), 1 - t);
+  for (let i = k + 1; i < n; i++) store<f64>(pat(q, n, i, k), -t * load<f64>(pat(a, n, i, k)));
+  reflect(a, q, n, d, k, t);
 }

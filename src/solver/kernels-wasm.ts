@@ -28,8 +28,8 @@ declare const WebAssembly: {
 interface Exports {
   memory: WasmMemory;
   heapBase(): number;
-  qrStep(a: number, n: number, d: number, k: number, tau: number, w: number): void;
-  thinQStep(a: number, q: number, n: number, d: number, k: number, tau: number, w: number): void;
+  qrStep(a: number, n: number, d: number, k: number, tau: number): void;
+  thinQStep(a: number, q: number, n: number, d: number, k: number, tau: number): void;
   gramUpper(a: number, w: number, rows: number, d: number, h: number): void;
   rowSquares(u: number, rows: number, d: number, out: number, uu: number): void;
   quadForms(u: number, g: number, rows: number, d: number, out: number, uu: number): void;
@@ -88,31 +88,41 @@ class WasmKernels implements Kernels {
   }
 
   /**
-   * The one kernel that holds whole n x d arrays in the module's memory (A_x being factored, and Q: 16 n d
-   * bytes, kept for the thread's next solve), as the reference holds its column-major copies.
+   * The one kernel that holds whole n x d arrays in the module's memory (A_x being factored and Q, in
+   * 2-column panels: 16 n d bytes, kept for the thread's next solve), as the reference holds its
+   * column-major copies.
    */
   thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+    const size = 2 * n * Math.ceil(d / 2);
     const L = new Layout();
-    const ao = L.f64(n * d);
-    const qo = L.f64(n * d);
+    const ao = L.f64(size);
+    const qo = L.f64(size);
     const to = L.f64(d);
-    const wo = L.f64(d);
     const view = this.reserve(L);
-    const a = view(ao, n * d);
-    a.set(ax);
-    view(qo, n * d).fill(0);
+    const a = view(ao, size);
+    const q = view(qo, size).fill(0);
+    // element (i, j) at panel j >> 1 (2n numbers each), row i, lane j & 1
+    if (d % 2 === 1) a.fill(0, size - 2 * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) a[(j >> 1) * 2 * n + 2 * i + (j & 1)] = ax[i * d + j];
+    }
     const b = this.base;
     for (let k = 0; k < d; k++) {
       stop.tick(2 * (n - k) * (d - k - 1));
-      this.x.qrStep(b + ao, n, d, k, b + to, b + wo);
+      this.x.qrStep(b + ao, n, d, k, b + to);
     }
     for (let k = d - 1; k >= 0; k--) {
       stop.tick(2 * (n - k) * (d - k - 1));
-      this.x.thinQStep(b + ao, b + qo, n, d, k, b + to, b + wo);
+      this.x.thinQStep(b + ao, b + qo, n, d, k, b + to);
     }
     const r = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) for (let j = i; j < d; j++) r[i * d + j] = a[i * d + j];
-    return { u: view(qo, n * d).slice(), r };
+    for (let i = 0; i < d; i++)
+      for (let j = i; j < d; j++) r[i * d + j] = a[(j >> 1) * 2 * n + 2 * i + (j & 1)];
+    const u = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) u[i * d + j] = q[(j >> 1) * 2 * n + 2 * i + (j & 1)];
+    }
+    return { u, r };
   }
 
   weightedGram(
