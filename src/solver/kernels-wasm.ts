@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Kernels, RowTerms } from './kernels.js';
-import { mirrorUpper, tripleCount } from './kernels-js.js';
+import { jsKernels, mirrorUpper, tripleCount } from './kernels-js.js';
 import { NO_STOP, POLL_WORK, type Stopper } from './stop.js';
 
 /** The little of the WebAssembly JS API used here (TypeScript declares it only in its DOM library). */
@@ -80,9 +80,22 @@ class WasmKernels implements Kernels {
 
   /** Grows the memory to hold `layout`; returns a view maker (views die when the memory grows again). */
   private reserve(layout: Layout): (offset: number, length: number) => Float64Array {
+    const view = this.tryReserve(layout);
+    if (!view) throw new RangeError(`the WebAssembly kernels cannot have ${layout.bytes} bytes of memory`);
+    return view;
+  }
+
+  /** reserve(), or null when the memory cannot grow that far (a 32-bit module has at most 4 GiB). */
+  private tryReserve(layout: Layout): ((offset: number, length: number) => Float64Array) | null {
     const memory = this.x.memory;
     const need = this.base + layout.bytes - memory.buffer.byteLength;
-    if (need > 0) memory.grow(Math.ceil(need / PAGE));
+    if (need > 0) {
+      try {
+        memory.grow(Math.ceil(need / PAGE));
+      } catch {
+        return null;
+      }
+    }
     const buffer = memory.buffer;
     return (offset, length) => new Float64Array(buffer, this.base + offset, length);
   }
@@ -98,7 +111,9 @@ class WasmKernels implements Kernels {
     const ao = L.f64(size);
     const qo = L.f64(size);
     const to = L.f64(d);
-    const view = this.reserve(L);
+    // beyond what the module's memory can hold (n d > ~2.6e8): the reference, which gives the same Q and R
+    const view = this.tryReserve(L);
+    if (!view) return jsKernels.thinQr(ax, n, d, stop);
     const a = view(ao, size);
     const q = view(qo, size).fill(0);
     // element (i, j) at panel j >> 1 (2n numbers each), row i, lane j & 1
