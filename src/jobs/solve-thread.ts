@@ -8,7 +8,15 @@
  * abort flag, which the solver reads every iteration and inside its long phases.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Checkpoint, type Iterate, resolveOptions, SolverError, solve } from '../solver/index.js';
+import {
+  type Checkpoint,
+  type Iterate,
+  parseKernelChoice,
+  resolveOptions,
+  SolverError,
+  solve,
+  useKernels,
+} from '../solver/index.js';
 import { decodeProblem } from './problem-blob.js';
 import { encodeIterate } from './records.js';
 import type { ThreadMessage, ThreadTask } from './thread-protocol.js';
@@ -16,6 +24,11 @@ import type { JobProgress, JobResult } from './types.js';
 
 const port = parentPort;
 if (!port) throw new Error('solve-thread.js runs as a worker thread only');
+
+// The solver's kernels, loaded once as the thread starts: a thread has its own module instances, so the
+// choice the process's entry point made (LEVINV_KERNELS, validated there) is made again here, from the
+// environment the thread inherits.
+useKernels(parseKernelChoice(process.env.LEVINV_KERNELS));
 
 const flag = new Int32Array((workerData as { flag: SharedArrayBuffer }).flag);
 const signal = {

@@ -10,7 +10,15 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../problem/errors.js';
 import { generateProblem, SIGN_PATTERNS, type SignPattern } from '../problem/generate.js';
 import { parseLeverageInput, parseProblem } from '../problem/parse.js';
-import { leverageScores, METHODS, type Method, type SolveHooks, solve } from '../solver/index.js';
+import {
+  leverageScores,
+  METHODS,
+  type Method,
+  parseKernelChoice,
+  type SolveHooks,
+  solve,
+  useKernels,
+} from '../solver/index.js';
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
 import { isDirectory, npyForm, readJson, writeNpyProblem, writeText } from './cli-io.js';
 import { createProgress } from './cli-progress.js';
@@ -297,6 +305,15 @@ function isMainModule(): boolean {
 }
 
 if (isMainModule()) {
+  // LEVINV_KERNELS: the solver's row kernels (auto, wasm, js); as the service reads it, exit 78 when bad
+  try {
+    useKernels(parseKernelChoice(process.env.LEVINV_KERNELS));
+  } catch (error) {
+    process.stderr.write(
+      `levinv: invalid environment variable LEVINV_KERNELS: ${(error as Error).message}\n`,
+    );
+    process.exit(78);
+  }
   // `levinv generate ... | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);

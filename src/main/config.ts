@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseClusterNodes, parseRedisTarget } from '../jobs/redis.js';
+import { KERNEL_CHOICES } from '../solver/index.js';
 
 const port = z.coerce
   .number({ error: 'expected a port number (0 to 65535)' })
@@ -98,6 +99,11 @@ export const configSchema = z.object({
   // Workers: a dead worker's job is taken over after at most LOCK_DURATION_MS + STALLED_INTERVAL_MS.
   LOCK_DURATION_MS: positiveInt.default(15_000),
   STALLED_INTERVAL_MS: positiveInt.default(10_000),
+  /**
+   * the solver's row kernels: `auto` WebAssembly (SIMD) when it loads, else TypeScript; `wasm` or refuse to
+   * start; `js` the TypeScript reference (solve threads read the same variable, inherited from the process)
+   */
+  LEVINV_KERNELS: z.enum(KERNEL_CHOICES).default('auto'),
   /** how many worker deaths one job survives (resuming from its checkpoint each time) */
   MAX_RESUMES: positiveInt.default(5),
   /**

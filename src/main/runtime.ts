@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { AuthOptions } from '../api/auth.js';
 import { redactRedisUrl } from '../jobs/log-safety.js';
+import { type KernelChoice, type KernelName, useKernels } from '../solver/index.js';
 import { authFromConfig } from './api-keys.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 
@@ -32,6 +33,20 @@ function orExit<T>(program: string, read: () => T): T {
 /** The config, or one line on stderr and exit 78. */
 export function loadConfigOrExit(program: string): Config {
   return orExit(program, () => loadConfig());
+}
+
+/**
+ * Puts LEVINV_KERNELS in force in this thread and returns the kernels it resolved to; LEVINV_KERNELS=wasm
+ * when the WebAssembly kernels cannot be loaded: one line on stderr and exit 78. (Solve threads make the
+ * same choice from the environment they inherit.)
+ */
+export function useKernelsOrExit(program: string, choice: KernelChoice): KernelName {
+  try {
+    return useKernels(choice);
+  } catch (error) {
+    process.stderr.write(`${program}: LEVINV_KERNELS=${choice}: ${oneLine((error as Error).message)}\n`);
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 /** The API keys of API_KEYS / API_KEYS_FILE and METRICS_TOKEN (undefined: open), or exit 78 on a bad list. */

@@ -17,6 +17,7 @@ import {
   loadConfigOrExit,
   onShutdown,
   redactUrl,
+  useKernelsOrExit,
   warnIfOpen,
 } from './runtime.js';
 import { appOptionsFromConfig, workerOptionsFromConfig } from './service-options.js';
@@ -25,6 +26,7 @@ const PROGRAM = 'levinv';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
   const auth = loadAuthOrExit(PROGRAM, config);
+  const kernels = useKernelsOrExit(PROGRAM, config.LEVINV_KERNELS);
   const logger = createLogger(config, 'levinv');
 
   let resolved: Awaited<ReturnType<typeof resolveRedis>>;
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
         workers: config.WORKER_CONCURRENCY,
         keyPrefix: config.KEY_PREFIX,
         apiKeys: auth?.keys.size ?? 0,
+        kernels,
       },
       `levinv listening on ${listenUrl(app.server)} (API reference at /docs)`,
     );

@@ -5,13 +5,21 @@
 import { startWorkers } from '../jobs/index.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { startHeartbeat } from './health.js';
-import { createLogger, exitWithError, loadConfigOrExit, onShutdown, redactUrl } from './runtime.js';
+import {
+  createLogger,
+  exitWithError,
+  loadConfigOrExit,
+  onShutdown,
+  redactUrl,
+  useKernelsOrExit,
+} from './runtime.js';
 import { workerOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv worker';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
+  const kernels = useKernelsOrExit(PROGRAM, config.LEVINV_KERNELS);
   const logger = createLogger(config, 'levinv-worker');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
   // the same settings as `npm start` (concurrency, TTL, lock/stalled timing, MAX_RESUMES and the caps)
@@ -29,6 +37,7 @@ async function main(): Promise<void> {
       lockDurationMs: config.LOCK_DURATION_MS,
       stalledIntervalMs: config.STALLED_INTERVAL_MS,
       maxResumes: config.MAX_RESUMES,
+      kernels,
     },
     'worker started',
   );

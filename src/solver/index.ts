@@ -1,5 +1,13 @@
 /** The solver's public surface: everything outside src/solver imports from here. */
 export { SolverError, type SolverErrorCode } from './errors.js';
+export {
+  currentKernels,
+  KERNEL_CHOICES,
+  type KernelChoice,
+  type KernelName,
+  parseKernelChoice,
+  useKernels,
+} from './kernels.js';
 export { leverageScores } from './leverage.js';
 export { estimateSolveBytes } from './memory.js';
 export { DEFAULT_RECORD_LIMIT, resolveOptions } from './options.js';

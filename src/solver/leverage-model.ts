@@ -5,11 +5,14 @@
  * Two computation paths give the same numbers:
  * - `factored`: never forms an n x n array. With A_x = U T (thin QR) and y_i = u_i (x) u_i, every term
  *   is a product with Y (rows y_i), accumulated row by row; only the d(d+1)/2 distinct entries of y_i are
- *   used. Gradient O(n d^2), Hessian O(n d^3 + d^4), memory O(n d + d^3).
+ *   used. Gradient O(n d^2), Hessian O(n d^3 + d^4), memory O(n d + d^3). C = Y^T A_x comes from the
+ *   third moments of the rows of U (a fully symmetric tensor: d(d+1)(d+2)/6 products per row) times T.
+ *   The row loops run in `kernels` (WebAssembly with SIMD, or the TypeScript reference: kernels.ts).
  * - `direct`: forms P = U U^T and the literal formulas, O(n^2 d) time and O(n^2) memory. Cheaper when
  *   n < d(d+1)/2, and an independent check of the factored path in the tests.
  */
-import { HouseholderQr, toColumnMajor } from './householder-qr.js';
+import { currentKernels, type Kernels } from './kernels.js';
+import { rowSquares, weightedGram } from './kernels-js.js';
 import { NO_STOP, type Stopper } from './stop.js';
 import type { Problem } from './types.js';
 
@@ -24,6 +27,8 @@ export interface Point {
   ax: Float64Array;
   /** thin Q of A_x, row-major n x d */
   u: Float64Array;
+  /** T, d x d upper triangular row-major, with A_x = U T */
+  t: Float64Array;
   /** sigma(x) */
   lev: Float64Array;
   /** rho = sigma(x) - sigma */
@@ -78,8 +83,10 @@ export class LeverageModel {
   readonly regHessian: Float64Array | null;
   /** polled inside every O(n d^2) and longer loop (throws StopRequested) */
   readonly stop: Stopper;
+  /** the row loops: WebAssembly or the TypeScript reference (the choice in force when the model is made) */
+  readonly kernels: Kernels;
 
-  constructor(problem: Problem, stop: Stopper = NO_STOP) {
+  constructor(problem: Problem, stop: Stopper = NO_STOP, kernels: Kernels = currentKernels()) {
     const { n, d, A, b, sigma } = problem;
     this.n = n;
     this.d = d;
@@ -87,8 +94,9 @@ export class LeverageModel {
     this.b = b;
     this.target = sigma;
     this.stop = stop;
+    this.kernels = kernels;
     this.w2 = regularizationSquares(problem.regularization, n);
-    this.regHessian = this.w2 ? weightedGram(A, n, d, this.w2, stop) : null;
+    this.regHessian = this.w2 ? kernels.weightedGram(A, n, d, this.w2, stop) : null;
   }
 
   /** A v */
@@ -118,15 +126,15 @@ export class LeverageModel {
     for (let i = 0; i < n; i++) inv[i] = 1 / s[i];
     const ax = new Float64Array(n * d);
     for (let i = 0; i < n * d; i++) ax[i] = A[i] * inv[(i / d) | 0];
-    const u = new HouseholderQr(toColumnMajor(A, n, d, inv), n, d, this.stop).thinQRowMajor();
-    const lev = rowSquares(u, n, d);
+    const { u, r } = this.kernels.thinQr(ax, n, d, this.stop);
+    const lev = this.kernels.rowSquares(u, n, d);
     const rho = new Float64Array(n);
     let sq = 0;
     for (let i = 0; i < n; i++) {
       rho[i] = lev[i] - target[i];
       sq += rho[i] * rho[i];
     }
-    return { x, s, ax, u, lev, rho, loss: 0.5 * sq + this.regLoss(x) };
+    return { x, s, ax, u, t: r, lev, rho, loss: 0.5 * sq + this.regLoss(x) };
   }
 
   private regLoss(x: Float64Array): number {
@@ -186,60 +194,23 @@ export class LeverageModel {
   }
 
   private factored(pt: Point, want: { hessian?: boolean; jacobian?: boolean }): Derivatives {
-    const { n, d, stop } = this;
+    const { n, d, stop, kernels } = this;
     const { u, ax, lev, rho } = pt;
-    const pairs = symmetricPairs(d);
-    const m = pairs.k.length;
 
     // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
-    const G = weightedGram(u, n, d, rho, stop);
-    const p2rho = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      stop.tick(d * d);
-      const ui = i * d;
-      let v = 0;
-      for (let k = 0; k < d; k++) {
-        let t = 0;
-        for (let l = 0; l < d; l++) t += G[k * d + l] * u[ui + l];
-        v += u[ui + k] * t;
-      }
-      p2rho[i] = v;
-    }
-
-    const gradient = scoreGradient(pt, p2rho, d);
+    const G = kernels.weightedGram(u, n, d, rho, stop);
+    const p2rho = kernels.quadForms(u, n, d, G, stop);
+    const gradient = scoreGradient(pt, p2rho, d, kernels);
     if (!want.hessian && !want.jacobian) return { gradient };
 
-    // C = Y^T A_x over distinct pairs (k <= l): m x d. This and P2 A_x below are the O(n d^3) part;
-    // both are plain loops over contiguous rows so V8 keeps them in registers.
-    const C = new Float64Array(m * d);
-    const y = new Float64Array(m);
-    for (let i = 0; i < n; i++) {
-      stop.tick(m * d);
-      const ui = i * d;
-      for (let p = 0; p < m; p++) y[p] = u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
-      const ai = i * d;
-      for (let p = 0; p < m; p++) {
-        const yp = y[p];
-        const cp = p * d;
-        for (let j = 0; j < d; j++) C[cp + j] += yp * ax[ai + j];
-      }
-    }
+    // C = Y^T A_x over distinct pairs (k <= l), m x d: with A_x = U T, C[(k,l), :] = sum_m M_klm T[m, :]
+    // where M = the third moments of the rows of U. This and P2 A_x = Y C are the O(n d^3) part.
+    const C = pairMomentsTimes(kernels.thirdMoments(u, n, d, stop), pt.t, d, stop);
     // P2 A_x = Y C (the off-diagonal pairs count twice).
-    const p2ax = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      stop.tick(m * d);
-      const ui = i * d;
-      for (let p = 0; p < m; p++) y[p] = pairs.weight[p] * u[ui + pairs.k[p]] * u[ui + pairs.l[p]];
-      const ri = i * d;
-      for (let p = 0; p < m; p++) {
-        const yp = y[p];
-        const cp = p * d;
-        for (let j = 0; j < d; j++) p2ax[ri + j] += yp * C[cp + j];
-      }
-    }
+    const p2ax = kernels.pairRows(u, n, d, C, stop);
     // B A_x = Sigma A_x - P2 A_x; J = -2 B A_x.
-    const bax = new Float64Array(n * d);
-    for (let i = 0; i < n * d; i++) bax[i] = lev[(i / d) | 0] * ax[i] - p2ax[i];
+    const rows = kernels.rowTerms(ax, p2ax, lev, rho, p2rho, n, d, want.hessian === true, stop);
+    const bax = rows.bax;
 
     const out: Derivatives = { gradient };
     if (want.jacobian) {
@@ -249,32 +220,15 @@ export class LeverageModel {
     }
     if (!want.hessian) return out;
 
-    // Row terms: 4 (B A_x)^T (B A_x) + A_x^T diag(6 rho o sigma - 6 P2 rho) A_x
+    // Row terms (rows.H): 4 (B A_x)^T (B A_x) + A_x^T diag(6 rho o sigma - 6 P2 rho) A_x
     //            - 4 [ (R A_x)^T (P2 A_x) + (P2 A_x)^T (R A_x) ]
-    const H = new Float64Array(d * d);
-    for (let i = 0; i < n; i++) {
-      stop.tick(2 * d * d);
-      const ri = i * d;
-      const v = 6 * (rho[i] * lev[i] - p2rho[i]);
-      const r4 = 4 * rho[i];
-      for (let k = 0; k < d; k++) {
-        const bk = 4 * bax[ri + k];
-        const ak = ax[ri + k];
-        const vk = v * ak;
-        const pk = r4 * p2ax[ri + k];
-        const rk = r4 * ak;
-        for (let l = k; l < d; l++) {
-          H[k * d + l] += bk * bax[ri + l] + vk * ax[ri + l] - rk * p2ax[ri + l] - pk * ax[ri + l];
-        }
-      }
-    }
-    mirrorUpper(H, d);
+    const H = rows.H!;
     // 8 A_x^T (P o (P R P)) A_x = 8 C^T (I (x) G) C = 8 sum_k C_k^T G C_k, C_k[l, :] = C[(k,l), :].
     const Ck = new Float64Array(d * d);
     const GC = new Float64Array(d * d);
     for (let k = 0; k < d; k++) {
       for (let l = 0; l < d; l++) {
-        const p = pairs.index[Math.min(k, l) * d + Math.max(k, l)];
+        const p = pairIndex(Math.min(k, l), Math.max(k, l), d);
         for (let j = 0; j < d; j++) Ck[l * d + j] = C[p * d + j];
       }
       GC.fill(0);
@@ -315,7 +269,7 @@ export class LeverageModel {
     const P2 = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) P2[i] = P[i] * P[i];
     const p2rho = matVec(P2, rho, n, stop);
-    const gradient = scoreGradient(pt, p2rho, d);
+    const gradient = scoreGradient(pt, p2rho, d, this.kernels);
     if (!want.hessian && !want.jacobian) return { gradient };
 
     // B = Sigma - P2
@@ -356,15 +310,47 @@ export class LeverageModel {
 }
 
 /** J^T rho = -2 A_x^T (sigma(x) o rho - P2 rho), given P2 rho (however it was computed). */
-function scoreGradient(pt: Point, p2rho: Float64Array, d: number): Float64Array {
+function scoreGradient(pt: Point, p2rho: Float64Array, d: number, kernels: Kernels): Float64Array {
   const { ax, lev, rho } = pt;
-  const gradient = new Float64Array(d);
-  for (let i = 0; i < rho.length; i++) {
-    const c = -2 * (lev[i] * rho[i] - p2rho[i]);
-    const ai = i * d;
-    for (let j = 0; j < d; j++) gradient[j] += c * ax[ai + j];
+  const n = rho.length;
+  const c = new Float64Array(n);
+  for (let i = 0; i < n; i++) c[i] = -2 * (lev[i] * rho[i] - p2rho[i]);
+  return kernels.combineRows(ax, n, d, c);
+}
+
+/**
+ * C[(k,l), :] = sum_m M_klm T[m, :] over the pairs k <= l (m x d), from the packed third moments M
+ * (k <= l <= m, lexicographic) and T upper triangular (so m <= j only). O(d^4 / 4).
+ */
+export function pairMomentsTimes(
+  M: Float64Array,
+  T: Float64Array,
+  d: number,
+  stop: Stopper = NO_STOP,
+): Float64Array {
+  const C = new Float64Array(((d * (d + 1)) / 2) * d);
+  let p = 0;
+  for (let k = 0; k < d; k++) {
+    for (let l = k; l < d; l++) {
+      stop.tick((d * d) / 2);
+      const cp = p++ * d;
+      for (let m = 0; m < d; m++) {
+        // the sorted triple of (k, l, m), k <= l
+        const v =
+          M[m < k ? tripleIndex(m, k, l, d) : m < l ? tripleIndex(k, m, l, d) : tripleIndex(k, l, m, d)];
+        const tm = m * d;
+        for (let j = m; j < d; j++) C[cp + j] += v * T[tm + j];
+      }
+    }
   }
-  return gradient;
+  return C;
+}
+
+/** The place of the triple a <= b <= c among the packed third moments of d columns. */
+export function tripleIndex(a: number, b: number, c: number, d: number): number {
+  const tet = (x: number): number => (x * (x + 1) * (x + 2)) / 6;
+  const tri = (x: number): number => (x * (x + 1)) / 2;
+  return tet(d) - tet(d - a) + tri(d - a) - tri(d - b) + (c - b);
 }
 
 /** w_i^2 per row from a scalar or per-row weights; null when there is no regularizer. */
@@ -375,75 +361,11 @@ function regularizationSquares(w: number | Float64Array | undefined, n: number):
   return w.map((v) => v * v);
 }
 
-/** A^T diag(weights) A, d x d row-major. */
-export function weightedGram(
-  A: Float64Array,
-  n: number,
-  d: number,
-  weights: Float64Array,
-  stop: Stopper = NO_STOP,
-): Float64Array {
-  const H = new Float64Array(d * d);
-  for (let i = 0; i < n; i++) {
-    stop.tick(d * d);
-    const w = weights[i];
-    if (w === 0) continue;
-    const ri = i * d;
-    for (let k = 0; k < d; k++) {
-      const f = w * A[ri + k];
-      for (let l = k; l < d; l++) H[k * d + l] += f * A[ri + l];
-    }
-  }
-  mirrorUpper(H, d);
-  return H;
-}
+export { rowSquares, weightedGram };
 
-export function rowSquares(u: Float64Array, n: number, d: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    for (let k = 0; k < d; k++) v += u[i * d + k] * u[i * d + k];
-    out[i] = v;
-  }
-  return out;
-}
-
-interface Pairs {
-  k: Int32Array;
-  l: Int32Array;
-  /** 1 on the diagonal, 2 off it: y_i . y_j summed over distinct pairs */
-  weight: Float64Array;
-  /** index[k * d + l] (k <= l) -> pair number */
-  index: Int32Array;
-}
-
-const pairCache = new Map<number, Pairs>();
-function symmetricPairs(d: number): Pairs {
-  let p = pairCache.get(d);
-  if (p) return p;
-  const m = (d * (d + 1)) / 2;
-  p = {
-    k: new Int32Array(m),
-    l: new Int32Array(m),
-    weight: new Float64Array(m),
-    index: new Int32Array(d * d),
-  };
-  let c = 0;
-  for (let k = 0; k < d; k++) {
-    for (let l = k; l < d; l++) {
-      p.k[c] = k;
-      p.l[c] = l;
-      p.weight[c] = k === l ? 1 : 2;
-      p.index[k * d + l] = c;
-      c++;
-    }
-  }
-  pairCache.set(d, p);
-  return p;
-}
-
-function mirrorUpper(H: Float64Array, d: number): void {
-  for (let k = 0; k < d; k++) for (let l = 0; l < k; l++) H[k * d + l] = H[l * d + k];
+/** The place of the pair k <= l among the d(d+1)/2 pairs (0,0), (0,1), ..., (d-1,d-1). */
+function pairIndex(k: number, l: number, d: number): number {
+  return (d * (d + 1)) / 2 - ((d - k) * (d - k + 1)) / 2 + (l - k);
 }
 
 function symmetrize(H: Float64Array, d: number): Float64Array {

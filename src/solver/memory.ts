@@ -62,8 +62,10 @@ function derivatives(n: number, d: number, method: Method, path: DerivativePath)
   }
   // Factored: the gradient needs only n-vectors.
   if (method === 'gd') return 2 * n;
-  // C = Y^T A_x (m x d) and the pair tables; P2 A_x and B A_x (n x d each).
-  const factor = m * d + 3 * m + 2 * nd + 2 * n;
+  // The third moments of U (d(d+1)(d+2)/6), C = Y^T A_x (m x d) and the pair tables; P2 A_x and B A_x
+  // (n x d each). The WebAssembly kernels stream rows through blocks of their memory, except the QR, whose
+  // two n x d arrays there stand for the reference's column-major copies counted with the points.
+  const factor = (d * (d + 1) * (d + 2)) / 6 + m * d + 3 * m + 2 * nd + 2 * n;
   if (method === 'gauss-newton') return factor + nd + gaussNewtonStack(n, d);
   return factor;
 }

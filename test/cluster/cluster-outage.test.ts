@@ -30,7 +30,9 @@ import { cli, countKeysOnNode, startTestCluster, type TestCluster } from '../hel
 import { waitFor } from '../jobs/harness.js';
 
 const JOBS = 16;
-const ITERATIONS = 400;
+// long enough that jobs are still queued or running when the master stops: 400 gd iterations were,
+// until the WebAssembly kernels made them about 4x faster
+const ITERATIONS = 1600;
 
 let cluster: TestCluster;
 let jobs: JobService;

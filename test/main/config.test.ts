@@ -30,7 +30,13 @@ describe('loadConfig', () => {
       LOCK_DURATION_MS: 15_000,
       STALLED_INTERVAL_MS: 10_000,
       MAX_RESUMES: 5,
+      LEVINV_KERNELS: 'auto',
     });
+  });
+
+  it('LEVINV_KERNELS: auto, wasm or js', () => {
+    expect(loadConfig({ LEVINV_KERNELS: 'js' }).LEVINV_KERNELS).toBe('js');
+    expect(loadConfig({ LEVINV_KERNELS: 'wasm' }).LEVINV_KERNELS).toBe('wasm');
   });
 
   it('reads and converts the variables, treating empty ones as unset', () => {
@@ -59,6 +65,7 @@ describe('loadConfig', () => {
     ['MAX_PROBLEM_CELLS', '0', 'expected a whole number > 0'],
     ['MAX_SOLVE_SECONDS', 'forever', 'expected a whole number > 0'],
     ['LOCK_DURATION_MS', '2.5', 'expected a whole number > 0'],
+    ['LEVINV_KERNELS', 'gpu', ''],
   ])('a bad %s stops start-up with a message naming it', (name, value, detail) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(

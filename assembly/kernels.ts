@@ -1,0 +1,357 @@
+// The solver's hot row loops as WebAssembly with 128-bit SIMD (f64x2), compiled by AssemblyScript
+// (`npm run build:wasm` -> dist/solver/kernels.wasm). src/solver/kernels-wasm.ts owns the memory: it
+// copies a block of rows in above heapBase(), calls one of these on it, and copies the results out, so
+// the accumulators (Gram matrices, moments) carry over from one block to the next. Every matrix is
+// row-major f64; every pointer is a byte offset; nothing here allocates.
+//
+// src/solver/kernels-js.ts is the reference: the same sums in plain TypeScript. Every sum here is
+// taken in the reference's order, with the same products (no fused multiply-add), so that the results
+// are the same bit for bit (the tests ask for 1e-12 relative): f64x2 lanes hold either two independent
+// entries of one row (j, j + 1) or the same entry of two rows (i, i + 1), never two halves of one sum.
+// Near a minimum the line search compares losses that differ in the last bits, so a kernel that only
+// agrees to rounding could send a run elsewhere.
+
+/** Where the caller's memory may start. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// @ts-ignore: decorator
+@inline
+function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 3);
+}
+
+/** H (d x d, upper triangle) += sum over rows of w_i a_i a_i^T. */
+export function gramUpper(a: usize, w: usize, rows: i32, d: i32, h: usize): void {
+  for (let i = 0; i < rows; i++) {
+    const wi = load<f64>(at(w, i));
+    if (wi == 0) continue;
+    const ri = at(a, i * d);
+    for (let k = 0; k < d; k++) {
+      const f = wi * load<f64>(at(ri, k));
+      const fv = f64x2.splat(f);
+      const hk = at(h, k * d);
+      let l = k;
+      for (; l + 1 < d; l += 2) {
+        const p = at(hk, l);
+        v128.store(p, f64x2.add(v128.load(p), f64x2.mul(fv, v128.load(at(ri, l)))));
+      }
+      if (l < d) store<f64>(at(hk, l), load<f64>(at(hk, l)) + f * load<f64>(at(ri, l)));
+    }
+  }
+}
+
+/** Interleaves rows i and i + 1 of u (or row i and zeros) into uu: d f64x2. */
+// @ts-ignore: decorator
+@inline
+function interleave(u: usize, i: i32, rows: i32, d: i32, uu: usize): void {
+  const r0 = at(u, i * d);
+  const two = i + 1 < rows;
+  const r1 = at(u, (i + 1) * d);
+  for (let k = 0; k < d; k++) {
+    const v0 = load<f64>(at(r0, k));
+    const v1 = two ? load<f64>(at(r1, k)) : 0;
+    v128.store(uu + (<usize>k << 4), f64x2(v0, v1));
+  }
+}
+
+/** out_i = ||u_i||^2, two rows at once. `uu` is scratch for d f64x2. */
+export function rowSquares(u: usize, rows: i32, d: i32, out: usize, uu: usize): void {
+  for (let i = 0; i < rows; i += 2) {
+    interleave(u, i, rows, d, uu);
+    let acc = f64x2.splat(0);
+    for (let k = 0; k < d; k++) {
+      const v = v128.load(uu + (<usize>k << 4));
+      acc = f64x2.add(acc, f64x2.mul(v, v));
+    }
+    store<f64>(at(out, i), f64x2.extract_lane(acc, 0));
+    if (i + 1 < rows) store<f64>(at(out, i + 1), f64x2.extract_lane(acc, 1));
+  }
+}
+
+/** out_i = u_i^T G u_i (G symmetric d x d, full), two rows at once. `uu` is scratch for d f64x2. */
+export function quadForms(u: usize, g: usize, rows: i32, d: i32, out: usize, uu: usize): void {
+  for (let i = 0; i < rows; i += 2) {
+    interleave(u, i, rows, d, uu);
+    let v = f64x2.splat(0);
+    for (let k = 0; k < d; k++) {
+      const gk = at(g, k * d);
+      let t = f64x2.splat(0);
+      for (let l = 0; l < d; l++) {
+        t = f64x2.add(t, f64x2.mul(v128.load64_splat(at(gk, l)), v128.load(uu + (<usize>l << 4))));
+      }
+      v = f64x2.add(v, f64x2.mul(v128.load(uu + (<usize>k << 4)), t));
+    }
+    store<f64>(at(out, i), f64x2.extract_lane(v, 0));
+    if (i + 1 < rows) store<f64>(at(out, i + 1), f64x2.extract_lane(v, 1));
+  }
+}
+
+/** g (d) += sum over rows of c_i a_i. */
+export function combineRows(a: usize, c: usize, rows: i32, d: i32, g: usize): void {
+  for (let i = 0; i < rows; i++) {
+    const ci = load<f64>(at(c, i));
+    const cv = f64x2.splat(ci);
+    const ri = at(a, i * d);
+    let j = 0;
+    for (; j + 1 < d; j += 2) {
+      const p = at(g, j);
+      v128.store(p, f64x2.add(v128.load(p), f64x2.mul(cv, v128.load(at(ri, j)))));
+    }
+    if (j < d) store<f64>(at(g, j), load<f64>(at(g, j)) + ci * load<f64>(at(ri, j)));
+  }
+}
+
+/**
+ * m (one f64 per triple) += the third moments of the rows of U over distinct triples k <= l <= m, in
+ * that (lexicographic) order: for each pair (k, l) the triples (k, l, l..d-1) are contiguous, as are
+ * u_il..u_i,d-1, so the innermost loop takes two m at a time.
+ */
+export function thirdMoments(u: usize, rows: i32, d: i32, m: usize): void {
+  for (let i = 0; i < rows; i++) {
+    const ri = at(u, i * d);
+    let t = m;
+    for (let k = 0; k < d; k++) {
+      const uk = load<f64>(at(ri, k));
+      for (let l = k; l < d; l++) {
+        const y = uk * load<f64>(at(ri, l));
+        const yv = f64x2.splat(y);
+        let q = l;
+        for (; q + 1 < d; q += 2) {
+          v128.store(t, f64x2.add(v128.load(t), f64x2.mul(yv, v128.load(at(ri, q)))));
+          t += 16;
+        }
+        if (q < d) {
+          store<f64>(t, load<f64>(t) + y * load<f64>(at(ri, q)));
+          t += 8;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Y C: out_i = sum over pairs p = (k <= l) of w_p u_ik u_il C[p, :], w_p = 1 on the diagonal and 2 off it;
+ * C is m x d (m = d(d+1)/2 pairs in the order (0,0), (0,1), ..., (d-1,d-1)). `y` is scratch for m f64.
+ * Blocks of 8 columns keep their four f64x2 sums in registers over all pairs.
+ */
+export function pairRows(u: usize, c: usize, rows: i32, d: i32, out: usize, y: usize): void {
+  const m = (d * (d + 1)) >> 1;
+  for (let i = 0; i < rows; i++) {
+    const ri = at(u, i * d);
+    let p = 0;
+    for (let k = 0; k < d; k++) {
+      const uk = load<f64>(at(ri, k));
+      store<f64>(at(y, p++), uk * uk);
+      const uk2 = 2 * uk;
+      for (let l = k + 1; l < d; l++) store<f64>(at(y, p++), uk2 * load<f64>(at(ri, l)));
+    }
+    const oi = at(out, i * d);
+    let j = 0;
+    for (; j + 7 < d; j += 8) {
+      let a0 = f64x2.splat(0);
+      let a1 = f64x2.splat(0);
+      let a2 = f64x2.splat(0);
+      let a3 = f64x2.splat(0);
+      let cp = at(c, j);
+      for (let q = 0; q < m; q++) {
+        const yq = v128.load64_splat(at(y, q));
+        a0 = f64x2.add(a0, f64x2.mul(yq, v128.load(cp)));
+        a1 = f64x2.add(a1, f64x2.mul(yq, v128.load(cp, 16)));
+        a2 = f64x2.add(a2, f64x2.mul(yq, v128.load(cp, 32)));
+        a3 = f64x2.add(a3, f64x2.mul(yq, v128.load(cp, 48)));
+        cp += <usize>d << 3;
+      }
+      v128.store(at(oi, j), a0);
+      v128.store(at(oi, j), a1, 16);
+      v128.store(at(oi, j), a2, 32);
+      v128.store(at(oi, j), a3, 48);
+    }
+    for (; j + 1 < d; j += 2) {
+      let a0 = f64x2.splat(0);
+      let cp = at(c, j);
+      for (let q = 0; q < m; q++) {
+        a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(at(y, q)), v128.load(cp)));
+        cp += <usize>d << 3;
+      }
+      v128.store(at(oi, j), a0);
+    }
+    if (j < d) {
+      let s: f64 = 0;
+      let cp = at(c, j);
+      for (let q = 0; q < m; q++) {
+        s += load<f64>(at(y, q)) * load<f64>(cp);
+        cp += <usize>d << 3;
+      }
+      store<f64>(at(oi, j), s);
+    }
+  }
+}
+
+/**
+ * B A_x = Sigma A_x - P2 A_x into bax, and (when hessian != 0) the Hessian's row terms into H's upper
+ * triangle: sum over rows of 4 bax_i bax_i^T + v_i a_i a_i^T - 4 rho_i (a_i q_i^T + q_i a_i^T), with
+ * a_i the rows of A_x, q_i those of P2 A_x and v_i = 6 (rho_i sigma_i - (P2 rho)_i).
+ */
+export function hessianRows(
+  ax: usize,
+  p2ax: usize,
+  lev: usize,
+  rho: usize,
+  p2rho: usize,
+  rows: i32,
+  d: i32,
+  bax: usize,
+  hessian: i32,
+  h: usize,
+): void {
+  for (let i = 0; i < rows; i++) {
+    const ri = at(ax, i * d);
+    const qi = at(p2ax, i * d);
+    const bi = at(bax, i * d);
+    const li = load<f64>(at(lev, i));
+    const lv = f64x2.splat(li);
+    let j = 0;
+    for (; j + 1 < d; j += 2) {
+      v128.store(at(bi, j), f64x2.sub(f64x2.mul(lv, v128.load(at(ri, j))), v128.load(at(qi, j))));
+    }
+    if (j < d) store<f64>(at(bi, j), li * load<f64>(at(ri, j)) - load<f64>(at(qi, j)));
+    if (hessian == 0) continue;
+    const r = load<f64>(at(rho, i));
+    const v = 6 * (r * li - load<f64>(at(p2rho, i)));
+    const r4 = 4 * r;
+    for (let k = 0; k < d; k++) {
+      const ak = load<f64>(at(ri, k));
+      const bk = 4 * load<f64>(at(bi, k));
+      const vk = v * ak;
+      const pk = r4 * load<f64>(at(qi, k));
+      const rk = r4 * ak;
+      const bkv = f64x2.splat(bk);
+      const vkv = f64x2.splat(vk);
+      const pkv = f64x2.splat(pk);
+      const rkv = f64x2.splat(rk);
+      const hk = at(h, k * d);
+      let l = k;
+      for (; l + 1 < d; l += 2) {
+        const p = at(hk, l);
+        const al = v128.load(at(ri, l));
+        // ((bk b_l + vk a_l) - rk q_l) - pk a_l, as the reference
+        const t = f64x2.sub(
+          f64x2.sub(
+            f64x2.add(f64x2.mul(bkv, v128.load(at(bi, l))), f64x2.mul(vkv, al)),
+            f64x2.mul(rkv, v128.load(at(qi, l))),
+          ),
+          f64x2.mul(pkv, al),
+        );
+        v128.store(p, f64x2.add(v128.load(p), t));
+      }
+      if (l < d) {
+        const al = load<f64>(at(ri, l));
+        const t = bk * load<f64>(at(bi, l)) + vk * al - rk * load<f64>(at(qi, l)) - pk * al;
+        store<f64>(at(hk, l), load<f64>(at(hk, l)) + t);
+      }
+    }
+  }
+}
+
+// The QR works on n x d matrices in 2-column panels: panel p holds columns 2p and 2p + 1 interleaved
+// (row i at 16 i bytes into the panel), a zero column padding the last panel when d is odd. A reflector
+// then meets two columns at a time with contiguous f64x2 loads, each column's dot product summed over
+// the rows in the reference's order, and a pass touches two panels (like the reference's two columns,
+// which a row-major layout could not: it streamed the whole trailing matrix twice per reflector).
+
+/** Byte offset of element (i, j) in the panel layout. */
+// @ts-ignore: decorator
+@inline
+function pat(a: usize, n: i32, i: i32, j: i32): usize {
+  return a + ((<usize>(j >> 1) * (<usize>n << 1) + (<usize>i << 1) + <usize>(j & 1)) << 3);
+}
+
+/**
+ * Step k of the Householder QR of a (n x d in panels, in place), as HouseholderQr.factor does it: the
+ * reflector of column k (v below the diagonal, beta on it, tau[k]), then applied to the columns j > k.
+ */
+export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize): void {
+  let scale: f64 = 0;
+  for (let i = k; i < n; i++) scale = max(scale, abs(load<f64>(pat(a, n, i, k))));
+  if (scale == 0) {
+    store<f64>(at(tau, k), 0);
+    return;
+  }
+  let ss: f64 = 0;
+  for (let i = k; i < n; i++) {
+    const v = load<f64>(pat(a, n, i, k)) / scale;
+    ss += v * v;
+  }
+  const norm = scale * sqrt(ss);
+  const alpha = load<f64>(pat(a, n, k, k));
+  const beta = alpha >= 0 ? -norm : norm;
+  const v0 = alpha - beta;
+  const t = (beta - alpha) / beta;
+  store<f64>(at(tau, k), t);
+  const inv = 1 / v0;
+  for (let i = k + 1; i < n; i++) {
+    const p = pat(a, n, i, k);
+    store<f64>(p, load<f64>(p) * inv);
+  }
+  store<f64>(pat(a, n, k, k), beta);
+  reflect(a, a, n, d, k, t);
+}
+
+/**
+ * x[:, j] -= t v v^T x[:, j] for the columns j > k of x (panels), v = (1, v[k+1..n)) the reflector in
+ * column k of a below the diagonal: w_j = x_kj + sum_{i>k} v_i x_ij, w_j *= t, then (when w_j != 0)
+ * x_kj -= w_j and x_ij -= w_j v_i. In a pair, a column with w_j = 0 gets x_ij -= 0 * v_i: the same
+ * number (finite v), up to the sign of a zero.
+ */
+// @ts-ignore: decorator
+@inline
+function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64): void {
+  let j = k + 1;
+  if (j >= d) return;
+  if (j & 1) {
+    // column k + 1 shares column k's panel: alone
+    let w = load<f64>(pat(x, n, k, j));
+    for (let i = k + 1; i < n; i++) w += load<f64>(pat(a, n, i, k)) * load<f64>(pat(x, n, i, j));
+    w *= t;
+    if (w != 0) {
+      store<f64>(pat(x, n, k, j), load<f64>(pat(x, n, k, j)) - w);
+      for (let i = k + 1; i < n; i++) {
+        const p = pat(x, n, i, j);
+        store<f64>(p, load<f64>(p) - w * load<f64>(pat(a, n, i, k)));
+      }
+    }
+    j++;
+  }
+  const tv = f64x2.splat(t);
+  for (; j < d; j += 2) {
+    const xk = pat(x, n, k, j);
+    let w = v128.load(xk);
+    for (let i = k + 1; i < n; i++) {
+      w = f64x2.add(w, f64x2.mul(v128.load64_splat(pat(a, n, i, k)), v128.load(pat(x, n, i, j))));
+    }
+    w = f64x2.mul(w, tv);
+    const w0 = f64x2.extract_lane(w, 0);
+    const w1 = f64x2.extract_lane(w, 1);
+    if (w0 == 0 && w1 == 0) continue;
+    if (w0 != 0) store<f64>(xk, load<f64>(xk) - w0);
+    if (w1 != 0) store<f64>(xk + 8, load<f64>(xk + 8) - w1);
+    for (let i = k + 1; i < n; i++) {
+      const p = pat(x, n, i, j);
+      v128.store(p, f64x2.sub(v128.load(p), f64x2.mul(w, v128.load64_splat(pat(a, n, i, k)))));
+    }
+  }
+}
+
+/**
+ * Step k (from d - 1 down to 0) of forming the thin Q (n x d, panels) from the reflectors in a and tau,
+ * as HouseholderQr.thinQRowMajor does it: column k of H_k [e_k], then H_k applied to the columns j > k.
+ * q starts as zeros.
+ */
+export function thinQStep(a: usize, q: usize, n: i32, d: i32, k: i32, tau: usize): void {
+  const t = load<f64>(at(tau, k));
+  store<f64>(pat(q, n, k, k), 1 - t);
+  for (let i = k + 1; i < n; i++) store<f64>(pat(q, n, i, k), -t * load<f64>(pat(a, n, i, k)));
+  reflect(a, q, n, d, k, t);
+}
