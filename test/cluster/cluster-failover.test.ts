@@ -25,7 +25,7 @@ import { uniquePrefix } from '../helpers/redis.js';
 import { cli, countKeysOnNode, startTestCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { waitFor } from '../jobs/harness.js';
 
-const ITERATIONS = 400;
+const ITERATIONS = 1600;
 const JOBS = 10;
 
 let cluster: TestCluster;
