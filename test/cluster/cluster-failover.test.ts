@@ -20,7 +20,7 @@ import { createJobService } from '../../src/jobs/index.js';
 import type { JobService, JobView } from '../../src/jobs/types.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { DEFAULT_MAX_BODY_BYTES, TEST_LIMITS } from '../api/harness.js';
-import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
+import { killAll, type Spawned, spawnWorker, workersStarted } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { cli, countKeysOnNode, startTestCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { waitFor } from '../jobs/harness.js';
@@ -123,11 +123,7 @@ it('fails over to a replica, planned and on a crash, and the service carries on 
     STALLED_INTERVAL_MS: '1000',
   };
   const workers: Spawned[] = [spawnWorker(env), spawnWorker(env)];
-  await waitFor(
-    () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-    15_000,
-    () => `the worker processes did not start: ${workers.map((w) => w.err()).join(' | ')}`,
-  );
+  await workersStarted(workers);
 
   // 1. planned: CLUSTER FAILOVER on the replica of the {bullmq} master, jobs in flight
   const first: string[] = [];

@@ -24,7 +24,7 @@ import { parseEventStream, type SseEvent } from '../../src/main/cli-submit.js';
 import { createRateLimitRedis, type RateLimitRedis } from '../../src/main/rate-limit-redis.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { DEFAULT_MAX_BODY_BYTES, expectProblem, TEST_LIMITS } from '../api/harness.js';
-import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
+import { killAll, type Spawned, spawnWorker, workersStarted } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { cli, countKeysOnNode, startTestCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { waitFor } from '../jobs/harness.js';
@@ -123,11 +123,7 @@ it('answers 503 (never 500) while a master is down, and loses no job and runs no
     STALLED_INTERVAL_MS: '1000',
   };
   const workers: Spawned[] = [spawnWorker(env), spawnWorker(env)];
-  await waitFor(
-    () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-    15_000,
-    () => `the worker processes did not start: ${workers.map((w) => w.err()).join(' | ')}`,
-  );
+  await workersStarted(workers);
 
   const ids: string[] = [];
   for (let i = 0; i < JOBS; i++) ids.push(await post(100 + i));

@@ -26,7 +26,7 @@ import {
   vectorBody,
   waitForJob,
 } from '../api/harness.js';
-import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
+import { killAll, type Spawned, spawnWorker, workersStarted } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { countKeysOnNode, startTestCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { loadVector, relErr, testVectorNames } from '../helpers/testdata.js';
@@ -255,11 +255,7 @@ describe('worker processes on the cluster', () => {
         STALLED_INTERVAL_MS: '500',
       };
       const workers: Spawned[] = [spawnWorker(env), spawnWorker(env)];
-      await waitFor(
-        () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-        15_000,
-        () => `the worker processes did not start: ${workers.map((w) => w.err()).join(' | ')}`,
-      );
+      await workersStarted(workers);
       const iterations = 1800;
       const { job } = await service.submit(
         generated(2000, 10, 3, {

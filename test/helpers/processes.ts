@@ -73,6 +73,17 @@ export const spawnNodeIn = (ns: string, entry: string, env: Record<string, strin
 /** A worker process (dist/main/worker.js). */
 export const spawnWorker = (env: Record<string, string>): Spawned => spawnNode(WORKER_ENTRY, env);
 
+/** Waits until every worker process has logged 'worker started'; throws with their stderr otherwise. */
+export async function workersStarted(workers: Spawned[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started'))) {
+    if (Date.now() > deadline) {
+      throw new Error(`the worker processes did not start: ${workers.map((w) => w.err()).join(' | ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** SIGKILLs every process spawned here that still runs (for afterEach). */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill()));

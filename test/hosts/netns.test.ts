@@ -24,6 +24,7 @@ import {
   spawnCommand,
   spawnNodeIn,
   WORKER_ENTRY,
+  workersStarted,
 } from '../helpers/processes.js';
 import { waitFor } from '../jobs/harness.js';
 
@@ -98,11 +99,7 @@ beforeAll(async () => {
     20_000,
     () => `the API did not answer: ${api.err()}`,
   );
-  await waitFor(
-    () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-    20_000,
-    () => `the workers did not start: ${workers.map((w) => w.err()).join(' / ')}`,
-  );
+  await workersStarted(workers, 20_000);
 }, 60_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { DEFAULT_QUEUE_NAME, type JobEvent } from '../../src/jobs/index.js';
-import { killAll, logLines, type Spawned, spawnWorker } from '../helpers/processes.js';
+import { killAll, type Spawned, spawnWorker, workersStarted } from '../helpers/processes.js';
 import { redisForFile } from '../helpers/redis.js';
 import { generated, type Harness, harness, OWNER, waitFor } from './harness.js';
 
@@ -43,11 +43,7 @@ function startWorkers(count: number, extra: Record<string, string> = {}): Spawne
 }
 
 async function ready(workers: Spawned[]): Promise<void> {
-  await waitFor(
-    () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-    15_000,
-    () => 'the worker processes did not start',
-  );
+  await workersStarted(workers);
 }
 
 /** The job's state hash (state, holder) with its run hash (checkpoint, progress). */

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { createJobService, type JobService, StoreUnavailableError } from '../../src/jobs/index.js';
-import { killAll, logLines, spawnWorker } from '../helpers/processes.js';
+import { killAll, spawnWorker, workersStarted } from '../helpers/processes.js';
 import { type PrivateRedis, privateRedis, uniquePrefix } from '../helpers/redis.js';
 import { generated, OWNER, waitFor } from './harness.js';
 
@@ -34,10 +34,7 @@ it('loses no job and runs none twice when Redis restarts mid-run', async () => {
     STALLED_INTERVAL_MS: '1000',
   };
   const workers = [spawnWorker(env), spawnWorker(env)];
-  await waitFor(
-    () => workers.every((w) => logLines(w.out()).some((l) => l.msg === 'worker started')),
-    15_000,
-  );
+  await workersStarted(workers);
 
   const ids: string[] = [];
   for (let i = 0; i < JOBS; i++) {
