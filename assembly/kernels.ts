@@ -190,6 +190,49 @@ export function pairRows(u: usize, c: usize, rows: i32, d: i32, out: usize, y: u
 }
 
 /**
+ * out_i = u_i^T S (S d x d, full): the rows of U S. The threads' QR (kernels-parallel.ts) uses it to
+ * turn each block's Q into its block of the whole Q. Sums over k in order, as the reference.
+ */
+export function multiplyRows(u: usize, s: usize, rows: i32, d: i32, out: usize): void {
+  for (let i = 0; i < rows; i++) {
+    const ri = at(u, i * d);
+    const oi = at(out, i * d);
+    let j = 0;
+    for (; j + 3 < d; j += 4) {
+      let a0 = f64x2.splat(0);
+      let a1 = f64x2.splat(0);
+      let sp = at(s, j);
+      for (let k = 0; k < d; k++) {
+        const uk = v128.load64_splat(at(ri, k));
+        a0 = f64x2.add(a0, f64x2.mul(uk, v128.load(sp)));
+        a1 = f64x2.add(a1, f64x2.mul(uk, v128.load(sp, 16)));
+        sp += <usize>d << 3;
+      }
+      v128.store(at(oi, j), a0);
+      v128.store(at(oi, j), a1, 16);
+    }
+    for (; j + 1 < d; j += 2) {
+      let a0 = f64x2.splat(0);
+      let sp = at(s, j);
+      for (let k = 0; k < d; k++) {
+        a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(at(ri, k)), v128.load(sp)));
+        sp += <usize>d << 3;
+      }
+      v128.store(at(oi, j), a0);
+    }
+    if (j < d) {
+      let t: f64 = 0;
+      let sp = at(s, j);
+      for (let k = 0; k < d; k++) {
+        t += load<f64>(at(ri, k)) * load<f64>(sp);
+        sp += <usize>d << 3;
+      }
+      store<f64>(at(oi, j), t);
+    }
+  }
+}
+
+/**
  * B A_x = Sigma A_x - P2 A_x into bax, and (when hessian != 0) the Hessian's row terms into H's upper
  * triangle: sum over rows of 4 bax_i bax_i^T + v_i a_i a_i^T - 4 rho_i (a_i q_i^T + q_i a_i^T), with
  * a_i the rows of A_x, q_i those of P2 A_x and v_i = 6 (rho_i sigma_i - (P2 rho)_i).

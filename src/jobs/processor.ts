@@ -84,6 +84,8 @@ export interface StartWorkersOptions {
   handBackAfterMs?: number;
   /** the solve thread's script (tests); default the compiled solve-thread.js */
   threadFile?: URL;
+  /** threads each solve splits its row loops over (SOLVER_THREADS); default 1 */
+  solverThreads?: number;
 }
 
 export interface WorkerHandle {
@@ -113,7 +115,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     maxRecordedIterates: opts.maxRecordedIterates ?? 10_000,
   };
   const heapMb = solveThreadHeapMb(opts.maxSolveMemoryMb ?? 2048);
-  const pool = new SolveThreadPool(opts.concurrency, heapMb, opts.threadFile);
+  const pool = new SolveThreadPool(opts.concurrency, heapMb, opts.threadFile, opts.solverThreads);
   const redis = connect(
     opts.redisUrl,
     WORKER_OPTIONS,

@@ -16,6 +16,7 @@ import {
   SolverError,
   solve,
   useKernels,
+  useSolverThreads,
 } from '../solver/index.js';
 import { decodeProblem } from './problem-blob.js';
 import { encodeIterate } from './records.js';
@@ -30,7 +31,9 @@ if (!port) throw new Error('solve-thread.js runs as a worker thread only');
 // environment the thread inherits.
 useKernels(parseKernelChoice(process.env.LEVINV_KERNELS));
 
-const flag = new Int32Array((workerData as { flag: SharedArrayBuffer }).flag);
+const data = workerData as { flag: SharedArrayBuffer; solverThreads?: number };
+useSolverThreads(data.solverThreads ?? 1);
+const flag = new Int32Array(data.flag);
 const signal = {
   get aborted(): boolean {
     return Atomics.load(flag, 0) === 1;

@@ -68,6 +68,8 @@ export class SolveThreadPool {
     /** the threads' old-generation heap limit; none: Node's default */
     private readonly heapMb?: number,
     private readonly file: URL = solveThreadFile(),
+    /** threads each solve splits its row loops over (the solve thread and its helpers) */
+    private readonly solverThreads = 1,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -75,7 +77,7 @@ export class SolveThreadPool {
   private spawn(): Slot {
     const shared = new SharedArrayBuffer(4);
     const thread = new Worker(this.file, {
-      workerData: { flag: shared },
+      workerData: { flag: shared, solverThreads: this.solverThreads },
       ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
     });
     const slot: Slot = { thread, flag: new Int32Array(shared), busy: false };

@@ -11,6 +11,7 @@ import { InputError } from '../problem/errors.js';
 import { generateProblem, SIGN_PATTERNS, type SignPattern } from '../problem/generate.js';
 import { parseLeverageInput, parseProblem } from '../problem/parse.js';
 import {
+  defaultSolverThreads,
   leverageScores,
   METHODS,
   type Method,
@@ -18,11 +19,13 @@ import {
   type SolveHooks,
   solve,
   useKernels,
+  useSolverThreads,
 } from '../solver/index.js';
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
 import { isDirectory, npyForm, readJson, writeNpyProblem, writeText } from './cli-io.js';
 import { createProgress } from './cli-progress.js';
 import { DEFAULT_API_URL, submitProblem } from './cli-submit.js';
+import { configSchema } from './config.js';
 
 export {
   EXIT_CANT_CREATE,
@@ -314,6 +317,15 @@ if (isMainModule()) {
     );
     process.exit(78);
   }
+  // SOLVER_THREADS: threads per solve, as the worker reads it; unset: all cores (one solve at a time here)
+  const threads = configSchema.shape.SOLVER_THREADS.safeParse(process.env.SOLVER_THREADS || undefined);
+  if (!threads.success) {
+    process.stderr.write(
+      `levinv: invalid environment variable SOLVER_THREADS: ${threads.error.issues[0].message}\n`,
+    );
+    process.exit(78);
+  }
+  useSolverThreads(threads.data ?? defaultSolverThreads());
   // `levinv generate ... | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseClusterNodes, parseRedisTarget } from '../jobs/redis.js';
-import { KERNEL_CHOICES } from '../solver/index.js';
+import { KERNEL_CHOICES, MAX_SOLVER_THREADS } from '../solver/index.js';
 
 const port = z.coerce
   .number({ error: 'expected a port number (0 to 65535)' })
@@ -104,6 +104,13 @@ export const configSchema = z.object({
    * start; `js` the TypeScript reference (solve threads read the same variable, inherited from the process)
    */
   LEVINV_KERNELS: z.enum(KERNEL_CHOICES).default('auto'),
+  /**
+   * threads one solve splits its row loops over; unset: the cores shared among the WORKER_CONCURRENCY
+   * solves (the `levinv solve` CLI: all cores)
+   */
+  SOLVER_THREADS: positiveInt
+    .max(MAX_SOLVER_THREADS, { error: `expected at most ${MAX_SOLVER_THREADS}` })
+    .optional(),
   /** how many worker deaths one job survives (resuming from its checkpoint each time) */
   MAX_RESUMES: positiveInt.default(5),
   /**

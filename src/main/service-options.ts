@@ -6,6 +6,7 @@ import type { AppDeps } from '../api/app.js';
 import type { AuthOptions } from '../api/auth.js';
 import type { Limits } from '../api/limits.js';
 import type { StartWorkersOptions } from '../jobs/index.js';
+import { defaultSolverThreads } from '../solver/index.js';
 import type { Config } from './config.js';
 
 export function limitsFromConfig(config: Config): Limits {
@@ -49,5 +50,6 @@ export function workerOptionsFromConfig(config: Config) {
     maxIterations: config.MAX_ITERATIONS,
     maxRecordedIterates: config.MAX_RECORDED_ITERATES,
     maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
+    solverThreads: config.SOLVER_THREADS ?? defaultSolverThreads(config.WORKER_CONCURRENCY),
   } satisfies Partial<StartWorkersOptions>;
 }

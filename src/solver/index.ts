@@ -2,11 +2,15 @@
 export { SolverError, type SolverErrorCode } from './errors.js';
 export {
   currentKernels,
+  defaultSolverThreads,
   KERNEL_CHOICES,
   type KernelChoice,
   type KernelName,
+  MAX_SOLVER_THREADS,
   parseKernelChoice,
+  solverThreads,
   useKernels,
+  useSolverThreads,
 } from './kernels.js';
 export { leverageScores } from './leverage.js';
 export { estimateSolveBytes } from './memory.js';

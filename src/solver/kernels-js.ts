@@ -118,6 +118,20 @@ function pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: 
   return out;
 }
 
+/** U S (S d x d, full), n x d. */
+function multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array {
+  const out = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const ri = i * d;
+    for (let k = 0; k < d; k++) {
+      const f = u[ri + k];
+      const sk = k * d;
+      for (let j = 0; j < d; j++) out[ri + j] += f * S[sk + j];
+    }
+  }
+  return out;
+}
+
 /**
  * B A_x = Sigma A_x - P2 A_x, and (when asked) the Hessian's row terms
  * 4 (B A_x)^T (B A_x) + A_x^T diag(6 rho o sigma - 6 P2 rho) A_x - 4 [(R A_x)^T (P2 A_x) + (P2 A_x)^T (R A_x)].
@@ -176,5 +190,7 @@ export const jsKernels: Kernels = {
   combineRows,
   thirdMoments,
   pairRows,
+  multiplyRows,
   rowTerms,
+  alloc: (length) => new Float64Array(length),
 };

@@ -36,6 +36,7 @@ interface Exports {
   combineRows(a: number, c: number, rows: number, d: number, g: number): void;
   thirdMoments(u: number, rows: number, d: number, m: number): void;
   pairRows(u: number, c: number, rows: number, d: number, out: number, y: number): void;
+  multiplyRows(u: number, s: number, rows: number, d: number, out: number): void;
   hessianRows(
     ax: number,
     p2ax: number,
@@ -273,6 +274,31 @@ class WasmKernels implements Kernels {
       out.set(ov.subarray(0, r * d), i0 * d);
     }
     return out;
+  }
+
+  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array {
+    const rows = blockRows(d, d * d);
+    const L = new Layout();
+    const so = L.f64(d * d);
+    const uo = L.f64(rows * d);
+    const oo = L.f64(rows * d);
+    const view = this.reserve(L);
+    view(so, d * d).set(S);
+    const uv = view(uo, rows * d);
+    const ov = view(oo, rows * d);
+    const out = new Float64Array(n * d);
+    const b = this.base;
+    for (let i0 = 0; i0 < n; i0 += rows) {
+      const r = Math.min(rows, n - i0);
+      uv.set(u.subarray(i0 * d, (i0 + r) * d));
+      this.x.multiplyRows(b + uo, b + so, r, d, b + oo);
+      out.set(ov.subarray(0, r * d), i0 * d);
+    }
+    return out;
+  }
+
+  alloc(length: number): Float64Array {
+    return new Float64Array(length);
   }
 
   rowTerms(

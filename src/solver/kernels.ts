@@ -6,9 +6,12 @@
  * The solver reads no environment: entry points call useKernels() with what they were configured with
  * (LEVINV_KERNELS), and a LeverageModel takes the choice in force when it is made (or one it is given).
  */
+import { availableParallelism } from 'node:os';
 import { jsKernels } from './kernels-js.js';
+import { ParallelKernels } from './kernels-parallel.js';
 import { loadWasmKernels, wasmLoadError } from './kernels-wasm.js';
 import type { Stopper } from './stop.js';
+import { ThreadTeam } from './thread-team.js';
 
 /** `auto`: WebAssembly when it loads (a build produced it and the runtime has SIMD), else `js`. */
 export const KERNEL_CHOICES = ['auto', 'wasm', 'js'] as const;
@@ -37,6 +40,8 @@ export interface Kernels {
   combineRows(a: Float64Array, n: number, d: number, c: Float64Array): Float64Array;
   /** sum_i u_ik u_il u_im over k <= l <= m (lexicographic), d(d+1)(d+2)/6 numbers */
   thirdMoments(u: Float64Array, n: number, d: number, stop: Stopper): Float64Array;
+  /** U S (S d x d, full), n x d */
+  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array;
   /** Y C, n x d: row i is sum_{k <= l} w_kl u_ik u_il C[(k,l), :] with w = 1 on the diagonal, 2 off it */
   pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: Stopper): Float64Array;
   /** B A_x and (when `hessian`) the Hessian's row terms, from A_x, P2 A_x, sigma(x), rho and P2 rho */
@@ -51,6 +56,11 @@ export interface Kernels {
     hessian: boolean,
     stop: Stopper,
   ): RowTerms;
+  /**
+   * A zeroed array for the kernels' n-long inputs (A_x, rho, ...): shared memory when the kernels run on
+   * several threads (kernels-parallel.ts), so that the threads read it where it is instead of a copy.
+   */
+  alloc(length: number): Float64Array;
 }
 
 let choice: KernelChoice = 'auto';
@@ -79,10 +89,54 @@ export function useKernels(next: KernelChoice): KernelName {
   return currentKernels().name;
 }
 
-/** The kernels the choice in force resolves to. */
+/** The most threads one solve may use (SOLVER_THREADS is checked against it). */
+export const MAX_SOLVER_THREADS = 64;
+
+/**
+ * SOLVER_THREADS when unset: the cores this process may use, shared among the solves it runs at once
+ * (the worker's concurrency), at least 1.
+ */
+export function defaultSolverThreads(concurrentSolves = 1): number {
+  return Math.max(
+    1,
+    Math.min(MAX_SOLVER_THREADS, Math.floor(availableParallelism() / Math.max(concurrentSolves, 1))),
+  );
+}
+
+let threads = 1;
+let parallel: ParallelKernels | null = null;
+let team: ThreadTeam | null = null;
+
+/**
+ * Sets how many threads (this one included) each LeverageModel made from now on in this thread splits
+ * its row loops over (SOLVER_THREADS). Helper threads start at the first call big enough to split.
+ */
+export function useSolverThreads(count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SOLVER_THREADS) {
+    throw new RangeError(
+      `solver threads must be an integer from 1 to ${MAX_SOLVER_THREADS}, got ${String(count)}`,
+    );
+  }
+  threads = count;
+  return threads;
+}
+
+/** The thread count in force (useSolverThreads). */
+export function solverThreads(): number {
+  return threads;
+}
+
+/** The kernels the choices in force resolve to. */
 export function currentKernels(): Kernels {
-  if (choice === 'js') return jsKernels;
-  return loadWasmKernels() ?? jsKernels;
+  const base = choice === 'js' ? jsKernels : (loadWasmKernels() ?? jsKernels);
+  if (threads === 1) return base;
+  if (!parallel || parallel.threads !== threads || parallel.name !== base.name) {
+    // a team loads its kernels by name: a new choice or count needs new helpers
+    void team?.close();
+    team = new ThreadTeam(threads - 1, base.name);
+    parallel = new ParallelKernels(base, team);
+  }
+  return parallel;
 }
 
 /** The implementation by name (tests and benchmarks); null when `wasm` cannot be loaded. */

@@ -121,14 +121,16 @@ export class LeverageModel {
 
   /** Scores and loss at x. The caller guarantees no slack is 0 (the solver never leaves its cell). */
   at(x: Float64Array, s: Float64Array = this.slacks(x)): Point {
-    const { n, d, A, target } = this;
-    const inv = new Float64Array(n);
-    for (let i = 0; i < n; i++) inv[i] = 1 / s[i];
-    const ax = new Float64Array(n * d);
-    for (let i = 0; i < n * d; i++) ax[i] = A[i] * inv[(i / d) | 0];
-    const { u, r } = this.kernels.thinQr(ax, n, d, this.stop);
-    const lev = this.kernels.rowSquares(u, n, d);
-    const rho = new Float64Array(n);
+    const { n, d, A, target, kernels } = this;
+    // in the kernels' memory (shared when they run on several threads), as the row loops read it
+    const ax = kernels.alloc(n * d);
+    for (let i = 0, p = 0; i < n; i++) {
+      const inv = 1 / s[i];
+      for (const end = p + d; p < end; p++) ax[p] = A[p] * inv;
+    }
+    const { u, r } = kernels.thinQr(ax, n, d, this.stop);
+    const lev = kernels.rowSquares(u, n, d);
+    const rho = kernels.alloc(n);
     let sq = 0;
     for (let i = 0; i < n; i++) {
       rho[i] = lev[i] - target[i];
@@ -313,7 +315,7 @@ export class LeverageModel {
 function scoreGradient(pt: Point, p2rho: Float64Array, d: number, kernels: Kernels): Float64Array {
   const { ax, lev, rho } = pt;
   const n = rho.length;
-  const c = new Float64Array(n);
+  const c = kernels.alloc(n);
   for (let i = 0; i < n; i++) c[i] = -2 * (lev[i] * rho[i] - p2rho[i]);
   return kernels.combineRows(ax, n, d, c);
 }

@@ -132,6 +132,15 @@ describe.each(shapes)('WebAssembly and TypeScript kernels agree to 1e-12 at n = 
     expect(relErr(qr, a)).toBeLessThan(1e-13);
   });
 
+  it('multiplyRows is U S', () => {
+    const S = random(d * d, 23 * n + d);
+    const ref = new Float64Array(n * d);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) ref[i * d + j] += u[i * d + k] * S[k * d + j];
+    expect(relErr(js.multiplyRows(u, n, d, S), ref)).toBeLessThan(TOL);
+    expect(relErr(w.multiplyRows(u, n, d, S), ref)).toBeLessThan(TOL);
+  });
+
   it('thirdMoments and pairRows', () => {
     expect(relErr(w.thirdMoments(u, n, d, NO_STOP), js.thirdMoments(u, n, d, NO_STOP))).toBeLessThan(TOL);
     expect(relErr(w.pairRows(u, n, d, C, NO_STOP), js.pairRows(u, n, d, C, NO_STOP))).toBeLessThan(TOL);
@@ -147,6 +156,8 @@ describe.each(shapes)('WebAssembly and TypeScript kernels agree to 1e-12 at n = 
     expect(w.combineRows(a, n, d, rho)).toEqual(js.combineRows(a, n, d, rho));
     expect(w.thirdMoments(u, n, d, NO_STOP)).toEqual(js.thirdMoments(u, n, d, NO_STOP));
     expect(w.pairRows(u, n, d, C, NO_STOP)).toEqual(js.pairRows(u, n, d, C, NO_STOP));
+    const S = C.subarray(0, d * d);
+    expect(w.multiplyRows(u, n, d, S)).toEqual(js.multiplyRows(u, n, d, S));
     const p2ax = random(n * d, 19 * n);
     const ours = w.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP);
     const ref = js.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP);
