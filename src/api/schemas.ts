@@ -66,7 +66,16 @@ const jobResultSchema = z
     leverage: floats.meta({ description: 'sigma(x) at the returned x' }),
     maxAbsResidual: float.meta({ description: 'max_i |sigma_i(x) - sigma_i|' }),
     start: floats.meta({ description: 'the start point actually used' }),
-    timings: z.object({ startMs: float, solveMs: float, totalMs: float }),
+    timings: z.object({
+      startMs: float,
+      solveMs: float,
+      totalMs: float,
+      threads: z
+        .int()
+        .min(1)
+        .optional()
+        .meta({ description: 'threads the row loops ran on (SOLVER_THREADS; 1 for small problems)' }),
+    }),
     warnings: z.array(z.string()),
     relError: float
       .optional()

@@ -183,6 +183,7 @@ function thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Flo
 
 export const jsKernels: Kernels = {
   name: 'js',
+  threadsFor: () => 1,
   thinQr,
   weightedGram,
   rowSquares,

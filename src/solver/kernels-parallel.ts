@@ -47,6 +47,10 @@ export class ParallelKernels implements Kernels {
     return shared(length);
   }
 
+  threadsFor(n: number, d: number): number {
+    return this.shares(n, d);
+  }
+
   /** The number of ranges for n rows of d (1: run on this thread), each at least `minRows` long. */
   private shares(n: number, d: number, minRows = 1): number {
     if (n * d * d < PARALLEL_WORK) return 1;

@@ -73,6 +73,9 @@ class Layout {
 
 class WasmKernels implements Kernels {
   readonly name = 'wasm' as const;
+  threadsFor(): number {
+    return 1;
+  }
   private readonly base: number;
 
   constructor(private readonly x: Exports) {

@@ -28,6 +28,8 @@ export interface RowTerms {
 /** The row loops (each O(n d^2) or O(n d^3)); every argument matrix is row-major, every result new. */
 export interface Kernels {
   readonly name: KernelName;
+  /** how many threads a call on n rows of d runs on */
+  threadsFor(n: number, d: number): number;
   /** Householder QR of A_x (n x d): the thin Q (row-major, u_i its rows) and R (d x d upper), A_x = Q R */
   thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array };
   /** A^T diag(w) A, d x d */

@@ -163,7 +163,12 @@ export function solve(
     leverage: Array.from(point.lev),
     maxAbsResidual,
     start: Array.from(start),
-    timings: { startMs, solveMs: totalMs - startMs, totalMs },
+    timings: {
+      startMs,
+      solveMs: totalMs - startMs,
+      totalMs,
+      threads: model.kernels.threadsFor(model.n, model.d),
+    },
     warnings,
     iterates: recorded.iterates,
   };

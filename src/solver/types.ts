@@ -148,7 +148,8 @@ export interface SolveResult {
   maxAbsResidual: number;
   /** the start point actually used */
   start: number[];
-  timings: { startMs: number; solveMs: number; totalMs: number };
+  /** threads: those the row loops of the Newton phase ran on (SOLVER_THREADS; 1 for small problems) */
+  timings: { startMs: number; solveMs: number; totalMs: number; threads: number };
   warnings: string[];
   /** iterates kept according to options.record */
   iterates: Iterate[];

@@ -10,7 +10,7 @@ import {
 import { decodeProblem, toAlignedArrayBuffer } from '../../src/jobs/problem-blob.js';
 import { CONTROL_GRACE_MS } from '../../src/jobs/scripts.js';
 import { DATA_GRACE_SECONDS } from '../../src/jobs/store.js';
-import type { Problem } from '../../src/solver/index.js';
+import { type Problem, solve } from '../../src/solver/index.js';
 import { redisForFile } from '../helpers/redis.js';
 import { loadVector, relErr, vectorProblem } from '../helpers/testdata.js';
 import { generated, type Harness, harness, longGd, OWNER, scanKeys, TTL, waitFor } from './harness.js';
@@ -122,6 +122,19 @@ describe('solving', () => {
     expect(done.state).toBe('succeeded');
     expect(relErr(done.result!.x, vector.xStar)).toBeLessThan(1e-8);
     expect(relErr(done.result!.x, vector.solution.x)).toBeLessThan(1e-8);
+  });
+
+  it('solves on SOLVER_THREADS threads in the solve thread (timings.threads), with the one-thread x', async () => {
+    h = await harness(redis.url, 'threads');
+    await h.startWorkers({ solverThreads: 2 });
+    const { job } = await h.service.submit(generated(6000, 10, 4));
+    const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled']);
+    expect(done.state).toBe('succeeded');
+    expect(done.result!.timings.threads).toBe(2);
+    const input = generated(6000, 10, 4);
+    const alone = solve(input.problem, input.options);
+    expect(alone.timings.threads).toBe(1);
+    expect(relErr(done.result!.x, alone.x)).toBeLessThan(1e-12);
   });
 
   it('fails a problem the solver rejects at once, without a retry', async () => {

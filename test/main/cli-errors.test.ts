@@ -55,7 +55,7 @@ function fakeResult(x: number[]): SolveResult {
     leverage: [0.6, 0.7, 0.7],
     maxAbsResidual: 0,
     start: [1, 1],
-    timings: { startMs: 0, solveMs: 0, totalMs: 0 },
+    timings: { startMs: 0, solveMs: 0, totalMs: 0, threads: 1 },
     warnings: [],
     iterates: [],
   };

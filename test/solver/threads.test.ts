@@ -157,6 +157,7 @@ describe('a whole solve on 1, 2 and 3 threads', () => {
   it.each(['newton', 'gauss-newton'] as const)('%s: the same x to 1e-12, the same iterations', (method) => {
     const { problem, xStar } = parseProblem(generateProblem({ n: 8000, d: 10, seed: 11 }));
     const runs = [1, 2, 3].map((t) => solveWith(problem, t, method));
+    expect(runs.map((r) => r.timings.threads)).toEqual([1, 2, 3]);
     for (const run of runs) {
       expect(run.converged).toBe(true);
       expect(run.iterations).toBe(runs[0].iterations);
@@ -183,6 +184,11 @@ describe('a whole solve on 1, 2 and 3 threads', () => {
       expect(relErr(many.hessian!, one.hessian!)).toBeLessThan(TOL);
       expect(relErr(many.jacobian!, one.jacobian!)).toBeLessThan(TOL);
     }
+  });
+
+  it('a small problem stays on one thread whatever the setting (timings.threads says so)', () => {
+    const { problem } = parseProblem(generateProblem({ n: 200, d: 8, seed: 3 }));
+    expect(solveWith(problem, 4, 'newton').timings.threads).toBe(1);
   });
 });
 
