@@ -71,6 +71,7 @@ async function main(): Promise<void> {
         keyPrefix: config.KEY_PREFIX,
         apiKeys: auth?.keys.size ?? 0,
         kernels,
+        solverThreads: workerOptionsFromConfig(config).solverThreads,
       },
       `levinv listening on ${listenUrl(app.server)} (API reference at /docs)`,
     );

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       stalledIntervalMs: config.STALLED_INTERVAL_MS,
       maxResumes: config.MAX_RESUMES,
       kernels,
+      solverThreads: workerOptionsFromConfig(config).solverThreads,
     },
     'worker started',
   );
