@@ -14,17 +14,27 @@
  * `sameX` says whether both ended at the same x, to X_AGREEMENT relative. Without python3 or numpy the
  * column is skipped with a note.
  *
+ * Every case runs on one solver thread; the Newton and Gauss-Newton cases at n >= 20000 run again on
+ * all cores (SOLVER_THREADS, `threads`), and a line gives each one's speed-up per iteration.
+ *
  * A markdown table of all cases closes the output, then a line checking that the per-iteration time
  * grows linearly in n.
  *
  * Usage: node dist/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases)
- *        node dist/bench/solver-bench.js --case METHOD N D SEED [--numpy]   (one case, used by the parent)
+ *        node dist/bench/solver-bench.js --case METHOD N D SEED THREADS [--numpy]   (one case, for the parent)
  */
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { generateProblem } from '../problem/generate.js';
 import { parseProblem } from '../problem/parse.js';
-import { DEFAULT_RECORD_LIMIT, type Method, resolveOptions, solve } from '../solver/index.js';
+import {
+  DEFAULT_RECORD_LIMIT,
+  type Method,
+  resolveOptions,
+  solve,
+  useSolverThreads,
+} from '../solver/index.js';
 import { numpyUnavailable, relativeDifference, runNumpyNewton } from './numpy-reference.js';
 
 /** levinv and numpy count as ending at the same x when they differ by at most this, relative. */
@@ -50,6 +60,8 @@ interface CaseResult {
   method: Method;
   n: number;
   d: number;
+  /** solver threads the row loops ran on */
+  threads: number;
   iterations: number;
   seconds: number;
   startSeconds: number;
@@ -62,7 +74,15 @@ interface CaseResult {
   numpy?: { oneThread: NumpyFigures; allThreads: NumpyFigures } | { skipped: string };
 }
 
-function runCase(method: Method, n: number, d: number, seed: number, withNumpy: boolean): CaseResult {
+function runCase(
+  method: Method,
+  n: number,
+  d: number,
+  seed: number,
+  threads: number,
+  withNumpy: boolean,
+): CaseResult {
+  useSolverThreads(threads);
   const { problem, options, xStar } = parseProblem(generateProblem({ n, d, seed }));
   const solveOptions = resolveOptions({
     ...options,
@@ -78,6 +98,7 @@ function runCase(method: Method, n: number, d: number, seed: number, withNumpy: 
     method,
     n,
     d,
+    threads: result.timings.threads,
     iterations: result.iterations,
     seconds: round(result.timings.totalMs / 1000, 3),
     startSeconds: round(result.timings.startMs / 1000, 3),
@@ -118,7 +139,7 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 function table(results: CaseResult[]): string {
   const head =
-    '| method | n | d | iterations | seconds | ms / iteration | peak RSS MB | rel. error | numpy iterations | ' +
+    '| method | n | d | threads | iterations | seconds | ms / iteration | peak RSS MB | rel. error | numpy iterations | ' +
     'numpy ms / iteration (1 thread) | ratio (1 thread) | ratio / iteration | numpy ms / iteration (all) | ' +
     'ratio (all) | x difference |';
   const rows = results.map((r) => {
@@ -134,15 +155,22 @@ function table(results: CaseResult[]): string {
           Math.max(np.oneThread.xDifference, np.allThreads.xDifference).toExponential(1),
         ]
       : Array(7).fill('-');
-    return `| ${[r.method, r.n, r.d, r.iterations, r.seconds, r.msPerIteration, r.peakRssMb, r.relError.toExponential(1), ...cells].join(' | ')} |`;
+    return `| ${[r.method, r.n, r.d, r.threads, r.iterations, r.seconds, r.msPerIteration, r.peakRssMb, r.relError.toExponential(1), ...cells].join(' | ')} |`;
   });
-  return [head, `|${'---|'.repeat(15)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(16)}`, ...rows].join('\n');
 }
 
 function main(argv: string[]): void {
   if (argv[0] === '--case') {
-    const [method, n, d, seed] = argv.slice(1);
-    const result = runCase(method as Method, Number(n), Number(d), Number(seed), argv.includes('--numpy'));
+    const [method, n, d, seed, threads] = argv.slice(1);
+    const result = runCase(
+      method as Method,
+      Number(n),
+      Number(d),
+      Number(seed),
+      Number(threads),
+      argv.includes('--numpy'),
+    );
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
@@ -169,8 +197,21 @@ function main(argv: string[]): void {
   ];
   const self = fileURLToPath(import.meta.url);
   const results: CaseResult[] = [];
-  for (const [method, n, d] of cases) {
-    const args = [self, '--case', method, String(n), String(d), '1', ...(missing ? [] : ['--numpy'])];
+  const cores = availableParallelism();
+  const runs = cases.flatMap(([method, n, d]) =>
+    (method !== 'gd' && n >= 20000 && cores > 1 ? [1, cores] : [1]).map((t) => [method, n, d, t] as const),
+  );
+  for (const [method, n, d, threads] of runs) {
+    const args = [
+      self,
+      '--case',
+      method,
+      String(n),
+      String(d),
+      '1',
+      String(threads),
+      ...(missing ? [] : ['--numpy']),
+    ];
     const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
     const result = JSON.parse(out) as CaseResult;
     if (missing && method === 'newton') result.numpy = { skipped: missing };
@@ -180,11 +221,27 @@ function main(argv: string[]): void {
   process.stdout.write(`\n${table(results)}\n\n`);
   // Linear growth: Newton's ms per iteration divided by n, at d = 20, should stay about constant.
   const scaling = results
-    .filter((r) => r.method === 'newton' && r.d === 20)
+    .filter((r) => r.method === 'newton' && r.d === 20 && r.threads === 1)
     .map((r) => ({ n: r.n, usPerIterationPerRow: round((1000 * r.msPerIteration) / r.n, 3) }));
   process.stdout.write(
     `${JSON.stringify({ scaling: 'newton, d = 20, microseconds per iteration per row', points: scaling })}\n`,
   );
+  // The threads' speed-up: ms per iteration on one thread / on all cores, for each case run both ways.
+  const speedUp = results
+    .filter((r) => r.threads > 1)
+    .map((r) => {
+      const alone = results.find(
+        (o) => o.threads === 1 && o.method === r.method && o.n === r.n && o.d === r.d,
+      )!;
+      return {
+        method: r.method,
+        n: r.n,
+        d: r.d,
+        threads: r.threads,
+        speedUpPerIteration: round(alone.msPerIteration / r.msPerIteration, 2),
+      };
+    });
+  process.stdout.write(`${JSON.stringify({ speedUp })}\n`);
 }
 
 main(process.argv.slice(2));
