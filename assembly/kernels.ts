@@ -109,7 +109,48 @@ export function combineRows(a: usize, c: usize, rows: i32, d: i32, g: usize): vo
  * u_il..u_i,d-1, so the innermost loop takes two m at a time.
  */
 export function thirdMoments(u: usize, rows: i32, d: i32, m: usize): void {
-  for (let i = 0; i < rows; i++) {
+  let i = 0;
+  // Four rows a pass: each f64x2 of m is loaded and stored once for four rows' products instead of once
+  // for each, and the adds stay in row order ((m + row i) + row i + 1 ...), as the reference's.
+  for (; i + 3 < rows; i += 4) {
+    const r0 = at(u, i * d);
+    const r1 = at(u, (i + 1) * d);
+    const r2 = at(u, (i + 2) * d);
+    const r3 = at(u, (i + 3) * d);
+    let t = m;
+    for (let k = 0; k < d; k++) {
+      const k0 = load<f64>(at(r0, k));
+      const k1 = load<f64>(at(r1, k));
+      const k2 = load<f64>(at(r2, k));
+      const k3 = load<f64>(at(r3, k));
+      for (let l = k; l < d; l++) {
+        const y0 = k0 * load<f64>(at(r0, l));
+        const y1 = k1 * load<f64>(at(r1, l));
+        const y2 = k2 * load<f64>(at(r2, l));
+        const y3 = k3 * load<f64>(at(r3, l));
+        const v0 = f64x2.splat(y0);
+        const v1 = f64x2.splat(y1);
+        const v2 = f64x2.splat(y2);
+        const v3 = f64x2.splat(y3);
+        let q = l;
+        for (; q + 1 < d; q += 2) {
+          let acc = f64x2.add(v128.load(t), f64x2.mul(v0, v128.load(at(r0, q))));
+          acc = f64x2.add(acc, f64x2.mul(v1, v128.load(at(r1, q))));
+          acc = f64x2.add(acc, f64x2.mul(v2, v128.load(at(r2, q))));
+          v128.store(t, f64x2.add(acc, f64x2.mul(v3, v128.load(at(r3, q)))));
+          t += 16;
+        }
+        if (q < d) {
+          let acc = load<f64>(t) + y0 * load<f64>(at(r0, q));
+          acc += y1 * load<f64>(at(r1, q));
+          acc += y2 * load<f64>(at(r2, q));
+          store<f64>(t, acc + y3 * load<f64>(at(r3, q)));
+          t += 8;
+        }
+      }
+    }
+  }
+  for (; i < rows; i++) {
     const ri = at(u, i * d);
     let t = m;
     for (let k = 0; k < d; k++) {
@@ -133,59 +174,121 @@ export function thirdMoments(u: usize, rows: i32, d: i32, m: usize): void {
 
 /**
  * Y C: out_i = sum over pairs p = (k <= l) of w_p u_ik u_il C[p, :], w_p = 1 on the diagonal and 2 off it;
- * C is m x d (m = d(d+1)/2 pairs in the order (0,0), (0,1), ..., (d-1,d-1)). `y` is scratch for m f64.
- * Blocks of 8 columns keep their four f64x2 sums in registers over all pairs.
+ * C is m x d (m = d(d+1)/2 pairs in the order (0,0), (0,1), ..., (d-1,d-1)). `y` is scratch for 2 m f64.
+ * Blocks of 8 columns keep their four f64x2 sums per row in registers over all pairs.
  */
 export function pairRows(u: usize, c: usize, rows: i32, d: i32, out: usize, y: usize): void {
   const m = (d * (d + 1)) >> 1;
-  for (let i = 0; i < rows; i++) {
-    const ri = at(u, i * d);
-    let p = 0;
-    for (let k = 0; k < d; k++) {
-      const uk = load<f64>(at(ri, k));
-      store<f64>(at(y, p++), uk * uk);
-      const uk2 = 2 * uk;
-      for (let l = k + 1; l < d; l++) store<f64>(at(y, p++), uk2 * load<f64>(at(ri, l)));
-    }
-    const oi = at(out, i * d);
+  const y1 = y + (<usize>m << 3);
+  let i = 0;
+  // Two rows a pass: each f64x2 of C is loaded once for both rows' sums (which stay separate, in the
+  // reference's order). `y` holds 2 m f64: the pair products of both rows.
+  for (; i + 1 < rows; i += 2) {
+    pairProducts(at(u, i * d), d, y);
+    pairProducts(at(u, (i + 1) * d), d, y1);
+    const o0 = at(out, i * d);
+    const o1 = at(out, (i + 1) * d);
     let j = 0;
     for (; j + 7 < d; j += 8) {
       let a0 = f64x2.splat(0);
       let a1 = f64x2.splat(0);
       let a2 = f64x2.splat(0);
       let a3 = f64x2.splat(0);
+      let b0 = f64x2.splat(0);
+      let b1 = f64x2.splat(0);
+      let b2 = f64x2.splat(0);
+      let b3 = f64x2.splat(0);
       let cp = at(c, j);
       for (let q = 0; q < m; q++) {
-        const yq = v128.load64_splat(at(y, q));
-        a0 = f64x2.add(a0, f64x2.mul(yq, v128.load(cp)));
-        a1 = f64x2.add(a1, f64x2.mul(yq, v128.load(cp, 16)));
-        a2 = f64x2.add(a2, f64x2.mul(yq, v128.load(cp, 32)));
-        a3 = f64x2.add(a3, f64x2.mul(yq, v128.load(cp, 48)));
+        const ya = v128.load64_splat(at(y, q));
+        const yb = v128.load64_splat(at(y1, q));
+        const c0 = v128.load(cp);
+        const c1 = v128.load(cp, 16);
+        const c2 = v128.load(cp, 32);
+        const c3 = v128.load(cp, 48);
+        a0 = f64x2.add(a0, f64x2.mul(ya, c0));
+        a1 = f64x2.add(a1, f64x2.mul(ya, c1));
+        a2 = f64x2.add(a2, f64x2.mul(ya, c2));
+        a3 = f64x2.add(a3, f64x2.mul(ya, c3));
+        b0 = f64x2.add(b0, f64x2.mul(yb, c0));
+        b1 = f64x2.add(b1, f64x2.mul(yb, c1));
+        b2 = f64x2.add(b2, f64x2.mul(yb, c2));
+        b3 = f64x2.add(b3, f64x2.mul(yb, c3));
         cp += <usize>d << 3;
       }
-      v128.store(at(oi, j), a0);
-      v128.store(at(oi, j), a1, 16);
-      v128.store(at(oi, j), a2, 32);
-      v128.store(at(oi, j), a3, 48);
+      v128.store(at(o0, j), a0);
+      v128.store(at(o0, j), a1, 16);
+      v128.store(at(o0, j), a2, 32);
+      v128.store(at(o0, j), a3, 48);
+      v128.store(at(o1, j), b0);
+      v128.store(at(o1, j), b1, 16);
+      v128.store(at(o1, j), b2, 32);
+      v128.store(at(o1, j), b3, 48);
     }
     for (; j + 1 < d; j += 2) {
       let a0 = f64x2.splat(0);
+      let b0 = f64x2.splat(0);
       let cp = at(c, j);
       for (let q = 0; q < m; q++) {
-        a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(at(y, q)), v128.load(cp)));
+        const c0 = v128.load(cp);
+        a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(at(y, q)), c0));
+        b0 = f64x2.add(b0, f64x2.mul(v128.load64_splat(at(y1, q)), c0));
         cp += <usize>d << 3;
       }
-      v128.store(at(oi, j), a0);
+      v128.store(at(o0, j), a0);
+      v128.store(at(o1, j), b0);
     }
     if (j < d) {
-      let s: f64 = 0;
+      let s0: f64 = 0;
+      let s1: f64 = 0;
       let cp = at(c, j);
       for (let q = 0; q < m; q++) {
-        s += load<f64>(at(y, q)) * load<f64>(cp);
+        const cq = load<f64>(cp);
+        s0 += load<f64>(at(y, q)) * cq;
+        s1 += load<f64>(at(y1, q)) * cq;
         cp += <usize>d << 3;
       }
-      store<f64>(at(oi, j), s);
+      store<f64>(at(o0, j), s0);
+      store<f64>(at(o1, j), s1);
     }
+  }
+  if (i < rows) pairRowsOne(at(u, i * d), c, m, d, at(out, i * d), y);
+}
+
+/** y = the pair products of row r: u_k u_k, then 2 u_k u_l for l > k, pairs in order. */
+// @ts-ignore: decorator
+@inline
+function pairProducts(r: usize, d: i32, y: usize): void {
+  let p = 0;
+  for (let k = 0; k < d; k++) {
+    const uk = load<f64>(at(r, k));
+    store<f64>(at(y, p++), uk * uk);
+    const uk2 = 2 * uk;
+    for (let l = k + 1; l < d; l++) store<f64>(at(y, p++), uk2 * load<f64>(at(r, l)));
+  }
+}
+
+/** pairRows for one row r (the last of an odd count). */
+function pairRowsOne(r: usize, c: usize, m: i32, d: i32, oi: usize, y: usize): void {
+  pairProducts(r, d, y);
+  let j = 0;
+  for (; j + 1 < d; j += 2) {
+    let a0 = f64x2.splat(0);
+    let cp = at(c, j);
+    for (let q = 0; q < m; q++) {
+      a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(at(y, q)), v128.load(cp)));
+      cp += <usize>d << 3;
+    }
+    v128.store(at(oi, j), a0);
+  }
+  if (j < d) {
+    let s: f64 = 0;
+    let cp = at(c, j);
+    for (let q = 0; q < m; q++) {
+      s += load<f64>(at(y, q)) * load<f64>(cp);
+      cp += <usize>d << 3;
+    }
+    store<f64>(at(oi, j), s);
   }
 }
 

@@ -260,7 +260,7 @@ class WasmKernels implements Kernels {
     const rows = blockRows(d, m * d);
     const L = new Layout();
     const co = L.f64(m * d);
-    const yo = L.f64(m);
+    const yo = L.f64(2 * m);
     const uo = L.f64(rows * d);
     const oo = L.f64(rows * d);
     const view = this.reserve(L);
