@@ -253,6 +253,7 @@ function directionFor(
         model.regResidual(point.x),
         model.n,
         model.d,
+        model.kernels,
         model.stop,
       );
     case 'gd':

@@ -3,7 +3,7 @@
  * it needed, or null when no finite direction exists (a numerical breakdown).
  */
 import { LuDecomposition, Matrix } from 'ml-matrix';
-import { HouseholderQr } from './householder-qr.js';
+import type { Kernels } from './kernels.js';
 import { solveShifted } from './shifted-cholesky.js';
 import { NO_STOP, type Stopper } from './stop.js';
 
@@ -43,7 +43,8 @@ const GN_SINGULAR_RATIO = 1e-12;
 
 /**
  * Gauss-Newton: p minimises || J p + rho ||^2 + || W A p + W A x ||^2 + lambda ||p||^2, solved by QR of the
- * stacked matrix (no normal equations), lambda = 0 unless the stack is numerically rank-deficient.
+ * stacked matrix (no normal equations): p = R^-1 Q^T (-residual), with the thin QR of the solver's kernels
+ * (WebAssembly, on SOLVER_THREADS threads); lambda = 0 unless the stack is numerically rank-deficient.
  */
 export function gaussNewtonDirection(
   J: Float64Array,
@@ -52,6 +53,7 @@ export function gaussNewtonDirection(
   regResidual: Float64Array | null,
   n: number,
   d: number,
+  kernels: Kernels,
   stop: Stopper = NO_STOP,
 ): Direction | null {
   const blocks: Array<[Float64Array, Float64Array]> = [[J, rho]];
@@ -67,20 +69,41 @@ export function gaussNewtonDirection(
   for (let shift = 0, attempt = 0; attempt <= 200; attempt++, shift = shift === 0 ? base : 2 * shift) {
     const extra = shift > 0 ? d : 0;
     const m = blocks.length * n + extra;
-    const cols = new Float64Array(m * d);
-    const rhs = new Float64Array(m);
-    blocks.forEach(([rows, residual], b) => {
-      for (let i = 0; i < n; i++) {
-        const r = b * n + i;
-        rhs[r] = -residual[i];
-        for (let j = 0; j < d; j++) cols[j * m + r] = rows[i * d + j];
-      }
+    // row-major, as the kernels take it: the blocks' rows one after another, then sqrt(lambda) I
+    const rows = kernels.alloc(m * d);
+    const rhs = kernels.alloc(m);
+    blocks.forEach(([block, residual], b) => {
+      rows.set(block, b * n * d);
+      for (let i = 0; i < n; i++) rhs[b * n + i] = -residual[i];
     });
-    for (let j = 0; j < extra; j++) cols[j * m + blocks.length * n + j] = Math.sqrt(shift);
-    const qr = new HouseholderQr(cols, m, d, stop);
-    if (qr.diagonalRatio() <= GN_SINGULAR_RATIO) continue;
-    const p = qr.solveLeastSquares(rhs);
+    for (let j = 0; j < extra; j++) rows[(blocks.length * n + j) * d + j] = Math.sqrt(shift);
+    const { u, r } = kernels.thinQr(rows, m, d, stop);
+    if (diagonalRatio(r, d) <= GN_SINGULAR_RATIO) continue;
+    const p = backSubstitute(r, kernels.combineRows(u, m, d, rhs), d);
     if (p.every(Number.isFinite)) return { p, shift };
   }
   return null;
+}
+
+/** min |R_kk| / max |R_kk| (0 for R = 0). */
+function diagonalRatio(r: Float64Array, d: number): number {
+  let lo = Infinity;
+  let hi = 0;
+  for (let k = 0; k < d; k++) {
+    const v = Math.abs(r[k * d + k]);
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return hi === 0 ? 0 : lo / hi;
+}
+
+/** x with R x = c, R upper triangular d x d row-major. */
+function backSubstitute(r: Float64Array, c: Float64Array, d: number): Float64Array {
+  const x = new Float64Array(d);
+  for (let i = d - 1; i >= 0; i--) {
+    let s = c[i];
+    for (let j = i + 1; j < d; j++) s -= r[i * d + j] * x[j];
+    x[i] = s / r[i * d + i];
+  }
+  return x;
 }

@@ -1,5 +1,6 @@
 /** The pieces of one iteration: shifted Cholesky, Newton and Gauss-Newton directions, the step rule. */
 import { describe, expect, it } from 'vitest';
+import { currentKernels } from '../../src/solver/kernels.js';
 import { LeverageModel } from '../../src/solver/leverage-model.js';
 import { searchStep, wallLimit } from '../../src/solver/line-search.js';
 import { solveShifted } from '../../src/solver/shifted-cholesky.js';
@@ -60,6 +61,7 @@ describe('gaussNewtonDirection', () => {
       null,
       3,
       2,
+      currentKernels(),
     )!;
     expect(dir.shift).toBe(0);
     expect(dir.p[0]).toBeCloseTo(-1, 14);
@@ -74,9 +76,36 @@ describe('gaussNewtonDirection', () => {
       null,
       3,
       2,
+      currentKernels(),
     )!;
     expect(dir.shift).toBeGreaterThan(0);
     expect(dir.p.every(Number.isFinite)).toBe(true);
+  });
+
+  it('with a regularizer block: the minimiser of the stacked problem (normal equations as the check)', () => {
+    // J (4 x 2), rho, W A (4 x 2), W A x: p solves (J^T J + (WA)^T WA) p = -(J^T rho + (WA)^T (WAx))
+    const J = Float64Array.from([1, 2, -1, 0.5, 3, 1, 0, -2]);
+    const rho = Float64Array.from([0.3, -0.1, 0.7, 0.2]);
+    const WA = Float64Array.from([0.1, 0, 0, 0.2, 0.1, 0.1, -0.2, 0]);
+    const WAx = Float64Array.from([0.05, -0.02, 0.01, 0.03]);
+    const dir = gaussNewtonDirection(J, rho, WA, WAx, 4, 2, currentKernels())!;
+    const M = [0, 0, 0, 0];
+    const v = [0, 0];
+    for (const [rows, res] of [
+      [J, rho],
+      [WA, WAx],
+    ] as const) {
+      for (let i = 0; i < 4; i++) {
+        for (let a = 0; a < 2; a++) {
+          v[a] -= rows[i * 2 + a] * res[i];
+          for (let b = 0; b < 2; b++) M[a * 2 + b] += rows[i * 2 + a] * rows[i * 2 + b];
+        }
+      }
+    }
+    const det = M[0] * M[3] - M[1] * M[2];
+    expect(dir.shift).toBe(0);
+    expect(dir.p[0]).toBeCloseTo((M[3] * v[0] - M[1] * v[1]) / det, 12);
+    expect(dir.p[1]).toBeCloseTo((M[0] * v[1] - M[2] * v[0]) / det, 12);
   });
 });
 
