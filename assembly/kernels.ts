@@ -454,6 +454,27 @@ function pat(a: usize, n: i32, i: i32, j: i32): usize {
   return a + ((<usize>(j >> 1) * (<usize>n << 1) + (<usize>i << 1) + <usize>(j & 1)) << 3);
 }
 
+/** Rows i0 .. i0 + rows - 1 of a (n x d in panels) = the row-major block src (rows x d). */
+export function toPanels(src: usize, rows: i32, d: i32, a: usize, n: i32, i0: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = at(src, r * d);
+    let j = 0;
+    // columns 2p and 2p + 1 of a row are adjacent in panel p: one f64x2 each
+    for (; j + 1 < d; j += 2) v128.store(pat(a, n, i0 + r, j), v128.load(at(s, j)));
+    if (j < d) store<f64>(pat(a, n, i0 + r, j), load<f64>(at(s, j)));
+  }
+}
+
+/** The row-major block dst (rows x d) = rows i0 .. i0 + rows - 1 of q (n x d in panels). */
+export function fromPanels(q: usize, n: i32, d: i32, i0: i32, rows: i32, dst: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at(dst, r * d);
+    let j = 0;
+    for (; j + 1 < d; j += 2) v128.store(at(o, j), v128.load(pat(q, n, i0 + r, j)));
+    if (j < d) store<f64>(at(o, j), load<f64>(pat(q, n, i0 + r, j)));
+  }
+}
+
 /**
  * Step k of the Householder QR of a (n x d in panels, in place), as HouseholderQr.factor does it: the
  * reflector of column k (v below the diagonal, beta on it, tau[k]), then applied to the columns j > k.

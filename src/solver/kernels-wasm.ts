@@ -30,6 +30,8 @@ interface Exports {
   heapBase(): number;
   qrStep(a: number, n: number, d: number, k: number, tau: number): void;
   thinQStep(a: number, q: number, n: number, d: number, k: number, tau: number): void;
+  toPanels(src: number, rows: number, d: number, a: number, n: number, i0: number): void;
+  fromPanels(q: number, n: number, d: number, i0: number, rows: number, dst: number): void;
   gramUpper(a: number, w: number, rows: number, d: number, h: number): void;
   rowSquares(u: number, rows: number, d: number, out: number, uu: number): void;
   quadForms(u: number, g: number, rows: number, d: number, out: number, uu: number): void;
@@ -111,21 +113,27 @@ class WasmKernels implements Kernels {
    */
   thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
     const size = 2 * n * Math.ceil(d / 2);
+    const rows = blockRows(d, d);
     const L = new Layout();
     const ao = L.f64(size);
     const qo = L.f64(size);
     const to = L.f64(d);
+    // rows pass through here, row-major, on their way into and out of the panels
+    const so = L.f64(rows * d);
     // beyond what the module's memory can hold (n d > ~2.6e8): the reference, which gives the same Q and R
     const view = this.tryReserve(L);
     if (!view) return jsKernels.thinQr(ax, n, d, stop);
     const a = view(ao, size);
-    const q = view(qo, size).fill(0);
+    view(qo, size).fill(0);
+    const staging = view(so, rows * d);
+    const b = this.base;
     // element (i, j) at panel j >> 1 (2n numbers each), row i, lane j & 1
     if (d % 2 === 1) a.fill(0, size - 2 * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) a[(j >> 1) * 2 * n + 2 * i + (j & 1)] = ax[i * d + j];
+    for (let i0 = 0; i0 < n; i0 += rows) {
+      const r = Math.min(rows, n - i0);
+      staging.set(ax.subarray(i0 * d, (i0 + r) * d));
+      this.x.toPanels(b + so, r, d, b + ao, n, i0);
     }
-    const b = this.base;
     for (let k = 0; k < d; k++) {
       stop.tick(2 * (n - k) * (d - k - 1));
       this.x.qrStep(b + ao, n, d, k, b + to);
@@ -138,8 +146,10 @@ class WasmKernels implements Kernels {
     for (let i = 0; i < d; i++)
       for (let j = i; j < d; j++) r[i * d + j] = a[(j >> 1) * 2 * n + 2 * i + (j & 1)];
     const u = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) u[i * d + j] = q[(j >> 1) * 2 * n + 2 * i + (j & 1)];
+    for (let i0 = 0; i0 < n; i0 += rows) {
+      const count = Math.min(rows, n - i0);
+      this.x.fromPanels(b + qo, n, d, i0, count, b + so);
+      u.set(staging.subarray(0, count * d), i0 * d);
     }
     return { u, r };
   }
