@@ -34,6 +34,11 @@ export interface Point {
   /** rho = sigma(x) - sigma */
   rho: Float64Array;
   loss: number;
+  /**
+   * The factored gradient's pieces once computed here (G = U^T R U, P2 rho, the score gradient): an
+   * iteration asks for the gradient at a point and then for its Hessian, which needs them again.
+   */
+  scoreTerms?: { G: Float64Array; p2rho: Float64Array; gradient: Float64Array };
 }
 
 export interface Derivatives {
@@ -200,9 +205,14 @@ export class LeverageModel {
     const { u, ax, lev, rho } = pt;
 
     // G = U^T R U (d x d) and P2 rho: (P o P) rho = Y (Y^T rho) with Y^T rho = vec(G).
-    const G = kernels.weightedGram(u, n, d, rho, stop);
-    const p2rho = kernels.quadForms(u, n, d, G, stop);
-    const gradient = scoreGradient(pt, p2rho, d, kernels);
+    if (!pt.scoreTerms) {
+      const G = kernels.weightedGram(u, n, d, rho, stop);
+      const p2rho = kernels.quadForms(u, n, d, G, stop);
+      pt.scoreTerms = { G, p2rho, gradient: scoreGradient(pt, p2rho, d, kernels) };
+    }
+    const { G, p2rho } = pt.scoreTerms;
+    // a copy: derivatives() adds the regularizer's gradient to it
+    const gradient = pt.scoreTerms.gradient.slice();
     if (!want.hessian && !want.jacobian) return { gradient };
 
     // C = Y^T A_x over distinct pairs (k <= l), m x d: with A_x = U T, C[(k,l), :] = sum_m M_klm T[m, :]
