@@ -123,6 +123,25 @@ export class HouseholderQr {
     return rows;
   }
 
+  /**
+   * The first d entries of Q^T rhs: with R they give the least-squares solution (R x = head) and its
+   * fitted part's squared norm (||head||^2 = ||M x||^2), which the analytic centre's Newton step needs.
+   */
+  qtHead(rhs: Float64Array): Float64Array {
+    const { n, d, qr, tau } = this;
+    if (rhs.length !== n) throw new RangeError(`qtHead: rhs has length ${rhs.length}, expected ${n}`);
+    const y = Float64Array.from(rhs);
+    for (let k = 0; k < d; k++) {
+      const ck = k * n;
+      let w = y[k];
+      for (let i = k + 1; i < n; i++) w += qr[ck + i] * y[i];
+      w *= tau[k];
+      y[k] -= w;
+      for (let i = k + 1; i < n; i++) y[i] -= w * qr[ck + i];
+    }
+    return y.slice(0, d);
+  }
+
   /** x minimising ||M x - rhs||_2 for the factored M (full column rank assumed). */
   solveLeastSquares(rhs: Float64Array): Float64Array {
     const { n, d, qr, tau } = this;
