@@ -15,6 +15,8 @@ import { allPositive, breakdown, type Cell, cellSlacks, dot, minimum } from './s
  * steps were wasted: 13 steps at n = 20000, d = 20 against 7 at 10 (and 4 to 5 against 8 to 10 at 200 x 8).
  */
 const FIRST_KAPPA_FACTOR = 10;
+/** lambda^2 below which a centring may stop when it cannot prove the cell empty */
+const ROUGHLY_CENTRED = 0.5;
 
 export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
   const { n, d, rows, radius, stop } = cell;
@@ -29,6 +31,7 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
   const c2 = new Float64Array(n);
   let trial: Float64Array = new Float64Array(d);
   let trialS: Float64Array = new Float64Array(n);
+  const ap = new Float64Array(n);
   const H = new Float64Array(dim * dim);
   const rhs = new Float64Array(dim);
   /** The barrier at (xx, tt) from its slacks ss. */
@@ -84,13 +87,20 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
         centred = true;
         break;
       }
+      // Only an emptiness verdict needs that centring: while the bound cannot exceed 0, roughly centred
+      // is enough to raise kappa (it saved 2 of 10 steps at 100000 x 20).
+      if (-slope < ROUGHLY_CENTRED && t - (n + 1) / kappa <= 0) break;
       // Backtracking from the full Newton step (phi is +Infinity outside, so this also keeps feasibility).
+      // The slacks move along rows p: one O(n d) product, then O(n) per trial.
+      cellSlacks(cell, p, ap);
+      for (let i = 0; i < n; i++) ap[i] += cell.offsets[i];
       let alpha = 1;
       let accepted = false;
       let f = f0;
       for (let h = 0; h < 60; h++, alpha /= 2) {
         for (let j = 0; j < d; j++) trial[j] = x[j] + alpha * p[j];
-        f = phi(cellSlacks(cell, trial, trialS), trial, t + alpha * p[d], kappa);
+        for (let i = 0; i < n; i++) trialS[i] = s[i] + alpha * ap[i];
+        f = phi(trialS, trial, t + alpha * p[d], kappa);
         if (f <= f0 + 1e-4 * alpha * slope) {
           accepted = true;
           break;
@@ -108,7 +118,8 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
       // cell {s + t > 0}, so this one is near the centre, where phase II's QR steps converge at once.
       // (The first x with positive slacks comes earlier but can lie close to a wall: phase II then
       // needs many damped steps, each a QR, dearer than these steps.)
-      if (t < 0 && allPositive(s)) return x;
+      // The slacks were updated, not recomputed: the point returned has exact positive ones.
+      if (t < 0 && allPositive(cellSlacks(cell, x, s))) return x;
     }
     const gap = (n + 1) / kappa;
     if (centred && t - gap > 0) {
