@@ -14,6 +14,7 @@
  * everywhere and the iterates run off geometrically, which the radius check catches.
  */
 import { SolverError } from './errors.js';
+import type { Feasible } from './feasible-point.js';
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import type { Kernels } from './kernels.js';
 import { allPositive, breakdown, type Cell, cellSlacks, dot } from './start-cell.js';
@@ -30,11 +31,12 @@ const CHORD_RATE_WASM_QR = 0.5;
 /** n d from which the WebAssembly thinQr (which also forms Q) beats the TypeScript Householder QR. */
 const WASM_QR_CELLS = 1 << 14;
 
-export function centre(cell: Cell, start: Float64Array, kernels: Kernels): Float64Array {
+/** From a strictly feasible point (which it may overwrite). */
+export function centre(cell: Cell, start: Feasible, kernels: Kernels): Float64Array {
   const { n, d, rows, radius, stop } = cell;
-  let x: Float64Array = Float64Array.from(start);
+  let x: Float64Array = start.x;
   let trial: Float64Array = new Float64Array(d);
-  let s: Float64Array = cellSlacks(cell, x, new Float64Array(n));
+  let s: Float64Array = start.s;
   let trialS: Float64Array = new Float64Array(n);
   const inv = new Float64Array(n);
   const newton = newtonFactor(cell, kernels);

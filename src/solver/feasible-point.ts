@@ -7,7 +7,7 @@
 import { SolverError } from './errors.js';
 import type { Kernels } from './kernels.js';
 import { solveShifted } from './shifted-cholesky.js';
-import { allPositive, breakdown, type Cell, cellSlacks, dot, minimum } from './start-cell.js';
+import { allPositive, breakdown, type Cell, cellDirection, cellSlacks, dot, minimum } from './start-cell.js';
 
 /**
  * The first barrier weight is this many times (n + 1) / t, where the duality gap (n + 1) / kappa equals
@@ -18,11 +18,17 @@ const FIRST_KAPPA_FACTOR = 10;
 /** lambda^2 below which a centring may stop when it cannot prove the cell empty */
 const ROUGHLY_CENTRED = 0.5;
 
-export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
+/** A strictly feasible x, with its slacks. */
+export interface Feasible {
+  x: Float64Array;
+  s: Float64Array;
+}
+
+export function feasiblePoint(cell: Cell, kernels: Kernels): Feasible {
   const { n, d, rows, radius, stop } = cell;
   let x: Float64Array = new Float64Array(d);
   let s: Float64Array = cellSlacks(cell, x, new Float64Array(n));
-  if (allPositive(s)) return x;
+  if (allPositive(s)) return { x, s };
   let t = 1 - minimum(s);
   const dim = d + 1;
   const r2 = radius * radius;
@@ -92,8 +98,7 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
       if (-slope < ROUGHLY_CENTRED && t - (n + 1) / kappa <= 0) break;
       // Backtracking from the full Newton step (phi is +Infinity outside, so this also keeps feasibility).
       // The slacks move along rows p: one O(n d) product, then O(n) per trial.
-      cellSlacks(cell, p, ap);
-      for (let i = 0; i < n; i++) ap[i] += cell.offsets[i];
+      cellDirection(cell, p, ap);
       let alpha = 1;
       let accepted = false;
       let f = f0;
@@ -119,7 +124,7 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Float64Array {
       // (The first x with positive slacks comes earlier but can lie close to a wall: phase II then
       // needs many damped steps, each a QR, dearer than these steps.)
       // The slacks were updated, not recomputed: the point returned has exact positive ones.
-      if (t < 0 && allPositive(cellSlacks(cell, x, s))) return x;
+      if (t < 0 && allPositive(cellSlacks(cell, x, s))) return { x, s };
     }
     const gap = (n + 1) / kappa;
     if (centred && t - gap > 0) {

@@ -72,13 +72,41 @@ function scaledNorm(A: Float64Array, at: number, d: number): number {
 
 /** s(x) = rows x - offsets into `out`. */
 export function cellSlacks(cell: Cell, x: Float64Array, out: Float64Array): Float64Array {
-  const { n, d, rows, offsets } = cell;
+  return rowsTimes(cell, x, cell.offsets, out);
+}
+
+/** rows v (the first d entries of v) into `out`: how the slacks move along v. */
+export function cellDirection(cell: Cell, v: Float64Array, out: Float64Array): Float64Array {
+  return rowsTimes(cell, v, null, out);
+}
+
+/**
+ * rows v - offsets, four partial sums per row: the phases call this about 20 times at 100000 x 20, and
+ * it ran 1.3x to 2x faster than one running sum (independent additions pipeline).
+ */
+function rowsTimes(
+  cell: Cell,
+  v: Float64Array,
+  offsets: Float64Array | null,
+  out: Float64Array,
+): Float64Array {
+  const { n, d, rows } = cell;
   cell.stop.tick(n * d);
-  for (let i = 0; i < n; i++) {
-    const ri = i * d;
-    let v = -offsets[i];
-    for (let j = 0; j < d; j++) v += rows[ri + j] * x[j];
-    out[i] = v;
+  const d4 = d - (d % 4);
+  for (let i = 0, ri = 0; i < n; i++, ri += d) {
+    let v0 = offsets ? -offsets[i] : 0;
+    let v1 = 0;
+    let v2 = 0;
+    let v3 = 0;
+    let j = 0;
+    for (; j < d4; j += 4) {
+      v0 += rows[ri + j] * v[j];
+      v1 += rows[ri + j + 1] * v[j + 1];
+      v2 += rows[ri + j + 2] * v[j + 2];
+      v3 += rows[ri + j + 3] * v[j + 3];
+    }
+    for (; j < d; j++) v0 += rows[ri + j] * v[j];
+    out[i] = v0 + v1 + (v2 + v3);
   }
   return out;
 }
