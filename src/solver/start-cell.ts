@@ -42,7 +42,12 @@ export function normalisedCell(problem: Problem, stop: Stopper): Cell {
     const sign = signs ? signs[i] : 1;
     if (norm === 0) {
       // The slack of a zero row is the constant -b_i: it never changes sign, and may already be wrong.
-      if (sign * -b[i] > 0) continue;
+      // When right, the row adds only a constant to the barrier: it stays a zero row with slack 1 (left
+      // at 0 it made every point infeasible, and such a cell was reported empty).
+      if (sign * -b[i] > 0) {
+        offsets[i] = -1;
+        continue;
+      }
       throw new SolverError(
         'EMPTY_CELL',
         `the cell is empty: row ${i} of A is zero, so its slack is always ${-b[i]}, never of sign ${sign}`,

@@ -145,6 +145,23 @@ describe('analyticCentre', () => {
     }
   });
 
+  it('a zero row whose constant slack has the right sign changes nothing', () => {
+    // the triangle x > 0, y > 0, x + y < 2 (centre (2/3, 2/3)), plus 0 x > -1
+    const triangle: Problem = {
+      n: 4,
+      d: 2,
+      A: Float64Array.from([1, 0, 0, 1, -1, -1, 0, 0]),
+      b: Float64Array.from([0, 0, -2, -1]),
+      sigma: new Float64Array(4).fill(0.5),
+    };
+    const x = findStart(triangle);
+    expect(relErr(x, Float64Array.from([2 / 3, 2 / 3]))).toBeLessThan(1e-14);
+    // the same row asked to be negative: empty
+    expect(() => findStart({ ...triangle, signs: Int8Array.from([1, 1, 1, -1]) })).toThrow(
+      'the cell is empty: row 3 of A is zero, so its slack is always 1, never of sign -1',
+    );
+  });
+
   it('rows scaled by 1e150 or 1e-150 (sums of squares out of range) give the same centre', () => {
     const { problem } = randomProblem({ n: 100, d: 4, seed: 21, negative: 0.2 });
     const base = findStart(problem);
