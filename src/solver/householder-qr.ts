@@ -61,18 +61,53 @@ export class HouseholderQr {
       const inv = 1 / v0;
       for (let i = k + 1; i < n; i++) qr[ck + i] *= inv;
       qr[ck + k] = beta;
-      // Apply H_k = I - tau v v^T (v_k = 1) to the remaining columns.
-      for (let j = k + 1; j < d; j++) {
+      // Apply H_k = I - tau v v^T (v_k = 1) to the remaining columns, two at a time: one pass over v for
+      // both dot products, one for both updates. Each column's sums keep their order, so the numbers are
+      // those of one column at a time bit for bit (which the wasm kernels reproduce).
+      const t = tau[k];
+      let j = k + 1;
+      for (; j + 1 < d; j += 2) {
+        stop.tick(2 * (n - k));
+        const c1 = j * n;
+        const c2 = c1 + n;
+        let w1 = qr[c1 + k];
+        let w2 = qr[c2 + k];
+        for (let i = k + 1; i < n; i++) {
+          const v = qr[ck + i];
+          w1 += v * qr[c1 + i];
+          w2 += v * qr[c2 + i];
+        }
+        w1 *= t;
+        w2 *= t;
+        if (w1 !== 0 && w2 !== 0) {
+          qr[c1 + k] -= w1;
+          qr[c2 + k] -= w2;
+          for (let i = k + 1; i < n; i++) {
+            const v = qr[ck + i];
+            qr[c1 + i] -= w1 * v;
+            qr[c2 + i] -= w2 * v;
+          }
+        } else {
+          this.reflect(ck, c1, k, w1);
+          this.reflect(ck, c2, k, w2);
+        }
+      }
+      if (j < d) {
         stop.tick(n - k);
         const cj = j * n;
         let w = qr[cj + k];
         for (let i = k + 1; i < n; i++) w += qr[ck + i] * qr[cj + i];
-        w *= tau[k];
-        if (w === 0) continue;
-        qr[cj + k] -= w;
-        for (let i = k + 1; i < n; i++) qr[cj + i] -= w * qr[ck + i];
+        this.reflect(ck, cj, k, w * t);
       }
     }
+  }
+
+  /** Column at cj minus w times the Householder vector at ck (implicit 1 at row k); nothing when w = 0. */
+  private reflect(ck: number, cj: number, k: number, w: number): void {
+    if (w === 0) return;
+    const { n, qr } = this;
+    qr[cj + k] -= w;
+    for (let i = k + 1; i < n; i++) qr[cj + i] -= w * qr[ck + i];
   }
 
   /** min |R_kk| / max |R_kk|: near machine epsilon (or 0) means the matrix has no full column rank. */
@@ -121,6 +156,25 @@ export class HouseholderQr {
       for (let i = 0; i < n; i++) rows[i * d + j] = q[cj + i];
     }
     return rows;
+  }
+
+  /**
+   * The first d entries of Q^T rhs: with R they give the least-squares solution (R x = head) and its
+   * fitted part's squared norm (||head||^2 = ||M x||^2), which the analytic centre's Newton step needs.
+   */
+  qtHead(rhs: Float64Array): Float64Array {
+    const { n, d, qr, tau } = this;
+    if (rhs.length !== n) throw new RangeError(`qtHead: rhs has length ${rhs.length}, expected ${n}`);
+    const y = Float64Array.from(rhs);
+    for (let k = 0; k < d; k++) {
+      const ck = k * n;
+      let w = y[k];
+      for (let i = k + 1; i < n; i++) w += qr[ck + i] * y[i];
+      w *= tau[k];
+      y[k] -= w;
+      for (let i = k + 1; i < n; i++) y[i] -= w * qr[ck + i];
+    }
+    return y.slice(0, d);
   }
 
   /** x minimising ||M x - rhs||_2 for the factored M (full column rank assumed). */

@@ -1,10 +1,12 @@
 /**
  * Solves (H + lambda I) p = rhs with the smallest lambda from {0, t, 2t, 4t, ...}, t = 1e-8 max|H_ii|,
  * for which the Cholesky factorisation succeeds (MATH.md, Newton step 2) and the solution passes
- * `accept` (default: any finite solution). The Hessian is d x d, so
- * ml-matrix's decomposition is fast enough here.
+ * `accept` (default: any finite solution).
+ *
+ * The Hessian is d x d; the factorisation runs on one reused Float64Array in exactly ml-matrix's
+ * CholeskyDecomposition order (so the numbers are those ml-matrix gave, bit for bit), without its
+ * Matrix objects, whose allocation and get/set cost more than the arithmetic at small n.
  */
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { NO_STOP, type Stopper } from './stop.js';
 
 export interface ShiftedSolve {
@@ -26,22 +28,66 @@ export function solveShifted(
   let maxDiag = 0;
   for (let i = 0; i < d; i++) maxDiag = Math.max(maxDiag, Math.abs(H[i * d + i]));
   if (!Number.isFinite(maxDiag)) return null;
+  assertSymmetric(H, d);
   const base = 1e-8 * (maxDiag > 0 ? maxDiag : 1);
-  const rhsColumn = Matrix.columnVector(Array.from(rhs));
+  const L = new Float64Array(d * d);
   let shift = 0;
   for (let attempt = 0; attempt <= MAX_DOUBLINGS; attempt++) {
-    // One factorisation is d^3 / 3 multiply-adds inside ml-matrix, which cannot poll.
     stop.tick((d * d * d) / 3);
-    const m = new Matrix(d, d);
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) m.set(i, j, H[i * d + j] + (i === j ? shift : 0));
-    }
-    const chol = new CholeskyDecomposition(m);
-    if (chol.isPositiveDefinite()) {
-      const solution = Float64Array.from(chol.solve(rhsColumn).getColumn(0));
+    if (choleskyShifted(H, d, shift, L)) {
+      const solution = Float64Array.from(rhs);
+      choleskySolve(L, d, solution);
       if (solution.every(Number.isFinite) && accept(solution)) return { solution, shift };
     }
     shift = shift === 0 ? base : 2 * shift;
   }
   return null;
+}
+
+/**
+ * The lower Cholesky factor of H + shift I into L (row-major, d x d); false when the matrix is not
+ * positive definite (a pivot <= 0 or NaN). Reads the lower triangle of H only.
+ */
+export function choleskyShifted(H: Float64Array, d: number, shift: number, L: Float64Array): boolean {
+  let positiveDefinite = true;
+  for (let j = 0; j < d; j++) {
+    const lj = j * d;
+    let sum = 0;
+    for (let k = 0; k < j; k++) {
+      const lk = k * d;
+      let s = 0;
+      for (let i = 0; i < k; i++) s += L[lk + i] * L[lj + i];
+      s = (H[lj + k] - s) / L[lk + k];
+      L[lj + k] = s;
+      sum = sum + s * s;
+    }
+    const pivot = H[lj + j] + shift - sum;
+    positiveDefinite &&= pivot > 0;
+    L[lj + j] = Math.sqrt(Math.max(pivot, 0));
+    for (let k = j + 1; k < d; k++) L[lj + k] = 0;
+  }
+  return positiveDefinite;
+}
+
+/** Solves L L^T y = b in place (b becomes y), L from choleskyShifted. */
+export function choleskySolve(L: Float64Array, d: number, b: Float64Array): void {
+  for (let k = 0; k < d; k++) {
+    let v = b[k];
+    for (let i = 0; i < k; i++) v -= b[i] * L[k * d + i];
+    b[k] = v / L[k * d + k];
+  }
+  for (let k = d - 1; k >= 0; k--) {
+    let v = b[k];
+    for (let i = k + 1; i < d; i++) v -= b[i] * L[i * d + k];
+    b[k] = v / L[k * d + k];
+  }
+}
+
+/** ml-matrix refused a matrix that is not exactly symmetric; so does this (a caller's bug, not data). */
+function assertSymmetric(H: Float64Array, d: number): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) {
+      if (H[i * d + j] !== H[j * d + i]) throw new Error('Matrix is not symmetric');
+    }
+  }
 }

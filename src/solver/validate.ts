@@ -37,14 +37,17 @@ export function validateProblem(problem: Problem, stop: Stopper = NO_STOP): void
   expectFinite('b', b);
   expectFinite('sigma', sigma);
   if (x0) expectFinite('x0', x0);
+  // Plain loops, not forEach: at 200 x 8 the callbacks cost as much as the rank check's QR.
   const weights = typeof regularization === 'number' ? [regularization] : (regularization ?? []);
-  weights.forEach((w, i) => {
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i];
     if (!(Number.isFinite(w) && w >= 0)) {
       const at = typeof regularization === 'number' ? 'regularization' : `regularization[${i}]`;
       throw new SolverError('INVALID_OPTION', `${at} must be a finite number >= 0, got ${w}`, at);
     }
-  });
-  sigma.forEach((v, i) => {
+  }
+  for (let i = 0; i < n; i++) {
+    const v = sigma[i];
     if (v < 0 || v > 1) {
       throw new SolverError(
         'SIGMA_OUT_OF_RANGE',
@@ -52,12 +55,19 @@ export function validateProblem(problem: Problem, stop: Stopper = NO_STOP): void
         `sigma[${i}]`,
       );
     }
-  });
-  signs?.forEach((v, i) => {
-    if (v !== 1 && v !== -1) {
-      throw new SolverError('INVALID_SIGNS', `signs[${i}] = ${v}: each sign must be 1 or -1`, `signs[${i}]`);
+  }
+  if (signs) {
+    for (let i = 0; i < n; i++) {
+      const v = signs[i];
+      if (v !== 1 && v !== -1) {
+        throw new SolverError(
+          'INVALID_SIGNS',
+          `signs[${i}] = ${v}: each sign must be 1 or -1`,
+          `signs[${i}]`,
+        );
+      }
     }
-  });
+  }
 
   const ratio = new HouseholderQr(toColumnMajor(A, n, d), n, d, stop).diagonalRatio();
   if (!(ratio > RANK_TOLERANCE)) {
