@@ -38,7 +38,7 @@ export function centre(cell: Cell, start: Feasible, kernels: Kernels): Float64Ar
   let trial: Float64Array = new Float64Array(d);
   let s: Float64Array = start.s;
   let trialS: Float64Array = new Float64Array(n);
-  const inv = new Float64Array(n);
+  const inv = kernels.alloc(n);
   const newton = newtonFactor(cell, kernels);
   const rate = newton.wasm ? CHORD_RATE_WASM_QR : CHORD_RATE;
   /** R of the last QR while chord steps may reuse it */
@@ -92,9 +92,9 @@ interface NewtonFactor {
 
 function newtonFactor(cell: Cell, kernels: Kernels): NewtonFactor {
   const { n, d, rows, stop } = cell;
-  const ones = new Float64Array(n).fill(1);
+  const ones = kernels.alloc(n).fill(1);
   if (kernels.name === 'wasm' && n * d >= WASM_QR_CELLS) {
-    const scaled = new Float64Array(n * d);
+    const scaled = kernels.alloc(n * d);
     const factor = (inv: Float64Array) => {
       for (let i = 0; i < n; i++) {
         const ri = i * d;

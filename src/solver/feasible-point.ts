@@ -33,8 +33,8 @@ export function feasiblePoint(cell: Cell, kernels: Kernels): Feasible {
   const dim = d + 1;
   const r2 = radius * radius;
   // Buffers reused by every Newton step: the weights 1/c and 1/c^2 of c = s + t, the trial point.
-  const c1 = new Float64Array(n);
-  const c2 = new Float64Array(n);
+  const c1 = kernels.alloc(n);
+  const c2 = kernels.alloc(n);
   let trial: Float64Array = new Float64Array(d);
   let trialS: Float64Array = new Float64Array(n);
   const ap = new Float64Array(n);

@@ -25,10 +25,15 @@ const SAFE_LOW = 1e-280;
 const SAFE_HIGH = 1e280;
 
 /** Assumes a validated problem; throws EMPTY_CELL for a zero row whose constant slack has the wrong sign. */
-export function normalisedCell(problem: Problem, stop: Stopper): Cell {
+export function normalisedCell(
+  problem: Problem,
+  stop: Stopper,
+  alloc: (length: number) => Float64Array = (length) => new Float64Array(length),
+): Cell {
   const { n, d, A, b } = problem;
   const signs = cellSigns(problem);
-  const rows = new Float64Array(n * d);
+  // in the kernels' memory: the row sums of both phases read it (shared when they run on threads)
+  const rows = alloc(n * d);
   const offsets = new Float64Array(n);
   let maxOffset = 0;
   stop.tick(n * d);

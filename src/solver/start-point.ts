@@ -27,6 +27,6 @@ export function analyticCentre(
   stop: Stopper = NO_STOP,
   kernels: Kernels = currentKernels(),
 ): Float64Array {
-  const cell = normalisedCell(problem, stop);
+  const cell = normalisedCell(problem, stop, (length) => kernels.alloc(length));
   return centre(cell, feasiblePoint(cell, kernels), kernels);
 }
