@@ -136,9 +136,12 @@ export function generated(n: number, d: number, seed = 1, options: Partial<Solve
   };
 }
 
-/** gd that runs until stopped or out of time (tolerance 0 is never met), recording every `every`-th iterate. */
-export function longGd(seconds: number, every = 50, seed = 2): SubmitInput {
-  return generated(200, 8, seed, {
+/**
+ * gd that runs until stopped or out of time (tolerance 0 is never met), recording every `every`-th iterate,
+ * on a 200 x 8 problem (`n` rows: more makes each iteration slower, so fewer fit in `seconds`).
+ */
+export function longGd(seconds: number, every = 50, seed = 2, n = 200): SubmitInput {
+  return generated(n, 8, seed, {
     method: 'gd',
     tolerance: 0,
     maxIterations: 1e9,

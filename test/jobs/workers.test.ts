@@ -74,7 +74,8 @@ it("shows a dead worker's job queued (progress kept) until another worker resume
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   expect(line.toString()).toContain('ready');
 
-  const { job } = await h.service.submit(longGd(2.5, 1));
+  // every iterate recorded, and all of them kept: 20000 rows keep a 2.5 s run well under the 10000 limit
+  const { job } = await h.service.submit(longGd(2.5, 1, 2, 20_000));
   await waitFor(async () => ((await h.service.get(job.id, OWNER))?.iterates.recorded ?? 0) > 20, 10_000);
   child.kill('SIGKILL');
   await once(child, 'exit');
