@@ -71,7 +71,7 @@ export class Submissions {
    */
   private async writeBlob(key: string, blob: Uint8Array, ttlSeconds: number): Promise<void> {
     const piece = (at: number): Buffer =>
-      Buffer.from(blob.buffer, blob.byteOffset + at, Math.min(BLOB_CHUNK_BYTES, blob.byteLength - at));
+      asBuffer(blob.subarray(at, Math.min(blob.byteLength, at + BLOB_CHUNK_BYTES)));
     await this.redis.set(key, piece(0), 'EX', ttlSeconds);
     for (let at = BLOB_CHUNK_BYTES; at < blob.byteLength; at += BLOB_CHUNK_BYTES) {
       await this.redis.append(key, piece(at));
@@ -122,10 +122,13 @@ export class Submissions {
     const k = this.store.data(id);
     const provisional = this.config.provisionalTtlSeconds;
     try {
-      await this.writeBlob(k.problem, input.blob ?? encodeProblem(problem, xStar), provisional);
+      const blob = input.blob ?? encodeProblem(problem, xStar);
+      const data = this.redis.multi();
+      // a blob of one piece goes in the same transaction as the rest: one round trip
+      if (blob.byteLength <= BLOB_CHUNK_BYTES) data.set(k.problem, asBuffer(blob), 'EX', provisional);
+      else await this.writeBlob(k.problem, blob, provisional);
       await execAll(
-        this.redis
-          .multi()
+        data
           .hset(k.run, 'resumes', 0)
           .expire(k.run, provisional)
           .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
@@ -289,3 +292,7 @@ class VanishedError extends Error {
 
 const stringify = (hash: Record<string, string | number>): Record<string, string> =>
   Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
+
+/** The bytes as a Buffer, not copied. */
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
