@@ -3,8 +3,13 @@
  * on the main thread, keeps BullMQ's lock renewed, writes the iterates and checkpoints the thread reports,
  * and watches the job's cancel flag. A cancel reaches a running solve three ways: pushed (the FLAG script
  * publishes on the job's cancel channel, which this process's one subscriber follows while the job runs
- * here), in the reply of the next progress write (PROGRESS returns the flag), and by a slow fallback read
- * of the flag (cancelPollMs) for a publish missed while the subscriber was away.
+ * here, from cancelFollowAfterMs into the run on, reading the flag once then), in the reply of the next
+ * progress write (PROGRESS returns the flag), and by a slow fallback read of the flag (cancelPollMs) for a
+ * publish missed while the subscriber was away. A flag raised before the run starts is found by DATA_START.
+ *
+ * Round trips of a small job (issue #8): START, DATA_START (which returns the problem blob), the solve's
+ * last iterates stored with its result (SEAL_BATCH), FINISH (which also counts the solve in the
+ * histogram), CLOSE; a job that ends within cancelFollowAfterMs is never subscribed to.
  *
  * Who ends a job how:
  * - succeeded / cancelled (while running): the attempt that ran it, by SEAL, FINISH and CLOSE with its
