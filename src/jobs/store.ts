@@ -308,11 +308,7 @@ export class JobStore {
     const none = { previous, checkpoint: '', checkpointRecord: '', recorded: 0, lastRecorded: -1 };
     if (outcome !== 'started') {
       if (outcome === 'finished') await this.closeFinished(job.id);
-      return {
-        outcome: outcome === 'missing' ? 'gone' : outcome,
-        ...none,
-        resumes: 'resumes' in job ? job.resumes : 0,
-      };
+      return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: 'resumes' in job ? job.resumes : 0 };
     }
     const state: MetaHash = {};
     for (let i = 0; fields && i + 1 < fields.length; i += 2) state[fields[i]] = fields[i + 1];
@@ -322,9 +318,9 @@ export class JobStore {
       await runScriptBuffer<
         [Buffer, Buffer, Buffer, number, number, number, Buffer, Buffer | undefined, Buffer | undefined]
       >(this.redis, 'levinvDataStart', this.dataKeys(job.id), [
-        token,
-        this.dataTtlSeconds,
-        EVENTS_MAX_LEN,
+      token,
+      this.dataTtlSeconds,
+      EVENTS_MAX_LEN,
         attempt,
         every,
         run.recordLimit,
