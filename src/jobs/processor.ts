@@ -45,7 +45,7 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
-import { CANCELLED_ERROR, type JobMeta, type JobRef, JobStore } from './store.js';
+import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
@@ -147,40 +147,36 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     const id = job.data.jobId ?? job.id;
     const attempt = job.attemptsStarted;
     const log = logger.child({ jobId: id, attempt });
-    // Where the job is listed: from BullMQ's data, or (queued by an older API) from the job itself.
-    let ref: JobRef;
-    if (job.data.owner !== undefined) {
-      ref = { id, owner: job.data.owner, idempotencyKey: job.data.idempotencyKey ?? '' };
-    } else {
-      const meta = await store.readMeta(id);
-      if (!meta || isFinished(meta.state)) {
-        // a finished job handed out again: its finisher may have died before CLOSE (store.ts)
-        if (meta && (await store.closeFinished(id))) log.info('closed a job whose finisher died');
-        log.info({ state: meta?.state ?? 'gone' }, 'nothing to do');
-        return;
-      }
-      ref = meta;
+    const meta = await store.readMeta(id);
+    if (!meta || isFinished(meta.state)) {
+      // a finished job handed out again: its finisher may have died before CLOSE (store.ts)
+      if (meta && (await store.closeFinished(id))) log.info('closed a job whose finisher died');
+      log.info({ state: meta?.state ?? 'gone' }, 'nothing to do');
+      return;
     }
+    const options = capOptions(meta.options, caps);
     const limit = recordLimit(caps);
+    const every = options.record?.every;
     const token = randomUUID();
-    const started = await store.start(ref, token, attempt, Date.now(), {
+    const startedAt = Date.now();
+    const started = await store.start(meta, token, attempt, startedAt, {
       holder: HOLDER,
-      every: (meta) => {
-        const every = capOptions(meta.options, caps).record?.every;
-        return Number.isInteger(every) && every! >= 1 ? every! : 1;
-      },
+      every: Number.isInteger(every) && every! >= 1 ? every! : 1,
       recordLimit: limit,
     });
-    if (started.outcome === 'gone' || started.outcome === 'finished' || !started.meta) {
-      // a finished job was closed again by start(), in case its finisher died before CLOSE (store.ts)
+    if (started.outcome === 'gone' || started.outcome === 'finished') {
       log.info({ outcome: started.outcome }, 'not started');
       return;
     }
-    const { meta } = started;
-    const options = capOptions(meta.options, caps);
     const current: JobMeta = {
       ...meta,
+      state: 'running',
+      startedAt: meta.startedAt ?? startedAt,
+      attempts: attempt,
+      resumes: started.resumes,
+      recordLimit: limit,
       truncated: started.checkpoint !== '' && meta.truncated,
+      provisional: false,
     };
     if (started.outcome === 'cancel') {
       await store.finish(current, token, { state: 'cancelled', error: CANCELLED_ERROR }, Date.now());

@@ -4,15 +4,10 @@ import type { JobsOptions } from 'bullmq';
 export const DEFAULT_QUEUE_NAME = 'solve';
 export const JOB_NAME = 'solve';
 
-/** What BullMQ's job data holds: the id, and where the job is listed (its owner's name and its
- * Idempotency-Key's Redis key, so that a worker's START needs no read of the job before it). The numbers
- * live in the problem blob (BullMQ copies job data into its job hash and its event stream). A job queued
- * without the owner (by an older API) is read first, as before. */
+/** What BullMQ's job data holds: the id only. The numbers live in the problem blob (BullMQ copies job data
+ * into its job hash and its event stream). */
 export interface SolveJobData {
   jobId: string;
-  owner?: string;
-  /** '' or absent for none */
-  idempotencyKey?: string;
 }
 
 /** Finished BullMQ jobs kept, by count and by age: age alone is evaluated lazily. */

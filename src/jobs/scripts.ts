@@ -126,9 +126,8 @@ return 1
 
 /**
  * A worker takes a job. ARGV: id, now, ttl, token, attempt, holder, recordLimit. Returns {outcome, the
- * state it had, and when started the state hash as it is now (HGETALL), so the worker need not read it
- * first}; outcome is missing (expired or deleted), finished or started. A provisional job (its submission
- * has not completed yet, but BullMQ has it, so it got that far) is listed from here on.
+ * state it had}; outcome is missing (expired or deleted), finished or started. A provisional job (its
+ * submission has not completed yet, but BullMQ has it, so it got that far) is listed from here on.
  */
 const START = `${CONTROL_HELPERS}
 local id, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -140,7 +139,7 @@ redis.call('HSET', KEYS[1], 'token', ARGV[4], 'attempts', ARGV[5], 'holder', ARG
 redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
 setState(id, 'running')
 touch(id, now, ttl, ttl)
-return {'started', state, redis.call('HGETALL', KEYS[1])}
+return {'started', state}
 `;
 
 /**
@@ -307,8 +306,7 @@ return 1
  * The attempt that START let run takes the job's data. ARGV: token, ttl, maxlen, attempt, record.every,
  * recorded-iterates limit, and (optional) the largest problem blob to return (bytes; 0 or absent: none).
  * Returns {outcome, checkpoint JSON, checkpoint record, recorded, last recorded iteration, resumes, the
- * problem blob or '' (when started and it is no larger than asked: the worker then needs no GET), and the
- * run hash's progress and truncated as they are now ('' for none)};
+ * problem blob or '' (when started and it is no larger than asked: the worker then needs no GET)};
  * outcome is no-problem (the problem blob is gone: the attempt should fail the job), cancel (a cancel was
  * requested: the attempt should end the job cancelled) or started.
  *
@@ -321,17 +319,14 @@ const DATA_START = `${DATA_HELPERS}
 local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
 local resumes = tonumber(redis.call('HGET', KEYS[5], 'resumes') or '0')
 redis.call('HSET', KEYS[5], 'token', ARGV[1])
-local function runFields()
-  return redis.call('HGET', KEYS[5], 'progress') or '', redis.call('HGET', KEYS[5], 'truncated') or ''
-end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   expireAll(ttl)
-  return {'no-problem', '', '', 0, -1, resumes, '', runFields()}
+  return {'no-problem', '', '', 0, -1, resumes}
 end
 redis.call('DEL', KEYS[3])
 if redis.call('EXISTS', KEYS[6]) == 1 then
   expireAll(ttl)
-  return {'cancel', '', '', redis.call('LLEN', KEYS[2]), lastRecorded(), resumes, '', runFields()}
+  return {'cancel', '', '', redis.call('LLEN', KEYS[2]), lastRecorded(), resumes}
 end
 local checkpoint = redis.call('HGET', KEYS[5], 'checkpoint')
 local event = '{"state":"running","attempt":' .. ARGV[4] .. '}'
@@ -357,7 +352,7 @@ local blob = ''
 local inline = tonumber(ARGV[7] or '0')
 if inline > 0 and redis.call('STRLEN', KEYS[1]) <= inline then blob = redis.call('GET', KEYS[1]) end
 return {'started', checkpoint or '', redis.call('HGET', KEYS[5], 'checkpointRecord') or '',
-  redis.call('LLEN', KEYS[2]), lastRecorded(), resumes, blob, runFields()}
+  redis.call('LLEN', KEYS[2]), lastRecorded(), resumes, blob}
 `;
 
 /**

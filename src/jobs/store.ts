@@ -155,19 +155,6 @@ export interface Started {
   resumes: number;
   /** the problem blob, when DATA_START returned it (small problems: no GET needed) */
   blob?: Buffer;
-  /**
-   * the job as START and DATA_START left it (running, this attempt's; the run hash's progress and
-   * truncated after DATA_START), whenever START let this attempt in (outcome started, cancel or no-problem)
-   */
-  meta?: JobMeta;
-}
-
-/** What START needs to know of a job: its id and the index keys it is listed under. */
-export interface JobRef {
-  id: string;
-  owner: string;
-  /** the Idempotency-Key's Redis key, '' for none */
-  idempotencyKey: string;
 }
 
 /** Problem blobs up to this size come back in DATA_START's reply; larger ones are read by a GET of their
@@ -283,49 +270,35 @@ export class JobStore {
    * START then DATA_START. `finished` (BullMQ handed out a job that is already over) closes it again, in
    * case whoever finished it died before its events were written.
    */
-  /**
-   * `job`: a JobMeta, or a JobRef (BullMQ's job data carries one, so the worker need not read the job
-   * first). `run.every` may be a function of the job as START returns it (its options say it).
-   */
   async start(
-    job: JobRef | JobMeta,
+    meta: JobMeta,
     token: string,
     attempt: number,
     now: number,
-    run: { holder: string; every: number | ((meta: JobMeta) => number); recordLimit: number },
+    run: { holder: string; every: number; recordLimit: number },
   ): Promise<Started> {
-    const [outcome, previous, fields] = await runScript<
-      ['missing' | 'finished' | 'started', string, string[] | undefined]
-    >(this.redis, 'levinvStart', this.controlKeys(job.id, job.owner, job.idempotencyKey), [
-      job.id,
-      now,
-      this.ttlSeconds,
-      token,
-      attempt,
-      run.holder,
-      run.recordLimit,
-    ]);
+    const [outcome, previous] = await runScript<['missing' | 'finished' | 'started', string]>(
+      this.redis,
+      'levinvStart',
+      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
+      [meta.id, now, this.ttlSeconds, token, attempt, run.holder, run.recordLimit],
+    );
     const none = { previous, checkpoint: '', checkpointRecord: '', recorded: 0, lastRecorded: -1 };
     if (outcome !== 'started') {
-      if (outcome === 'finished') await this.closeFinished(job.id);
-      return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: 'resumes' in job ? job.resumes : 0 };
+      if (outcome === 'finished') await this.closeFinished(meta.id);
+      return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: meta.resumes };
     }
-    const state: MetaHash = {};
-    for (let i = 0; fields && i + 1 < fields.length; i += 2) state[fields[i]] = fields[i + 1];
-    const before = parseMeta(state);
-    const every = typeof run.every === 'number' ? run.every : before ? run.every(before) : 1;
-    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes, blob, progress, truncated] =
-      await runScriptBuffer<
-        [Buffer, Buffer, Buffer, number, number, number, Buffer, Buffer | undefined, Buffer | undefined]
-      >(this.redis, 'levinvDataStart', this.dataKeys(job.id), [
+    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes, blob] = await runScriptBuffer<
+      [Buffer, Buffer, Buffer, number, number, number, Buffer | undefined]
+    >(this.redis, 'levinvDataStart', this.dataKeys(meta.id), [
       token,
       this.dataTtlSeconds,
       EVENTS_MAX_LEN,
-        attempt,
-        every,
-        run.recordLimit,
-        INLINE_BLOB_BYTES,
-      ]);
+      attempt,
+      run.every,
+      run.recordLimit,
+      INLINE_BLOB_BYTES,
+    ]);
     const started: Started = {
       outcome: dataOutcome.toString() as StartOutcome,
       previous,
@@ -336,12 +309,6 @@ export class JobStore {
       resumes,
     };
     if (blob && blob.length > 0) started.blob = blob;
-    const meta = parseMeta(state, [
-      progress?.length ? progress.toString() : null,
-      String(resumes),
-      truncated?.toString() ?? '',
-    ]);
-    if (meta) started.meta = meta;
     return started;
   }
 

@@ -230,9 +230,7 @@ export class Submissions {
     idempotency: { key: string; record: string } | undefined,
   ): Promise<void> {
     const { ttlSeconds } = this.config;
-    const data: SolveJobData = { jobId: id, owner };
-    if (idempotency) data.idempotencyKey = idempotency.key;
-    await this.queue.add(JOB_NAME, data, jobOptions(id, ttlSeconds));
+    await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(id, ttlSeconds));
     const confirmed = await runScript<number>(this.redis, 'levinvConfirm', this.store.dataKeys(id), [
       this.store.dataTtlSeconds,
     ]);

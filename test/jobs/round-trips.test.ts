@@ -1,8 +1,7 @@
 /**
- * Fewer Redis round trips per job (issue #8, small jobs): the worker's START needs no read before it (the
- * owner comes with BullMQ's job data) and returns the job, DATA_START hands a small problem blob back in
- * its reply, the last iterates go with the result (SEAL_BATCH), FINISH counts the solve in the histogram,
- * a short job is never followed by push, and a small submission writes its data in one transaction. Each
+ * Fewer Redis round trips per job (issue #8, small jobs): DATA_START hands a small problem blob back in its
+ * reply, the last iterates go with the result (SEAL_BATCH), FINISH counts the solve in the histogram, a
+ * short job is never followed by push, and a small submission writes its data in one transaction. Each
  * step keeps what the longer way guaranteed: tokens, idempotent batches, the event stream's shape.
  */
 import { afterEach, expect, it } from 'vitest';
@@ -165,11 +164,6 @@ it('runs a small job with no GET, no cancel read, no subscription and no separat
   expect(calls.exists ?? 0).toBe(0);
   expect(calls.ssubscribe ?? 0).toBe(0);
   expect(calls.hincrbyfloat ?? 0).toBe(0);
-  // START returns the state hash and DATA_START the run hash's fields: the worker reads nothing first;
-  // SEAL_BATCH returns the iterates count for the done event
-  expect(calls.hgetall ?? 0).toBe(0);
-  expect(calls.hmget ?? 0).toBe(0);
-  expect(calls.llen ?? 0).toBe(0);
   // the submission: its data in one MULTI with the blob (no SET of its own), ADMIT, BullMQ's add, CONFIRM,
   // COMMIT; the worker: BullMQ's moveToActive, START, DATA_START, SEAL_BATCH, FINISH, CLOSE, BullMQ's
   // moveToFinished; one more (PROGRESS) when the thread's last batch was written before its result came
@@ -207,20 +201,4 @@ it('still ends a job cancelled in its first moments, before it is followed by pu
   expect(done.state).toBe('cancelled');
   // far less than the 60 s it would otherwise run
   expect(Date.parse(done.finishedAt!) - asked).toBeLessThan(10_000);
-});
-
-it('starts a job queued without its owner in BullMQ (by an older API) the old way, reading it first', async () => {
-  h = await harness(redis.url, 'legacy-data');
-  const { job } = await h.service.submit(generated(200, 8, 4));
-  // as an older API queued it: the id only
-  const bull = await h.queue.getJob(job.id);
-  expect(bull!.data).toMatchObject({ jobId: job.id, owner: OWNER });
-  await bull!.updateData({ jobId: job.id });
-  await h.startWorkers();
-  const done = await h.waitForState(job.id, ['succeeded', 'failed', 'cancelled']);
-  expect(done.state).toBe('succeeded');
-  expect(done.iterates.recorded).toBe(done.result!.iterations + 1);
-  expect(
-    (await h.service.list({ owner: OWNER, state: 'succeeded', limit: 5 })).items.map((j) => j.id),
-  ).toEqual([job.id]);
 });
