@@ -293,6 +293,42 @@ end
 `;
 
 /**
+ * A submission writes its job's data, with the provisional TTL: the run hash, the first event, and the
+ * problem blob unless it was written in pieces before. ARGV: provisional ttl, maxlen, the event JSON, the
+ * blob ('' when written already). One script, not a MULTI: the same single-slot step, without the cost of
+ * a client-side transaction object per submission. Returns 1.
+ */
+const CREATE = `${DATA_HELPERS}
+local ttl = ARGV[1]
+if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4], 'EX', ttl) end
+redis.call('HSET', KEYS[5], 'resumes', '0')
+redis.call('EXPIRE', KEYS[5], ttl)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', 'type', 'state', 'data', ARGV[3])
+redis.call('EXPIRE', KEYS[4], ttl)
+return 1
+`;
+
+/**
+ * What a view of the job needs from its data, in one call: {progress, resumes, truncated ('' for none),
+ * the iterates count, the result JSON ('' for none, or not asked for)}. ARGV: 1 to read the result.
+ */
+const READ = `
+local run = redis.call('HMGET', KEYS[5], 'progress', 'resumes', 'truncated')
+local result = ''
+if ARGV[1] == '1' then result = redis.call('GET', KEYS[3]) or '' end
+return {run[1] or '', run[2] or '', run[3] or '', redis.call('LLEN', KEYS[2]), result}
+`;
+
+/**
+ * An event stream's next page and whether it has ended: {entries after ARGV[1] (XRANGE, at most ARGV[2]),
+ * the run hash's `closed` field ('' while open), 1 if the run hash exists else 0}.
+ */
+const EVENTS = `
+return {redis.call('XRANGE', KEYS[4], ARGV[1], '+', 'COUNT', ARGV[2]),
+  redis.call('HGET', KEYS[5], 'closed') or '', redis.call('EXISTS', KEYS[5])}
+`;
+
+/**
  * A submission is complete: the job's data (written with the provisional TTL) gets the full one. ARGV: ttl.
  * Returns 1, or 0 when the data is gone.
  */
@@ -458,6 +494,9 @@ const SCRIPTS = {
   levinvCancel: { numberOfKeys: CONTROL_KEYS, lua: CANCEL },
   levinvRemove: { numberOfKeys: CONTROL_KEYS, lua: REMOVE },
   levinvPrune: { numberOfKeys: CONTROL_KEYS, lua: PRUNE },
+  levinvCreate: { numberOfKeys: DATA_KEYS, lua: CREATE },
+  levinvRead: { numberOfKeys: DATA_KEYS, lua: READ },
+  levinvEvents: { numberOfKeys: DATA_KEYS, lua: EVENTS },
   levinvConfirm: { numberOfKeys: DATA_KEYS, lua: CONFIRM },
   levinvDataStart: { numberOfKeys: DATA_KEYS, lua: DATA_START },
   levinvProgress: { numberOfKeys: DATA_KEYS, lua: PROGRESS },

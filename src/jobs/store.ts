@@ -216,16 +216,13 @@ export class JobStore {
     return live(hash, now) ? hash : null;
   }
 
-  /** The run hash's view fields, the iterates count and (if asked) the result, in one round trip. */
+  /** The run hash's view fields, the iterates count and (if asked) the result, in one script call. */
   async readData(id: string, withResult = false): Promise<JobData> {
-    const k = this.data(id);
-    const pipeline = this.redis
-      .pipeline()
-      .hmget(k.run, ...RUN_FIELDS)
-      .llen(k.iterates);
-    if (withResult) pipeline.get(k.result);
-    const [run, recorded, result] = await execAll<[(string | null)[], number, string | null]>(pipeline);
-    return { run, recorded, result: result ?? null };
+    const [progress, resumes, truncated, recorded, result] = await runScript<
+      [string, string, string, number, string]
+    >(this.redis, 'levinvRead', this.dataKeys(id), [withResult ? 1 : 0]);
+    const run = [progress, resumes, truncated].map((v) => (v === '' ? null : v));
+    return { run, recorded, result: result === '' ? null : result };
   }
 
   /** State and data together (two slots, read in parallel). */

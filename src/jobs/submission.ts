@@ -123,17 +123,15 @@ export class Submissions {
     const provisional = this.config.provisionalTtlSeconds;
     try {
       const blob = input.blob ?? encodeProblem(problem, xStar);
-      const data = this.redis.multi();
-      // a blob of one piece goes in the same transaction as the rest: one round trip
-      if (blob.byteLength <= BLOB_CHUNK_BYTES) data.set(k.problem, asBuffer(blob), 'EX', provisional);
-      else await this.writeBlob(k.problem, blob, provisional);
-      await execAll(
-        data
-          .hset(k.run, 'resumes', 0)
-          .expire(k.run, provisional)
-          .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
-          .expire(k.events, provisional),
-      );
+      // a blob of one piece goes in the same call as the rest (CREATE): one round trip
+      const inline = blob.byteLength <= BLOB_CHUNK_BYTES;
+      if (!inline) await this.writeBlob(k.problem, blob, provisional);
+      await runScript(this.redis, 'levinvCreate', this.store.dataKeys(id), [
+        provisional,
+        EVENTS_MAX_LEN,
+        stateEvent('queued'),
+        inline ? asBuffer(blob) : '',
+      ]);
     } catch (error) {
       // a timeout does not say whether the write happened: what did expires with the provisional TTL
       await this.discard(id);

@@ -1,7 +1,7 @@
 /**
  * Fewer Redis round trips per job (issue #8, small jobs): DATA_START hands a small problem blob back in its
  * reply, the last iterates go with the result (SEAL_BATCH), FINISH counts the solve in the histogram, a
- * short job is never followed by push, and a small submission writes its data in one transaction. Each
+ * short job is never followed by push, and a small submission writes its data in one script call. Each
  * step keeps what the longer way guaranteed: tokens, idempotent batches, the event stream's shape.
  */
 import { afterEach, expect, it } from 'vitest';
@@ -164,13 +164,19 @@ it('runs a small job with no GET, no cancel read, no subscription and no separat
   expect(calls.exists ?? 0).toBe(0);
   expect(calls.ssubscribe ?? 0).toBe(0);
   expect(calls.hincrbyfloat ?? 0).toBe(0);
-  // the submission: its data in one MULTI with the blob (no SET of its own), ADMIT, BullMQ's add, CONFIRM,
-  // COMMIT; the worker: BullMQ's moveToActive, START, DATA_START, SEAL_BATCH, FINISH, CLOSE, BullMQ's
-  // moveToFinished; one more (PROGRESS) when the thread's last batch was written before its result came
-  expect(calls.multi).toBe(1);
-  expect(calls.set).toBe(1);
-  expect(calls.evalsha).toBeGreaterThanOrEqual(11);
-  expect(calls.evalsha).toBeLessThanOrEqual(12);
+  // the job's data is read by scripts (READ: one call, no pipeline): the worker's read before START is an
+  // HGETALL and a READ; SEAL_BATCH returns the iterates count for the done event
+  expect(calls.hgetall).toBe(1);
+  expect(calls.hmget ?? 0).toBe(0);
+  expect(calls.llen ?? 0).toBe(0);
+  // the submission: its data in one script (CREATE, the blob included: no MULTI, no SET), ADMIT, BullMQ's
+  // add, CONFIRM, COMMIT; the worker: BullMQ's moveToActive, READ, START, DATA_START, SEAL_BATCH, FINISH,
+  // CLOSE, BullMQ's moveToFinished; one more (PROGRESS) when the thread's last batch was written before its
+  // result came
+  expect(calls.multi ?? 0).toBe(0);
+  expect(calls.set ?? 0).toBe(0);
+  expect(calls.evalsha).toBeGreaterThanOrEqual(13);
+  expect(calls.evalsha).toBeLessThanOrEqual(14);
   const view = (await h.service.get(job.id, OWNER))!;
   expect(view.state).toBe('succeeded');
   expect(view.iterates.recorded).toBe(view.result!.iterations + 1);
