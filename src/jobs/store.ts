@@ -351,12 +351,9 @@ export class JobStore {
     },
     now: number,
   ): Promise<boolean> {
-    const seal = [
-      token,
-      this.dataTtlSeconds,
-      end.result ? JSON.stringify(end.result) : '',
-      end.progress ? JSON.stringify(end.progress) : '',
-    ];
+    // serialized once: stored by SEAL and spliced into the done event by CLOSE
+    const result = end.result ? JSON.stringify(end.result) : '';
+    const seal = [token, this.dataTtlSeconds, result, end.progress ? JSON.stringify(end.progress) : ''];
     let recorded = end.recorded;
     if (end.batch) {
       const [sealed, length] = await runScript<[number, number]>(
@@ -397,18 +394,23 @@ export class JobStore {
     };
     if (end.error) view.error = end.error;
     recorded ??= await this.redis.llen(this.data(meta.id).iterates);
-    await this.close(toView(view, recorded, end.result));
+    await this.close(toView(view, recorded), result);
     return true;
   }
 
-  /** CLOSE: the done event carries the finished job (built here, so the script needs no JSON). */
-  private async close(view: JobView): Promise<boolean> {
+  /**
+   * CLOSE: the done event carries the finished job (built here, so the script needs no JSON), with
+   * `result`, the result's JSON as stored ('' for none), spliced in rather than serialized again.
+   */
+  private async close(view: JobView, result = ''): Promise<boolean> {
+    const json = JSON.stringify(view);
+    const done = result === '' ? json : `${json.slice(0, -1)},"result":${result}}`;
     const closed = await runScript<number>(this.redis, 'levinvClose', this.dataKeys(view.id), [
       this.dataTtlSeconds,
       EVENTS_MAX_LEN,
       view.state,
       stateEvent(view.state),
-      JSON.stringify(view),
+      done,
     ]);
     return closed === 1;
   }
@@ -418,9 +420,7 @@ export class JobStore {
     const job = await this.readJob(id, true);
     if (!job || !isFinished(job.meta.state)) return false;
     const { meta, data } = job;
-    return this.close(
-      toView(meta, data.recorded, data.result ? (JSON.parse(data.result) as JobResult) : undefined),
-    );
+    return this.close(toView(meta, data.recorded), data.result ?? '');
   }
 
   /**
