@@ -17,12 +17,24 @@
  * - throughput: 2000 jobs submitted as fast as 16 clients can, then waited for; jobs/s over first submit
  *   to last finish, and every job is read back: `lost` counts the submitted jobs that did not succeed.
  *
+ * With --breakdown, each throughput line is followed by where its time went, per job, from the first
+ * submit to the last job finished (the read-back excluded):
+ *   {bench: 'breakdown', workers, jobs, redisCalls, redisCpuMs, mainThreadCpuMs, otherThreadsCpuMs,
+ *    threads: {name: ms}, commands: {command: {calls, usec}}}
+ * redisCalls counts every command Redis ran (a script's own calls included, as INFO commandstats does) and
+ * redisCpuMs is the server's CPU; mainThreadCpuMs is this process's main thread: the API, the workers'
+ * main side and the bench's own HTTP clients all run there; the other threads are the solve threads and
+ * V8's and libuv's helpers (Linux only: /proc/self/task).
+ *
  * Everything is torn down at the end; a run that exceeds DEADLINE_MS stops with exit code 2.
  *
- * Usage: node dist/bench/service-bench.js [--quick]    (--quick: 50 latency jobs, 200 throughput jobs)
+ * Usage: node dist/bench/service-bench.js [--quick] [--breakdown] [--throughput-only]
+ *   (--quick: 50 latency jobs, 200 throughput jobs; --throughput-only: no latency or cancel figures)
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
 import { createJobService, type JobView, startWorkers } from '../jobs/index.js';
@@ -40,6 +52,9 @@ const DEADLINE_MS = 20 * 60_000;
 const THROUGHPUT_CLIENTS = 16;
 
 const quick = process.argv.includes('--quick');
+const breakdown = process.argv.includes('--breakdown');
+/** skips the latency and cancel figures (for profiling the throughput run alone) */
+const throughputOnly = process.argv.includes('--throughput-only');
 const LATENCY_JOBS = quick ? 50 : 200;
 const THROUGHPUT_JOBS = quick ? 200 : 2000;
 const CANCEL_JOBS = quick ? 10 : 30;
@@ -163,18 +178,95 @@ async function cancelLatency(base: string, workers: number): Promise<Record<stri
   };
 }
 
+/** CPU seconds of each thread of this process, by thread id (Linux; empty elsewhere). */
+function threadTimes(): Map<string, { name: string; seconds: number }> {
+  const times = new Map<string, { name: string; seconds: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name
+      times.set(tid, { name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
+    }
+  } catch {
+    // not Linux
+  }
+  return times;
+}
+
+interface Sample {
+  threads: Map<string, { name: string; seconds: number }>;
+  redisCpu: number;
+  commands: Map<string, { calls: number; usec: number }>;
+}
+
+async function sample(redis: Redis): Promise<Sample> {
+  const [cpu, stats] = await Promise.all([redis.info('cpu'), redis.info('commandstats')]);
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(cpu)?.[1] ?? 0);
+  const commands = new Map<string, { calls: number; usec: number }>();
+  for (const match of stats.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) {
+    commands.set(match[1], { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return {
+    threads: threadTimes(),
+    redisCpu: field('used_cpu_user') + field('used_cpu_sys'),
+    commands,
+  };
+}
+
+function perJob(before: Sample, after: Sample, jobs: number, workers: number): Record<string, unknown> {
+  const ms = (seconds: number): number => Number(((seconds * 1000) / jobs).toFixed(2));
+  const pid = String(process.pid);
+  let main = 0;
+  let other = 0;
+  const threads: Record<string, number> = {};
+  for (const [tid, { name, seconds }] of after.threads) {
+    const spent = seconds - (before.threads.get(tid)?.seconds ?? 0);
+    if (tid === pid) main += spent;
+    else {
+      other += spent;
+      threads[name] = (threads[name] ?? 0) + spent;
+    }
+  }
+  const commands: Record<string, { calls: number; usec: number }> = {};
+  let calls = 0;
+  for (const [name, now] of after.commands) {
+    if (name === 'info') continue;
+    const was = before.commands.get(name) ?? { calls: 0, usec: 0 };
+    const c = (now.calls - was.calls) / jobs;
+    if (c <= 0) continue;
+    calls += c;
+    commands[name] = { calls: Number(c.toFixed(2)), usec: Number(((now.usec - was.usec) / jobs).toFixed(1)) };
+  }
+  return {
+    bench: 'breakdown',
+    workers,
+    jobs,
+    redisCalls: Number(calls.toFixed(1)),
+    redisCpuMs: ms(after.redisCpu - before.redisCpu),
+    mainThreadCpuMs: ms(main),
+    otherThreadsCpuMs: ms(other),
+    threads: Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, ms(v)])),
+    commands,
+  };
+}
+
 async function throughput(
   base: string,
   workers: number,
   finishedCount: () => Promise<number>,
+  probe: Redis | null,
 ): Promise<Record<string, unknown>> {
   const ids: string[] = [];
+  const before = probe ? await sample(probe) : null;
   const firstSubmit = Date.now();
   await pool(THROUGHPUT_JOBS, THROUGHPUT_CLIENTS, async (i) => {
     ids.push((await submit(base, i)).id);
   });
   // The store's counts say when to look; each job is then read back over HTTP.
   while ((await finishedCount()) < ids.length) await sleep(250);
+  const spent = probe && before ? perJob(before, await sample(probe), ids.length, workers) : null;
   const views: JobView[] = [];
   await pool(ids.length, THROUGHPUT_CLIENTS, async (i) => {
     views.push(await getJob(base, ids[i]));
@@ -194,12 +286,15 @@ async function throughput(
     succeeded,
     failed,
     lost: THROUGHPUT_JOBS - succeeded,
+    ...(spent ? { breakdown: spent } : {}),
   };
 }
 
 async function main(): Promise<void> {
   const redis = await startLocalRedis();
   const cleanups: (() => Promise<void>)[] = [() => redis.stop()];
+  const probe = breakdown ? new Redis(redis.url, { connectionName: 'levinv-bench-probe' }) : null;
+  if (probe) cleanups.push(async () => void probe.disconnect());
   const cleanup = async (): Promise<void> => {
     for (const close of cleanups.splice(0).reverse()) await close().catch(() => undefined);
   };
@@ -237,16 +332,23 @@ async function main(): Promise<void> {
       await pool(10, workers, async (i) => {
         await awaitDone(base, (await submit(base, i)).id);
       });
-      process.stdout.write(`${JSON.stringify(await latency(base, workers))}\n`);
-      process.stdout.write(`${JSON.stringify(await cancelLatency(base, workers))}\n`);
+      if (!throughputOnly) {
+        process.stdout.write(`${JSON.stringify(await latency(base, workers))}\n`);
+        process.stdout.write(`${JSON.stringify(await cancelLatency(base, workers))}\n`);
+      }
       const finished = async (): Promise<number> => {
         const { byState } = await jobs.stats();
         return byState.succeeded + byState.failed + byState.cancelled;
       };
       const before = await finished();
-      process.stdout.write(
-        `${JSON.stringify(await throughput(base, workers, async () => (await finished()) - before))}\n`,
+      const { breakdown: spent, ...figures } = await throughput(
+        base,
+        workers,
+        async () => (await finished()) - before,
+        probe,
       );
+      process.stdout.write(`${JSON.stringify(figures)}\n`);
+      if (spent) process.stdout.write(`${JSON.stringify(spent)}\n`);
       cleanups.pop();
       await stop();
     }

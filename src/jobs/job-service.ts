@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { toHistogram } from './histogram.js';
-import { type DataKeys, isJobId, Keys } from './keys.js';
+import { type DataKeys, dataKeyList, isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
@@ -22,6 +22,7 @@ import {
   type RedisClient,
   waitReady,
 } from './redis.js';
+import { runScript } from './scripts.js';
 import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, RUN_FIELDS, toView } from './store.js';
 import { Submissions } from './submission.js';
 import {
@@ -334,17 +335,15 @@ class RedisJobService implements JobService {
     let start = from;
     while (!signal.aborted) {
       latch.reset();
-      // One transaction: if the job is closed (CLOSE wrote its done event) and nothing follows `start`, its
+      // One script (atomic, as a transaction): if the job is closed (CLOSE wrote its done event) and nothing follows `start`, its
       // done event is behind us; if its run hash is gone, so is the job.
-      const [entries, closed, exists] = await guarded('events', () =>
-        execAll<[[string, string[]][], string | null, number]>(
-          this.redis
-            .multi()
-            .xrange(k.events, start, '+', 'COUNT', EVENTS_PAGE)
-            .hget(k.run, 'closed')
-            .exists(k.run),
-        ),
+      const [entries, closedField, exists] = await guarded('events', () =>
+        runScript<[[string, string[]][], string, number]>(this.redis, 'levinvEvents', dataKeyList(k), [
+          start,
+          EVENTS_PAGE,
+        ]),
       );
+      const closed = closedField === '' ? null : closedField;
       for (const [eventId, fields] of entries) {
         const event = toEvent(eventId, fields);
         start = `(${eventId}`;

@@ -3,8 +3,13 @@
  * on the main thread, keeps BullMQ's lock renewed, writes the iterates and checkpoints the thread reports,
  * and watches the job's cancel flag. A cancel reaches a running solve three ways: pushed (the FLAG script
  * publishes on the job's cancel channel, which this process's one subscriber follows while the job runs
- * here), in the reply of the next progress write (PROGRESS returns the flag), and by a slow fallback read
- * of the flag (cancelPollMs) for a publish missed while the subscriber was away.
+ * here, from cancelFollowAfterMs into the run on, reading the flag once then), in the reply of the next
+ * progress write (PROGRESS returns the flag), and by a slow fallback read of the flag (cancelPollMs) for a
+ * publish missed while the subscriber was away. A flag raised before the run starts is found by DATA_START.
+ *
+ * Round trips of a small job (issue #8): START, DATA_START (which returns the problem blob), the solve's
+ * last iterates stored with its result (SEAL_BATCH), FINISH (which also counts the solve in the
+ * histogram), CLOSE; a job that ends within cancelFollowAfterMs is never subscribed to.
  *
  * Who ends a job how:
  * - succeeded / cancelled (while running): the attempt that ran it, by SEAL, FINISH and CLOSE with its
@@ -44,7 +49,7 @@ import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
-import { Wakeups } from './wakeups.js';
+import { type Follow, Wakeups } from './wakeups.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -78,6 +83,12 @@ export interface StartWorkersOptions {
   cancelPollMs?: number;
   /** follow cancels by push (needs Redis 7); default true. False leaves the progress replies and the poll. */
   cancelPush?: boolean;
+  /**
+   * a solve is followed by push once it has run this long (then its flag is read once, as after any
+   * subscription): most small jobs are over by then, and a job that ends sooner is spared a subscribe, an
+   * unsubscribe and a read. A cancel raised before DATA_START is found there; default 25 ms
+   */
+  cancelFollowAfterMs?: number;
   /** at most one iterates/progress write per job per this many ms (plus the last); default 100 ms */
   flushMs?: number;
   /** on close(), how long running solves may go on before they are handed back to the queue; default 5 s */
@@ -128,6 +139,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
   const wakeups =
     opts.cancelPush === false ? null : new Wakeups(opts.redisUrl, 'levinv-worker-wakeups', logger);
   const flushMs = opts.flushMs ?? 100;
+  const cancelFollowAfterMs = opts.cancelFollowAfterMs ?? 25;
   /** stop functions of the solves running in this process */
   const running = new Map<string, (why: StopReason) => void>();
   /** set once close() has waited long enough for running solves */
@@ -173,7 +185,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log.info('cancelled before it started');
       return;
     }
-    const blob = started.outcome === 'no-problem' ? null : await redis.getBuffer(keys.data(id).problem);
+    const blob =
+      started.outcome === 'no-problem'
+        ? null
+        : (started.blob ?? (await redis.getBuffer(keys.data(id).problem)));
     if (!blob) {
       await store.finish(
         current,
@@ -246,8 +261,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
           }
         });
     };
-    const follow = wakeups?.follow(keys.data(id).cancel, checkCancel);
-    void follow?.ready.then(checkCancel);
+    let follow: Follow | undefined;
+    const following = setTimeout(() => {
+      if (stopReason) return;
+      follow = wakeups?.follow(keys.data(id).cancel, checkCancel);
+      void follow?.ready.then(checkCancel);
+    }, cancelFollowAfterMs);
     const poll = setInterval(checkCancel, cancelPollMs);
 
     let ended: ThreadOutcome | Error;
@@ -257,10 +276,18 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       ended = error as Error;
     } finally {
       clearInterval(poll);
+      clearTimeout(following);
       follow?.stop();
       running.delete(id);
-      await writer.drain();
     }
+    // A solve that ends with its result (and is not being handed back) stores its last iterates along with
+    // the result (SEAL_BATCH); any other end has them written first, as they came.
+    const sealing =
+      !(ended instanceof Error) &&
+      ended.type === 'done' &&
+      !(ended.result.reason === 'aborted' && (stopReason === 'shutdown' || stopReason === 'lost'));
+    const tail = sealing ? writer.takePending() : null;
+    await writer.drain();
 
     if (ended instanceof Error) {
       if (ended instanceof ThreadCrashError && ended.outOfMemory) {
@@ -295,25 +322,24 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     const done = await end(state, { result, progress: last }, ended.seconds);
     log.info({ state, reason: result.reason, iterations: result.iterations, recorded: done }, 'solve ended');
 
-    /** FINISH, and the solve's time in the histogram if this attempt was the one that finished the job. */
+    /** FINISH, with the solve's time for the histogram (counted if this attempt finishes the job). */
     async function end(
       state: JobState,
       how: { result?: typeof result; error?: JobError; progress: JobProgress | null },
       seconds?: number,
     ): Promise<boolean> {
-      const finished = await store.finish(
+      return store.finish(
         current,
         token,
-        { state, ...how, recorded: writer.recorded },
+        {
+          state,
+          ...how,
+          recorded: writer.recorded,
+          ...(seconds === undefined ? {} : { seconds }),
+          ...(tail && how.result ? { batch: tail } : {}),
+        },
         Date.now(),
       );
-      // Best effort: a metric must never fail a solve.
-      if (finished && seconds !== undefined) {
-        await store
-          .recordSolveSeconds(seconds)
-          .catch((error) => log.warn({ err: error }, 'solve time not recorded'));
-      }
-      return finished;
     }
 
     /** Back to the queue with its checkpoint, for the next worker to resume (worker shutdown). */

@@ -2,10 +2,14 @@
  * Writes a running solve's batches (records plus the checkpoint they end at) to Redis, one PROGRESS call
  * at a time; batches that arrive meanwhile are merged into the next call. A failed write is retried (the
  * script is idempotent), so a Redis hiccup leaves no gap in the iterates.
+ *
+ * A write starts on the next turn of the event loop (setImmediate), not at once: a solve thread posts its
+ * last batch and its result back to back, and the worker then takes that batch (takePending) to store it
+ * with the result in one call (SEAL_BATCH) instead of two.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { JobStore } from './store.js';
+import type { JobStore, ProgressBatch } from './store.js';
 import type { IteratesMessage } from './thread-protocol.js';
 
 /** Records per PROGRESS call: keeps one script call's argument list (and its Redis time) bounded. */
@@ -16,6 +20,8 @@ const RETRY_MS = 500;
 export class ProgressWriter {
   private queued: IteratesMessage[] = [];
   private writing: Promise<void> | null = null;
+  /** the next write, scheduled and not started */
+  private scheduled: NodeJS.Immediate | null = null;
   private lost = false;
 
   constructor(
@@ -34,6 +40,12 @@ export class ProgressWriter {
   push(batch: IteratesMessage): void {
     if (this.lost) return;
     this.queued.push(batch);
+    if (!this.writing && !this.scheduled) this.scheduled = setImmediate(() => this.start());
+  }
+
+  private start(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
     this.writing ??= this.loop().finally(() => {
       this.writing = null;
     });
@@ -41,15 +53,27 @@ export class ProgressWriter {
 
   /** Resolves once everything pushed so far is written (or given up). */
   async drain(): Promise<void> {
+    if (this.scheduled) this.start();
     while (this.writing) await this.writing;
+  }
+
+  /**
+   * The batches not handed to Redis yet, merged into one, for the caller to store itself (after drain(),
+   * which waits for a write in flight); null when there are none or too many records for one call.
+   */
+  takePending(): ProgressBatch | null {
+    if (this.lost || this.queued.length === 0) return null;
+    const batch = merge(this.queued);
+    if (batch.records.length > MAX_RECORDS_PER_WRITE) return null;
+    this.queued = [];
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    return batch;
   }
 
   private async loop(): Promise<void> {
     while (this.queued.length > 0 && !this.lost) {
-      const batches = this.queued.splice(0);
-      const latest = batches[batches.length - 1];
-      const records = batches.length === 1 ? latest.records : batches.flatMap((b) => b.records);
-      const truncated = batches.some((b) => b.truncated);
+      const { records, truncated, ...latest } = merge(this.queued.splice(0));
       for (let at = 0; ; at += MAX_RECORDS_PER_WRITE) {
         const last = at + MAX_RECORDS_PER_WRITE >= records.length;
         // the checkpoint goes with the chunk that ends at its iterate
@@ -87,4 +111,16 @@ export class ProgressWriter {
       }
     }
   }
+}
+
+/** Batches in order as one: all their records, the last one's checkpoint and progress. */
+function merge(batches: IteratesMessage[]): ProgressBatch {
+  const latest = batches[batches.length - 1];
+  return {
+    records: batches.length === 1 ? latest.records : batches.flatMap((b) => b.records),
+    progress: latest.progress,
+    checkpoint: latest.checkpoint,
+    checkpointRecord: latest.checkpointRecord,
+    truncated: batches.some((b) => b.truncated),
+  };
 }

@@ -145,6 +145,8 @@ return {'started', state}
 /**
  * The end of a job. ARGV: id, now, ttl, token ('' = whoever holds it: BullMQ itself failed the job),
  * state, error JSON ('' for none). Returns 1, or 0 when it was finished already or another attempt holds it.
+ * FINISH_TIMED (18 keys: the control keys, then the solve-time histogram) also adds the solve's time to
+ * the histogram when it finishes the job, in the same step. ARGV 7 and 8: the bucket's field, the seconds.
  */
 const FINISH = `${CONTROL_HELPERS}
 local id, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -156,6 +158,12 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[6]) end
 redis.call('HDEL', KEYS[1], 'token', 'provisional')
 setState(id, ARGV[5])
 touch(id, now, ttl, ttl)
+if KEYS[18] and ARGV[7] then
+  redis.call('HINCRBY', KEYS[18], ARGV[7], 1)
+  redis.call('HINCRBY', KEYS[18], 'count', 1)
+  redis.call('HINCRBYFLOAT', KEYS[18], 'sum', ARGV[8])
+  redis.call('EXPIRE', KEYS[18], ttl)
+end
 return 1
 `;
 
@@ -255,6 +263,69 @@ end
 local function dropCheckpoint()
   redis.call('HDEL', KEYS[5], 'checkpoint', 'checkpointRecord', 'checkpointIteration')
 end
+-- A batch of iterates and the checkpoint they end at (PROGRESS, SEAL_BATCH). ARGV[at] to ARGV[at + 4]:
+-- progress JSON, checkpoint JSON, checkpoint iteration, checkpoint record, truncated (1/0); the records
+-- follow. Idempotent: records at or before the last stored iteration, and a checkpoint not past the
+-- stored one, are skipped.
+local function storeBatch(maxlen, at)
+  local last = lastRecorded()
+  local fresh = {}
+  for i = at + 5, #ARGV do
+    local it = recordIteration(ARGV[i])
+    if it > last then
+      fresh[#fresh + 1] = ARGV[i]
+      last = it
+    end
+  end
+  for i = 1, #fresh, 1000 do
+    redis.call('RPUSH', KEYS[2], unpack(fresh, i, math.min(i + 999, #fresh)))
+  end
+  if ARGV[at + 1] ~= '' then
+    local stored = tonumber(redis.call('HGET', KEYS[5], 'checkpointIteration') or '-1')
+    if tonumber(ARGV[at + 2]) > stored then
+      redis.call('HSET', KEYS[5], 'checkpoint', ARGV[at + 1], 'checkpointIteration', ARGV[at + 2],
+        'checkpointRecord', ARGV[at + 3], 'progress', ARGV[at])
+      emit(maxlen, 'progress', ARGV[at])
+    end
+  end
+  if ARGV[at + 4] == '1' then redis.call('HSET', KEYS[5], 'truncated', '1') end
+end
+`;
+
+/**
+ * A submission writes its job's data, with the provisional TTL: the run hash, the first event, and the
+ * problem blob unless it was written in pieces before. ARGV: provisional ttl, maxlen, the event JSON, the
+ * blob ('' when written already). One script, not a MULTI: the same single-slot step, without the cost of
+ * a client-side transaction object per submission. Returns 1.
+ */
+const CREATE = `${DATA_HELPERS}
+local ttl = ARGV[1]
+if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4], 'EX', ttl) end
+redis.call('HSET', KEYS[5], 'resumes', '0')
+redis.call('EXPIRE', KEYS[5], ttl)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', 'type', 'state', 'data', ARGV[3])
+redis.call('EXPIRE', KEYS[4], ttl)
+return 1
+`;
+
+/**
+ * What a view of the job needs from its data, in one call: {progress, resumes, truncated ('' for none),
+ * the iterates count, the result JSON ('' for none, or not asked for)}. ARGV: 1 to read the result.
+ */
+const READ = `
+local run = redis.call('HMGET', KEYS[5], 'progress', 'resumes', 'truncated')
+local result = ''
+if ARGV[1] == '1' then result = redis.call('GET', KEYS[3]) or '' end
+return {run[1] or '', run[2] or '', run[3] or '', redis.call('LLEN', KEYS[2]), result}
+`;
+
+/**
+ * An event stream's next page and whether it has ended: {entries after ARGV[1] (XRANGE, at most ARGV[2]),
+ * the run hash's `closed` field ('' while open), 1 if the run hash exists else 0}.
+ */
+const EVENTS = `
+return {redis.call('XRANGE', KEYS[4], ARGV[1], '+', 'COUNT', ARGV[2]),
+  redis.call('HGET', KEYS[5], 'closed') or '', redis.call('EXISTS', KEYS[5])}
 `;
 
 /**
@@ -269,9 +340,11 @@ return 1
 
 /**
  * The attempt that START let run takes the job's data. ARGV: token, ttl, maxlen, attempt, record.every,
- * recorded-iterates limit. Returns {outcome, checkpoint JSON, checkpoint record, recorded, last recorded
- * iteration, resumes}; outcome is no-problem (the problem blob is gone: the attempt should fail the job),
- * cancel (a cancel was requested: the attempt should end the job cancelled) or started.
+ * recorded-iterates limit, and (optional) the largest problem blob to return (bytes; 0 or absent: none).
+ * Returns {outcome, checkpoint JSON, checkpoint record, recorded, last recorded iteration, resumes, the
+ * problem blob or '' (when started and it is no larger than asked: the worker then needs no GET)};
+ * outcome is no-problem (the problem blob is gone: the attempt should fail the job), cancel (a cancel was
+ * requested: the attempt should end the job cancelled) or started.
  *
  * A job with a checkpoint resumes from it: its iterates stay, trimmed to end at or before the checkpoint
  * and without a tail that was kept only as the previous run's last iterate (not an every-th one, or one
@@ -311,8 +384,11 @@ else
 end
 emit(maxlen, 'state', event)
 expireAll(ttl)
+local blob = ''
+local inline = tonumber(ARGV[7] or '0')
+if inline > 0 and redis.call('STRLEN', KEYS[1]) <= inline then blob = redis.call('GET', KEYS[1]) end
 return {'started', checkpoint or '', redis.call('HGET', KEYS[5], 'checkpointRecord') or '',
-  redis.call('LLEN', KEYS[2]), lastRecorded(), resumes}
+  redis.call('LLEN', KEYS[2]), lastRecorded(), resumes, blob}
 `;
 
 /**
@@ -326,27 +402,7 @@ return {'started', checkpoint or '', redis.call('HGET', KEYS[5], 'checkpointReco
 const PROGRESS = `${DATA_HELPERS}
 if redis.call('HGET', KEYS[5], 'token') ~= ARGV[1] then return {-1, 0} end
 local ttl, maxlen = tonumber(ARGV[2]), ARGV[3]
-local last = lastRecorded()
-local fresh = {}
-for i = 9, #ARGV do
-  local it = recordIteration(ARGV[i])
-  if it > last then
-    fresh[#fresh + 1] = ARGV[i]
-    last = it
-  end
-end
-for i = 1, #fresh, 1000 do
-  redis.call('RPUSH', KEYS[2], unpack(fresh, i, math.min(i + 999, #fresh)))
-end
-if ARGV[5] ~= '' then
-  local stored = tonumber(redis.call('HGET', KEYS[5], 'checkpointIteration') or '-1')
-  if tonumber(ARGV[6]) > stored then
-    redis.call('HSET', KEYS[5], 'checkpoint', ARGV[5], 'checkpointIteration', ARGV[6],
-      'checkpointRecord', ARGV[7], 'progress', ARGV[4])
-    emit(maxlen, 'progress', ARGV[4])
-  end
-end
-if ARGV[8] == '1' then redis.call('HSET', KEYS[5], 'truncated', '1') end
+storeBatch(maxlen, 4)
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('EXPIRE', KEYS[4], ttl)
 return {redis.call('LLEN', KEYS[2]), redis.call('EXISTS', KEYS[6])}
@@ -363,6 +419,22 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], 'progress', ARGV[4]) end
 expireAll(tonumber(ARGV[2]))
 return 1
+`;
+
+/**
+ * SEAL with the solve's last batch of iterates (what PROGRESS would have written just before it): one
+ * call instead of two at the end of a job. ARGV: token, ttl, result JSON, progress JSON ('' for none),
+ * maxlen, then PROGRESS's batch arguments (from its 4th on: progress, checkpoint, checkpoint iteration,
+ * checkpoint record, truncated, records). Returns {1, the number of recorded iterates}, or {0, 0} when
+ * another attempt has taken the job's data.
+ */
+const SEAL_BATCH = `${DATA_HELPERS}
+if redis.call('HGET', KEYS[5], 'token') ~= ARGV[1] then return {0, 0} end
+storeBatch(ARGV[5], 6)
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], 'progress', ARGV[4]) end
+expireAll(tonumber(ARGV[2]))
+return {1, redis.call('LLEN', KEYS[2])}
 `;
 
 /**
@@ -416,15 +488,20 @@ const SCRIPTS = {
   levinvRelease: { numberOfKeys: CONTROL_KEYS, lua: RELEASE },
   levinvStart: { numberOfKeys: CONTROL_KEYS, lua: START },
   levinvFinish: { numberOfKeys: CONTROL_KEYS, lua: FINISH },
+  levinvFinishTimed: { numberOfKeys: CONTROL_KEYS + 1, lua: FINISH },
   levinvRequeue: { numberOfKeys: CONTROL_KEYS, lua: REQUEUE },
   levinvStalled: { numberOfKeys: CONTROL_KEYS, lua: STALLED },
   levinvCancel: { numberOfKeys: CONTROL_KEYS, lua: CANCEL },
   levinvRemove: { numberOfKeys: CONTROL_KEYS, lua: REMOVE },
   levinvPrune: { numberOfKeys: CONTROL_KEYS, lua: PRUNE },
+  levinvCreate: { numberOfKeys: DATA_KEYS, lua: CREATE },
+  levinvRead: { numberOfKeys: DATA_KEYS, lua: READ },
+  levinvEvents: { numberOfKeys: DATA_KEYS, lua: EVENTS },
   levinvConfirm: { numberOfKeys: DATA_KEYS, lua: CONFIRM },
   levinvDataStart: { numberOfKeys: DATA_KEYS, lua: DATA_START },
   levinvProgress: { numberOfKeys: DATA_KEYS, lua: PROGRESS },
   levinvSeal: { numberOfKeys: DATA_KEYS, lua: SEAL },
+  levinvSealBatch: { numberOfKeys: DATA_KEYS, lua: SEAL_BATCH },
   levinvClose: { numberOfKeys: DATA_KEYS, lua: CLOSE },
   levinvReset: { numberOfKeys: DATA_KEYS, lua: RESET },
   levinvFlag: { numberOfKeys: DATA_KEYS, lua: FLAG },
@@ -447,5 +524,16 @@ export function runScript<T>(
   args: readonly ScriptArg[],
 ): Promise<T> {
   const fn = (redis as unknown as Record<ScriptName, ScriptFn>)[name];
+  return fn.call(redis, ...keys, ...args) as Promise<T>;
+}
+
+/** runScript, with every string of the reply as a Buffer (ioredis's `<name>Buffer` variant). */
+export function runScriptBuffer<T>(
+  redis: RedisClient,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<T> {
+  const fn = (redis as unknown as Record<string, ScriptFn>)[`${name}Buffer`];
   return fn.call(redis, ...keys, ...args) as Promise<T>;
 }

@@ -17,7 +17,7 @@ import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { bucketField } from './histogram.js';
 import { controlKeyList, type DataKeys, dataKeyList, type Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
-import { runScript } from './scripts.js';
+import { runScript, runScriptBuffer } from './scripts.js';
 import {
   isFinished,
   type JobError,
@@ -153,7 +153,32 @@ export interface Started {
   recorded: number;
   lastRecorded: number;
   resumes: number;
+  /** the problem blob, when DATA_START returned it (small problems: no GET needed) */
+  blob?: Buffer;
 }
+
+/** Problem blobs up to this size come back in DATA_START's reply; larger ones are read by a GET of their
+ * own (a script's reply is built in one piece, which holds Redis for a big blob). */
+export const INLINE_BLOB_BYTES = 1 << 20;
+
+/** A batch of iterate records and the checkpoint they end at, as PROGRESS (and SEAL_BATCH) store it. */
+export interface ProgressBatch {
+  progress: JobProgress | null;
+  checkpoint: Checkpoint | null;
+  checkpointRecord: string;
+  truncated: boolean;
+  records: string[];
+}
+
+/** PROGRESS's batch arguments (from its 4th on). */
+const batchArgs = (batch: ProgressBatch): (string | number)[] => [
+  batch.progress ? JSON.stringify(batch.progress) : '',
+  batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
+  batch.checkpoint ? batch.checkpoint.iteration : -1,
+  batch.checkpointRecord,
+  batch.truncated ? '1' : '0',
+  ...batch.records,
+];
 
 /** A job's data read along with its state: what a view needs besides the state hash. */
 export interface JobData {
@@ -191,16 +216,13 @@ export class JobStore {
     return live(hash, now) ? hash : null;
   }
 
-  /** The run hash's view fields, the iterates count and (if asked) the result, in one round trip. */
+  /** The run hash's view fields, the iterates count and (if asked) the result, in one script call. */
   async readData(id: string, withResult = false): Promise<JobData> {
-    const k = this.data(id);
-    const pipeline = this.redis
-      .pipeline()
-      .hmget(k.run, ...RUN_FIELDS)
-      .llen(k.iterates);
-    if (withResult) pipeline.get(k.result);
-    const [run, recorded, result] = await execAll<[(string | null)[], number, string | null]>(pipeline);
-    return { run, recorded, result: result ?? null };
+    const [progress, resumes, truncated, recorded, result] = await runScript<
+      [string, string, string, number, string]
+    >(this.redis, 'levinvRead', this.dataKeys(id), [withResult ? 1 : 0]);
+    const run = [progress, resumes, truncated].map((v) => (v === '' ? null : v));
+    return { run, recorded, result: result === '' ? null : result };
   }
 
   /** State and data together (two slots, read in parallel). */
@@ -263,8 +285,8 @@ export class JobStore {
       if (outcome === 'finished') await this.closeFinished(meta.id);
       return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: meta.resumes };
     }
-    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes] = await runScript<
-      ['no-problem' | 'cancel' | 'started', string, string, number, number, number]
+    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes, blob] = await runScriptBuffer<
+      [Buffer, Buffer, Buffer, number, number, number, Buffer | undefined]
     >(this.redis, 'levinvDataStart', this.dataKeys(meta.id), [
       token,
       this.dataTtlSeconds,
@@ -272,16 +294,19 @@ export class JobStore {
       attempt,
       run.every,
       run.recordLimit,
+      INLINE_BLOB_BYTES,
     ]);
-    return {
-      outcome: dataOutcome,
+    const started: Started = {
+      outcome: dataOutcome.toString() as StartOutcome,
       previous,
-      checkpoint,
-      checkpointRecord,
+      checkpoint: checkpoint.toString(),
+      checkpointRecord: checkpointRecord.toString(),
       recorded,
       lastRecorded: last,
       resumes,
     };
+    if (blob && blob.length > 0) started.blob = blob;
+    return started;
   }
 
   /**
@@ -293,36 +318,21 @@ export class JobStore {
   async progress(
     id: string,
     token: string,
-    batch: {
-      progress: JobProgress | null;
-      checkpoint: Checkpoint | null;
-      checkpointRecord: string;
-      truncated: boolean;
-      records: string[];
-    },
+    batch: ProgressBatch,
   ): Promise<{ recorded: number; cancelRequested: boolean }> {
     const [recorded, cancel] = await runScript<[number, number]>(
       this.redis,
       'levinvProgress',
       this.dataKeys(id),
-      [
-        token,
-        this.dataTtlSeconds,
-        EVENTS_MAX_LEN,
-        batch.progress ? JSON.stringify(batch.progress) : '',
-        batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
-        batch.checkpoint ? batch.checkpoint.iteration : -1,
-        batch.checkpointRecord,
-        batch.truncated ? '1' : '0',
-        ...batch.records,
-      ],
+      [token, this.dataTtlSeconds, EVENTS_MAX_LEN, ...batchArgs(batch)],
     );
     return { recorded, cancelRequested: cancel === 1 };
   }
 
   /**
    * Ends the job: SEAL, FINISH, CLOSE. `token` '' finishes it whoever holds it (BullMQ failed the job
-   * itself). False when it was already finished or is held by another attempt.
+   * itself). False when it was already finished or is held by another attempt. `end.seconds`, the solve's
+   * time, goes into the histogram by FINISH itself (so it counts exactly the solves that finished a job).
    */
   async finish(
     meta: JobMeta,
@@ -334,22 +344,47 @@ export class JobStore {
       progress?: JobProgress | null;
       /** the iterates recorded; read from Redis when not given */
       recorded?: number;
+      /** how long the solve took, for the histogram */
+      seconds?: number;
+      /** the solve's last iterates, not written yet: they go with SEAL (one call instead of two) */
+      batch?: ProgressBatch;
     },
     now: number,
   ): Promise<boolean> {
-    const sealed = await runScript<number>(this.redis, 'levinvSeal', this.dataKeys(meta.id), [
+    // serialized once: stored by SEAL and spliced into the done event by CLOSE
+    const result = end.result ? JSON.stringify(end.result) : '';
+    const seal = [token, this.dataTtlSeconds, result, end.progress ? JSON.stringify(end.progress) : ''];
+    let recorded = end.recorded;
+    if (end.batch) {
+      const [sealed, length] = await runScript<[number, number]>(
+        this.redis,
+        'levinvSealBatch',
+        this.dataKeys(meta.id),
+        [...seal, EVENTS_MAX_LEN, ...batchArgs(end.batch)],
+      );
+      if (sealed !== 1) return false;
+      recorded = length;
+    } else if ((await runScript<number>(this.redis, 'levinvSeal', this.dataKeys(meta.id), seal)) !== 1) {
+      return false;
+    }
+    const control = this.controlKeys(meta.id, meta.owner, meta.idempotencyKey);
+    const args = [
+      meta.id,
+      now,
+      this.ttlSeconds,
       token,
-      this.dataTtlSeconds,
-      end.result ? JSON.stringify(end.result) : '',
-      end.progress ? JSON.stringify(end.progress) : '',
-    ]);
-    if (sealed !== 1) return false;
-    const finished = await runScript<number>(
-      this.redis,
-      'levinvFinish',
-      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
-      [meta.id, now, this.ttlSeconds, token, end.state, end.error ? JSON.stringify(end.error) : ''],
-    );
+      end.state,
+      end.error ? JSON.stringify(end.error) : '',
+    ];
+    const finished =
+      end.seconds === undefined
+        ? await runScript<number>(this.redis, 'levinvFinish', control, args)
+        : await runScript<number>(
+            this.redis,
+            'levinvFinishTimed',
+            [...control, this.keys.solveSeconds],
+            [...args, bucketField(end.seconds), end.seconds],
+          );
     if (finished !== 1) return false;
     const view: JobMeta = {
       ...meta,
@@ -358,19 +393,24 @@ export class JobStore {
       progress: end.progress ?? meta.progress,
     };
     if (end.error) view.error = end.error;
-    const recorded = end.recorded ?? (await this.redis.llen(this.data(meta.id).iterates));
-    await this.close(toView(view, recorded, end.result));
+    recorded ??= await this.redis.llen(this.data(meta.id).iterates);
+    await this.close(toView(view, recorded), result);
     return true;
   }
 
-  /** CLOSE: the done event carries the finished job (built here, so the script needs no JSON). */
-  private async close(view: JobView): Promise<boolean> {
+  /**
+   * CLOSE: the done event carries the finished job (built here, so the script needs no JSON), with
+   * `result`, the result's JSON as stored ('' for none), spliced in rather than serialized again.
+   */
+  private async close(view: JobView, result = ''): Promise<boolean> {
+    const json = JSON.stringify(view);
+    const done = result === '' ? json : `${json.slice(0, -1)},"result":${result}}`;
     const closed = await runScript<number>(this.redis, 'levinvClose', this.dataKeys(view.id), [
       this.dataTtlSeconds,
       EVENTS_MAX_LEN,
       view.state,
       stateEvent(view.state),
-      JSON.stringify(view),
+      done,
     ]);
     return closed === 1;
   }
@@ -380,9 +420,7 @@ export class JobStore {
     const job = await this.readJob(id, true);
     if (!job || !isFinished(job.meta.state)) return false;
     const { meta, data } = job;
-    return this.close(
-      toView(meta, data.recorded, data.result ? (JSON.parse(data.result) as JobResult) : undefined),
-    );
+    return this.close(toView(meta, data.recorded), data.result ?? '');
   }
 
   /**
@@ -462,19 +500,6 @@ export class JobStore {
 
   async isCancelRequested(id: string): Promise<boolean> {
     return (await this.redis.exists(this.data(id).cancel)) === 1;
-  }
-
-  /** Adds one solve to the duration histogram. */
-  async recordSolveSeconds(seconds: number): Promise<void> {
-    const key = this.keys.solveSeconds;
-    await execAll(
-      this.redis
-        .multi()
-        .hincrby(key, bucketField(seconds), 1)
-        .hincrby(key, 'count', 1)
-        .hincrbyfloat(key, 'sum', seconds)
-        .expire(key, this.ttlSeconds),
-    );
   }
 }
 

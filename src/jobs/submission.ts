@@ -71,7 +71,7 @@ export class Submissions {
    */
   private async writeBlob(key: string, blob: Uint8Array, ttlSeconds: number): Promise<void> {
     const piece = (at: number): Buffer =>
-      Buffer.from(blob.buffer, blob.byteOffset + at, Math.min(BLOB_CHUNK_BYTES, blob.byteLength - at));
+      asBuffer(blob.subarray(at, Math.min(blob.byteLength, at + BLOB_CHUNK_BYTES)));
     await this.redis.set(key, piece(0), 'EX', ttlSeconds);
     for (let at = BLOB_CHUNK_BYTES; at < blob.byteLength; at += BLOB_CHUNK_BYTES) {
       await this.redis.append(key, piece(at));
@@ -122,15 +122,16 @@ export class Submissions {
     const k = this.store.data(id);
     const provisional = this.config.provisionalTtlSeconds;
     try {
-      await this.writeBlob(k.problem, input.blob ?? encodeProblem(problem, xStar), provisional);
-      await execAll(
-        this.redis
-          .multi()
-          .hset(k.run, 'resumes', 0)
-          .expire(k.run, provisional)
-          .xadd(k.events, 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'state', 'data', stateEvent('queued'))
-          .expire(k.events, provisional),
-      );
+      const blob = input.blob ?? encodeProblem(problem, xStar);
+      // a blob of one piece goes in the same call as the rest (CREATE): one round trip
+      const inline = blob.byteLength <= BLOB_CHUNK_BYTES;
+      if (!inline) await this.writeBlob(k.problem, blob, provisional);
+      await runScript(this.redis, 'levinvCreate', this.store.dataKeys(id), [
+        provisional,
+        EVENTS_MAX_LEN,
+        stateEvent('queued'),
+        inline ? asBuffer(blob) : '',
+      ]);
     } catch (error) {
       // a timeout does not say whether the write happened: what did expires with the provisional TTL
       await this.discard(id);
@@ -289,3 +290,7 @@ class VanishedError extends Error {
 
 const stringify = (hash: Record<string, string | number>): Record<string, string> =>
   Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
+
+/** The bytes as a Buffer, not copied. */
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
