@@ -95,10 +95,17 @@ function thirdMoments(u: Float64Array, n: number, d: number, stop: Stopper): Flo
 }
 
 /** Y C: row i is sum over pairs p = (k <= l) of w_p u_ik u_il C[p, :] (w_p = 1 if k = l, else 2). */
-function pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: Stopper): Float64Array {
+function pairRows(
+  u: Float64Array,
+  n: number,
+  d: number,
+  C: Float64Array,
+  stop: Stopper,
+  given?: Float64Array,
+): Float64Array {
   const m = (d * (d + 1)) / 2;
   const y = new Float64Array(m);
-  const out = new Float64Array(n * d);
+  const out = given ? given.fill(0) : new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
     stop.tick(m * d);
     const ui = i * d;
@@ -119,15 +126,25 @@ function pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: 
 }
 
 /** U S (S d x d, full), n x d. */
-function multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array {
-  const out = new Float64Array(n * d);
+function multiplyRows(
+  u: Float64Array,
+  n: number,
+  d: number,
+  S: Float64Array,
+  given?: Float64Array,
+): Float64Array {
+  const out = given ?? new Float64Array(n * d);
+  // a row at a time through `row`, so that `out` may be `u`
+  const row = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const ri = i * d;
+    row.fill(0);
     for (let k = 0; k < d; k++) {
       const f = u[ri + k];
       const sk = k * d;
-      for (let j = 0; j < d; j++) out[ri + j] += f * S[sk + j];
+      for (let j = 0; j < d; j++) row[j] += f * S[sk + j];
     }
+    out.set(row, ri);
   }
   return out;
 }
@@ -146,8 +163,9 @@ function rowTerms(
   d: number,
   hessian: boolean,
   stop: Stopper,
+  given?: Float64Array,
 ): RowTerms {
-  const bax = new Float64Array(n * d);
+  const bax = given ?? new Float64Array(n * d);
   for (let i = 0; i < n * d; i++) bax[i] = lev[(i / d) | 0] * ax[i] - p2ax[i];
   if (!hessian) return { bax, H: null };
   const H = new Float64Array(d * d);
@@ -176,9 +194,17 @@ export function mirrorUpper(H: Float64Array, d: number): void {
 }
 
 /** HouseholderQr on the columns of A_x. */
-function thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+function thinQr(
+  ax: Float64Array,
+  n: number,
+  d: number,
+  stop: Stopper,
+  out?: Float64Array,
+): { u: Float64Array; r: Float64Array } {
   const qr = new HouseholderQr(toColumnMajor(ax, n, d), n, d, stop);
-  return { u: qr.thinQRowMajor(), r: qr.r() };
+  const u = qr.thinQRowMajor();
+  out?.set(u);
+  return { u: out ?? u, r: qr.r() };
 }
 
 export const jsKernels: Kernels = {

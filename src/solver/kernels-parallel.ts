@@ -21,6 +21,18 @@ function shared(length: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(8 * Math.max(length, 1)), 0, length);
 }
 
+/** `given` when the threads can write it, else a new shared array of `length`. */
+function writable(given: Float64Array | undefined, length: number): Float64Array {
+  return given && given.buffer instanceof SharedArrayBuffer ? given : shared(length);
+}
+
+/** `out` when given (the result copied there if the threads could not write it), else `result`. */
+function deliver(result: Float64Array, out: Float64Array | undefined): Float64Array {
+  if (!out || out === result) return result;
+  out.set(result);
+  return out;
+}
+
 /** `a` itself when the threads can read it, else a copy in shared memory. */
 function reachable(a: Float64Array): Float64Array {
   if (a.buffer instanceof SharedArrayBuffer) return a;
@@ -91,18 +103,24 @@ export class ParallelKernels implements Kernels {
     return out;
   }
 
-  thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+  thinQr(
+    ax: Float64Array,
+    n: number,
+    d: number,
+    stop: Stopper,
+    out?: Float64Array,
+  ): { u: Float64Array; r: Float64Array } {
     // every range needs at least d rows for its own R to be d x d
     const shares = this.shares(n, d, 2 * d);
-    if (shares === 1) return this.base.thinQr(ax, n, d, stop);
-    const u = shared(n * d);
+    if (shares === 1) return this.base.thinQr(ax, n, d, stop, out);
+    const u = writable(out, n * d);
     const { partial } = this.split('thinQr', n, d, shares, { ax }, { u }, stop);
     // [R_0; R_1; ...] = Q_s R: range s's rows of the whole Q are Q_s-block s times its own Q.
     const stacked = this.base.thinQr(partial!, shares * d, d, stop);
     const S = shared(stacked.u.length);
     S.set(stacked.u);
     this.split('multiplyRows', n, d, shares, { u, S }, { out: u }, stop);
-    return { u, r: stacked.r };
+    return { u: deliver(u, out), r: stacked.r };
   }
 
   weightedGram(
@@ -149,23 +167,31 @@ export class ParallelKernels implements Kernels {
     return ParallelKernels.total(partial!, length, shares);
   }
 
-  pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: Stopper): Float64Array {
+  pairRows(
+    u: Float64Array,
+    n: number,
+    d: number,
+    C: Float64Array,
+    stop: Stopper,
+    given?: Float64Array,
+  ): Float64Array {
     const shares = this.shares(n, d);
-    if (shares === 1) return this.base.pairRows(u, n, d, C, stop);
-    const out = shared(n * d);
+    if (shares === 1) return this.base.pairRows(u, n, d, C, stop, given);
+    const out = writable(given, n * d);
     this.split('pairRows', n, d, shares, { u, C }, { out }, stop);
-    return out;
+    return deliver(out, given);
   }
 
-  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array {
-    // one factor for all rows: every range takes block 0 of a repeated S
+  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array, given?: Float64Array): Float64Array {
+    // one factor for all rows: every range takes its block of S repeated
     const shares = this.shares(n, d);
-    if (shares === 1) return this.base.multiplyRows(u, n, d, S);
+    if (shares === 1) return this.base.multiplyRows(u, n, d, S, given);
     const repeated = shared(shares * d * d);
     for (let s = 0; s < shares; s++) repeated.set(S.subarray(0, d * d), s * d * d);
-    const out = shared(n * d);
+    // `given` may be `u`: each range reads its rows before it writes them
+    const out = writable(given, n * d);
     this.split('multiplyRows', n, d, shares, { u, S: repeated }, { out }, NO_STOP);
-    return out;
+    return deliver(out, given);
   }
 
   rowTerms(
@@ -178,10 +204,11 @@ export class ParallelKernels implements Kernels {
     d: number,
     hessian: boolean,
     stop: Stopper,
+    given?: Float64Array,
   ): RowTerms {
     const shares = this.shares(n, d);
-    if (shares === 1) return this.base.rowTerms(ax, p2ax, lev, rho, p2rho, n, d, hessian, stop);
-    const bax = shared(n * d);
+    if (shares === 1) return this.base.rowTerms(ax, p2ax, lev, rho, p2rho, n, d, hessian, stop, given);
+    const bax = writable(given, n * d);
     const { partial, length } = this.split(
       'rowTerms',
       n,
@@ -192,9 +219,9 @@ export class ParallelKernels implements Kernels {
       stop,
       hessian,
     );
-    if (!hessian) return { bax, H: null };
+    if (!hessian) return { bax: deliver(bax, given), H: null };
     const H = ParallelKernels.total(partial!, length, shares);
     mirrorUpper(H, d);
-    return { bax, H };
+    return { bax: deliver(bax, given), H };
   }
 }

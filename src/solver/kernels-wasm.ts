@@ -111,7 +111,13 @@ class WasmKernels implements Kernels {
    * 2-column panels: 16 n d bytes, kept for the thread's next solve), as the reference holds its
    * column-major copies.
    */
-  thinQr(ax: Float64Array, n: number, d: number, stop: Stopper): { u: Float64Array; r: Float64Array } {
+  thinQr(
+    ax: Float64Array,
+    n: number,
+    d: number,
+    stop: Stopper,
+    out?: Float64Array,
+  ): { u: Float64Array; r: Float64Array } {
     const size = 2 * n * Math.ceil(d / 2);
     const rows = blockRows(d, d);
     const L = new Layout();
@@ -122,7 +128,7 @@ class WasmKernels implements Kernels {
     const so = L.f64(rows * d);
     // beyond what the module's memory can hold (n d > ~2.6e8): the reference, which gives the same Q and R
     const view = this.tryReserve(L);
-    if (!view) return jsKernels.thinQr(ax, n, d, stop);
+    if (!view) return jsKernels.thinQr(ax, n, d, stop, out);
     const a = view(ao, size);
     view(qo, size).fill(0);
     const staging = view(so, rows * d);
@@ -145,7 +151,7 @@ class WasmKernels implements Kernels {
     const r = new Float64Array(d * d);
     for (let i = 0; i < d; i++)
       for (let j = i; j < d; j++) r[i * d + j] = a[(j >> 1) * 2 * n + 2 * i + (j & 1)];
-    const u = new Float64Array(n * d);
+    const u = out ?? new Float64Array(n * d);
     for (let i0 = 0; i0 < n; i0 += rows) {
       const count = Math.min(rows, n - i0);
       this.x.fromPanels(b + qo, n, d, i0, count, b + so);
@@ -265,7 +271,14 @@ class WasmKernels implements Kernels {
     return M.slice();
   }
 
-  pairRows(u: Float64Array, n: number, d: number, C: Float64Array, stop: Stopper): Float64Array {
+  pairRows(
+    u: Float64Array,
+    n: number,
+    d: number,
+    C: Float64Array,
+    stop: Stopper,
+    given?: Float64Array,
+  ): Float64Array {
     const m = (d * (d + 1)) / 2;
     const rows = blockRows(d, m * d);
     const L = new Layout();
@@ -277,7 +290,8 @@ class WasmKernels implements Kernels {
     view(co, m * d).set(C);
     const uv = view(uo, rows * d);
     const ov = view(oo, rows * d);
-    const out = new Float64Array(n * d);
+    // block by block, each read before it is written: `given` may be `u`
+    const out = given ?? new Float64Array(n * d);
     const b = this.base;
     for (let i0 = 0; i0 < n; i0 += rows) {
       const r = Math.min(rows, n - i0);
@@ -289,7 +303,7 @@ class WasmKernels implements Kernels {
     return out;
   }
 
-  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array): Float64Array {
+  multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array, given?: Float64Array): Float64Array {
     const rows = blockRows(d, d * d);
     const L = new Layout();
     const so = L.f64(d * d);
@@ -299,7 +313,8 @@ class WasmKernels implements Kernels {
     view(so, d * d).set(S);
     const uv = view(uo, rows * d);
     const ov = view(oo, rows * d);
-    const out = new Float64Array(n * d);
+    // block by block, each read before it is written: `given` may be `u`
+    const out = given ?? new Float64Array(n * d);
     const b = this.base;
     for (let i0 = 0; i0 < n; i0 += rows) {
       const r = Math.min(rows, n - i0);
@@ -324,6 +339,7 @@ class WasmKernels implements Kernels {
     d: number,
     hessian: boolean,
     stop: Stopper,
+    given?: Float64Array,
   ): RowTerms {
     const rows = blockRows(d, 2 * d * d);
     const L = new Layout();
@@ -342,7 +358,7 @@ class WasmKernels implements Kernels {
     const lv = view(lo, rows);
     const rv = view(ro, rows);
     const pv = view(po, rows);
-    const bax = new Float64Array(n * d);
+    const bax = given ?? new Float64Array(n * d);
     const b = this.base;
     for (let i0 = 0; i0 < n; i0 += rows) {
       const r = Math.min(rows, n - i0);

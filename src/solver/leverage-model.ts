@@ -90,6 +90,11 @@ export class LeverageModel {
   readonly stop: Stopper;
   /** the row loops: WebAssembly or the TypeScript reference (the choice in force when the model is made) */
   readonly kernels: Kernels;
+  /**
+   * P2 A_x and B A_x, n x d each: the Hessian's intermediates, which never leave factored(), so one pair
+   * serves every iteration instead of two fresh 8 n d byte arrays each time (allocation is not free).
+   */
+  private scratch: { p2ax: Float64Array; bax: Float64Array } | null = null;
 
   constructor(problem: Problem, stop: Stopper = NO_STOP, kernels: Kernels = currentKernels()) {
     const { n, d, A, b, sigma } = problem;
@@ -218,10 +223,22 @@ export class LeverageModel {
     // C = Y^T A_x over distinct pairs (k <= l), m x d: with A_x = U T, C[(k,l), :] = sum_m M_klm T[m, :]
     // where M = the third moments of the rows of U. This and P2 A_x = Y C are the O(n d^3) part.
     const C = pairMomentsTimes(kernels.thirdMoments(u, n, d, stop), pt.t, d, stop);
+    this.scratch ??= { p2ax: kernels.alloc(n * d), bax: kernels.alloc(n * d) };
     // P2 A_x = Y C (the off-diagonal pairs count twice).
-    const p2ax = kernels.pairRows(u, n, d, C, stop);
+    const p2ax = kernels.pairRows(u, n, d, C, stop, this.scratch.p2ax);
     // B A_x = Sigma A_x - P2 A_x; J = -2 B A_x.
-    const rows = kernels.rowTerms(ax, p2ax, lev, rho, p2rho, n, d, want.hessian === true, stop);
+    const rows = kernels.rowTerms(
+      ax,
+      p2ax,
+      lev,
+      rho,
+      p2rho,
+      n,
+      d,
+      want.hessian === true,
+      stop,
+      this.scratch.bax,
+    );
     const bax = rows.bax;
 
     const out: Derivatives = { gradient };

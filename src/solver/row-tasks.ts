@@ -62,14 +62,14 @@ export function runRowTask(kernels: Kernels, task: RowTask, stop: Stopper = NO_S
   const r = i1 - i0;
   const rows = (name: string): Float64Array => input[name].subarray(i0 * d, i1 * d);
   const entries = (name: string): Float64Array => input[name].subarray(i0, i1);
+  // this range's rows of an n x d output, written by the kernel in place
+  const into = (name: string): Float64Array => output[name].subarray(i0 * d, i1 * d);
   const sum = (values: Float64Array): void => {
     task.partial!.set(values, slot * values.length);
   };
   switch (op) {
     case 'thinQr': {
-      const { u, r: R } = kernels.thinQr(rows('ax'), r, d, stop);
-      output.u.set(u, i0 * d);
-      sum(R);
+      sum(kernels.thinQr(rows('ax'), r, d, stop, into('u')).r);
       return;
     }
     case 'weightedGram':
@@ -88,14 +88,11 @@ export function runRowTask(kernels: Kernels, task: RowTask, stop: Stopper = NO_S
       sum(kernels.thirdMoments(rows('u'), r, d, stop));
       return;
     case 'pairRows':
-      output.out.set(kernels.pairRows(rows('u'), r, d, input.C, stop), i0 * d);
+      kernels.pairRows(rows('u'), r, d, input.C, stop, into('out'));
       return;
     case 'multiplyRows':
       // each share has its own d x d factor: block `slot` of S
-      output.out.set(
-        kernels.multiplyRows(rows('u'), r, d, input.S.subarray(slot * d * d, (slot + 1) * d * d)),
-        i0 * d,
-      );
+      kernels.multiplyRows(rows('u'), r, d, input.S.subarray(slot * d * d, (slot + 1) * d * d), into('out'));
       return;
     case 'rowTerms': {
       const terms = kernels.rowTerms(
@@ -108,8 +105,8 @@ export function runRowTask(kernels: Kernels, task: RowTask, stop: Stopper = NO_S
         d,
         task.hessian === true,
         stop,
+        into('bax'),
       );
-      output.bax.set(terms.bax, i0 * d);
       if (terms.H) sum(terms.H);
       return;
     }

@@ -141,6 +141,26 @@ describe.each(shapes)('WebAssembly and TypeScript kernels agree to 1e-12 at n = 
     expect(relErr(w.multiplyRows(u, n, d, S), ref)).toBeLessThan(TOL);
   });
 
+  it('the n x d results written into a given array are the same numbers (and multiplyRows may overwrite u)', () => {
+    const S = random(d * d, 29 * n + d);
+    const p2ax = random(n * d, 31 * n);
+    for (const k of [w, js]) {
+      const into = new Float64Array(n * d).fill(Number.NaN);
+      expect(k.pairRows(u, n, d, C, NO_STOP, into)).toBe(into);
+      expect(into).toEqual(k.pairRows(u, n, d, C, NO_STOP));
+      const expected = k.multiplyRows(u, n, d, S);
+      const copy = u.slice();
+      expect(k.multiplyRows(copy, n, d, S, copy)).toBe(copy);
+      expect(copy).toEqual(expected);
+      const bax = new Float64Array(n * d).fill(Number.NaN);
+      expect(k.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP, bax).bax).toBe(bax);
+      expect(bax).toEqual(k.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP).bax);
+      const q = new Float64Array(n * d).fill(Number.NaN);
+      expect(k.thinQr(a, n, d, NO_STOP, q).u).toBe(q);
+      expect(q).toEqual(k.thinQr(a, n, d, NO_STOP).u);
+    }
+  });
+
   it('thirdMoments and pairRows', () => {
     expect(relErr(w.thirdMoments(u, n, d, NO_STOP), js.thirdMoments(u, n, d, NO_STOP))).toBeLessThan(TOL);
     expect(relErr(w.pairRows(u, n, d, C, NO_STOP), js.pairRows(u, n, d, C, NO_STOP))).toBeLessThan(TOL);

@@ -95,6 +95,32 @@ describe('SOLVER_THREADS: the row loops on several threads', () => {
     },
   );
 
+  it('n x d results go to a given array, shared or not, and multiplyRows may overwrite its input', () => {
+    const team = new ThreadTeam(1, one.name);
+    const k = new ParallelKernels(one, team);
+    try {
+      const expected = k.pairRows(u, n, d, C, NO_STOP);
+      for (const into of [new Float64Array(n * d), k.alloc(n * d)]) {
+        expect(k.pairRows(u, n, d, C, NO_STOP, into)).toBe(into);
+        expect(into).toEqual(expected);
+      }
+      const product = one.multiplyRows(u, n, d, S);
+      for (const copy of [u.slice(), k.alloc(n * d)]) {
+        copy.set(u);
+        expect(k.multiplyRows(copy, n, d, S, copy)).toBe(copy);
+        expect(relErr(copy, product)).toBeLessThan(TOL);
+      }
+      const q = k.alloc(n * d);
+      expect(k.thinQr(a, n, d, NO_STOP, q).u).toBe(q);
+      expect(q).toEqual(k.thinQr(a, n, d, NO_STOP).u);
+      const bax = new Float64Array(n * d);
+      expect(k.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP, bax).bax).toBe(bax);
+      expect(bax).toEqual(k.rowTerms(a, p2ax, lev, rho, p2rho, n, d, true, NO_STOP).bax);
+    } finally {
+      void team.close();
+    }
+  });
+
   it('a thread count always gives the same bits', () => {
     const team = new ThreadTeam(1, one.name);
     const k = new ParallelKernels(one, team);
