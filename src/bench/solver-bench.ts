@@ -14,7 +14,8 @@
  * `sameX` says whether both ended at the same x, to X_AGREEMENT relative. Without python3 or numpy the
  * column is skipped with a note.
  *
- * Every case runs on one solver thread; the Newton and Gauss-Newton cases at n >= 20000 run again on
+ * Each case first solves a smaller problem untimed (warmUp), as a long-running worker has. Every case runs
+ * on one solver thread; the Newton and Gauss-Newton cases at n >= 20000 run again on
  * all cores (SOLVER_THREADS, `threads`), and a line gives each one's speed-up per iteration.
  *
  * A markdown table of all cases closes the output, then a line checking that the per-iteration time
@@ -83,6 +84,7 @@ function runCase(
   withNumpy: boolean,
 ): CaseResult {
   useSolverThreads(threads);
+  warmUp(method, Math.min(n, WARM_UP_ROWS), d, seed + 1);
   const { problem, options, xStar } = parseProblem(generateProblem({ n, d, seed }));
   const solveOptions = resolveOptions({
     ...options,
@@ -136,6 +138,20 @@ function runCase(
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+/** Rows of the warm-up problem (see warmUp). */
+const WARM_UP_ROWS = 5000;
+
+/**
+ * One untimed solve of a smaller problem of the same shape class first, as a worker that has been up for
+ * a while has done: the JavaScript and WebAssembly code is compiled by its optimising tiers and the
+ * helper threads are running. A case's first iterations in a fresh process otherwise time V8's tier-up
+ * (numpy's BLAS is compiled ahead of time).
+ */
+function warmUp(method: Method, n: number, d: number, seed: number): void {
+  const { problem, options } = parseProblem(generateProblem({ n, d, seed }));
+  solve(problem, { ...options, method });
+}
 
 function table(results: CaseResult[]): string {
   const head =

@@ -388,6 +388,21 @@ export function wasmFile(): URL {
 
 let loaded: Kernels | null | undefined;
 let loadError = '';
+/** the compiled module: instantiated once per thread, and handed to the solver's helper threads */
+let compiled: object | null = null;
+
+/**
+ * The compiled module of this thread's kernels (null before they load, or when they cannot): a helper
+ * thread given it (useCompiledModule) shares its code, tier-ups included, so it does not start cold.
+ */
+export function compiledModule(): object | null {
+  return compiled;
+}
+
+/** Makes this thread's kernels an instance of `module` (call before they first load). */
+export function useCompiledModule(module: object): void {
+  if (loaded === undefined) compiled = module;
+}
 
 /** The WebAssembly kernels, loaded on first use (synchronously); null when they cannot be (see wasmLoadError). */
 export function loadWasmKernels(): Kernels | null {
@@ -395,12 +410,13 @@ export function loadWasmKernels(): Kernels | null {
   try {
     const file = wasmFile();
     if (!existsSync(file)) throw new Error(`${fileURLToPath(file)} does not exist: run 'npm run build'`);
-    const module = new WebAssembly.Module(readFileSync(file));
-    const instance = new WebAssembly.Instance(module, {});
+    compiled ??= new WebAssembly.Module(readFileSync(file));
+    const instance = new WebAssembly.Instance(compiled, {});
     loaded = new WasmKernels(instance.exports as unknown as Exports);
   } catch (error) {
     loadError = error instanceof Error ? error.message : String(error);
     loaded = null;
+    compiled = null;
   }
   return loaded;
 }

@@ -5,13 +5,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type KernelName, kernelsNamed } from './kernels.js';
+import { useCompiledModule } from './kernels-wasm.js';
 import type { RowTask } from './row-tasks.js';
 import { runRowTask } from './row-tasks.js';
 
 const port = parentPort;
 if (!port) throw new Error('team-thread.js runs as a worker thread only');
 
-const { status, kernels: name } = workerData as { status: Int32Array; kernels: KernelName };
+const {
+  status,
+  kernels: name,
+  module,
+} = workerData as { status: Int32Array; kernels: KernelName; module: object | null };
+if (module) useCompiledModule(module);
 const kernels = kernelsNamed(name);
 if (!kernels) throw new Error(`the ${name} kernels cannot be loaded in a solver thread`);
 

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KernelName, Kernels } from './kernels.js';
+import { compiledModule } from './kernels-wasm.js';
 import { type RowTask, runRowTask } from './row-tasks.js';
 import type { Stopper } from './stop.js';
 
@@ -88,7 +89,12 @@ export class ThreadTeam {
     const existing = this.helpers[h];
     if (existing) return existing;
     const worker = new Worker(teamThreadFile(), {
-      workerData: { status: this.status, kernels: this.kernels },
+      // the WebAssembly kernels' compiled module: shared code, so a new helper runs this thread's tier-ups
+      workerData: {
+        status: this.status,
+        kernels: this.kernels,
+        module: this.kernels === 'wasm' ? compiledModule() : null,
+      },
       // the helper's stdout/stderr would go through this thread's event loop, which run() blocks
       stdout: true,
       stderr: true,
