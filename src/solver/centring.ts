@@ -31,8 +31,16 @@ const CHORD_RATE_WASM_QR = 0.5;
 /** n d from which the WebAssembly thinQr (which also forms Q) beats the TypeScript Householder QR. */
 const WASM_QR_CELLS = 1 << 14;
 
-/** From a strictly feasible point (which it may overwrite). */
-export function centre(cell: Cell, start: Feasible, kernels: Kernels): Float64Array {
+/**
+ * From a strictly feasible point (which it may overwrite). Once centred, the cell's n x d rows and this
+ * phase's n x d buffer go to `release` (the solver reuses them for its first points' A_x and Q).
+ */
+export function centre(
+  cell: Cell,
+  start: Feasible,
+  kernels: Kernels,
+  release: (buffer: Float64Array) => void = () => undefined,
+): Float64Array {
   const { n, d, rows, radius, stop } = cell;
   let x: Float64Array = start.x;
   let trial: Float64Array = new Float64Array(d);
@@ -60,7 +68,10 @@ export function centre(cell: Cell, start: Feasible, kernels: Kernels): Float64Ar
     }
     const lambda = Math.sqrt(dot(y, y));
     if (!Number.isFinite(lambda)) throw breakdown('the analytic centre');
-    if (lambda < 1e-13 || (lambda < 1e-7 && lambda >= previous)) return x;
+    if (lambda < 1e-13 || (lambda < 1e-7 && lambda >= previous)) {
+      for (const buffer of [rows, ...newton.buffers]) release(buffer);
+      return x;
+    }
     previous = lambda;
     const p = solveUpper(R, d, y);
     if (lambda >= CHORD_BELOW) R = null;
@@ -88,29 +99,32 @@ interface NewtonFactor {
   factor(inv: Float64Array): { r: Float64Array; y: Float64Array };
   /** whether it runs the WebAssembly thinQr */
   wasm: boolean;
+  /** its n x d working arrays */
+  buffers: Float64Array[];
 }
 
 function newtonFactor(cell: Cell, kernels: Kernels): NewtonFactor {
   const { n, d, rows, stop } = cell;
   const ones = kernels.alloc(n).fill(1);
   if (kernels.name === 'wasm' && n * d >= WASM_QR_CELLS) {
+    // A_x of the step, then its Q in the same array (the QR reads a row before it writes it)
     const scaled = kernels.alloc(n * d);
     const factor = (inv: Float64Array) => {
       for (let i = 0; i < n; i++) {
         const ri = i * d;
         for (let j = 0; j < d; j++) scaled[ri + j] = rows[ri + j] * inv[i];
       }
-      const { u, r } = kernels.thinQr(scaled, n, d, stop);
+      const { u, r } = kernels.thinQr(scaled, n, d, stop, scaled);
       stop.tick(n * d);
       return { r, y: kernels.combineRows(u, n, d, ones) };
     };
-    return { factor, wasm: true };
+    return { factor, wasm: true, buffers: [scaled] };
   }
   const factor = (inv: Float64Array) => {
     const qr = new HouseholderQr(toColumnMajor(rows, n, d, inv), n, d, stop);
     return { r: qr.r(), y: qr.qtHead(ones) };
   };
-  return { factor, wasm: false };
+  return { factor, wasm: false, buffers: [] };
 }
 
 /** R^{-1} y for R upper triangular (row-major). */

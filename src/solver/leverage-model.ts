@@ -95,6 +95,12 @@ export class LeverageModel {
    * serves every iteration instead of two fresh 8 n d byte arrays each time (allocation is not free).
    */
   private scratch: { p2ax: Float64Array; bax: Float64Array } | null = null;
+  /**
+   * n x d arrays of points the solver is done with (recycle), for the next points' A_x and Q. Shared
+   * memory on threads is freed late by the garbage collector (it does not count towards its pressure):
+   * without reuse a 1e6 x 20 solve on two threads peaked at 3 GB instead of 1.9.
+   */
+  private readonly spare: Float64Array[] = [];
 
   constructor(problem: Problem, stop: Stopper = NO_STOP, kernels: Kernels = currentKernels()) {
     const { n, d, A, b, sigma } = problem;
@@ -133,12 +139,12 @@ export class LeverageModel {
   at(x: Float64Array, s: Float64Array = this.slacks(x)): Point {
     const { n, d, A, target, kernels } = this;
     // in the kernels' memory (shared when they run on several threads), as the row loops read it
-    const ax = kernels.alloc(n * d);
+    const ax = this.take();
     for (let i = 0, p = 0; i < n; i++) {
       const inv = 1 / s[i];
       for (const end = p + d; p < end; p++) ax[p] = A[p] * inv;
     }
-    const { u, r } = kernels.thinQr(ax, n, d, this.stop);
+    const { u, r } = kernels.thinQr(ax, n, d, this.stop, this.take());
     const lev = kernels.rowSquares(u, n, d);
     const rho = kernels.alloc(n);
     let sq = 0;
@@ -147,6 +153,26 @@ export class LeverageModel {
       sq += rho[i] * rho[i];
     }
     return { x, s, ax, u, t: r, lev, rho, loss: 0.5 * sq + this.regLoss(x) };
+  }
+
+  /**
+   * Hands back a point nothing will read again (a rejected trial, a replaced iterate): its A_x and Q
+   * become the next points'. Only the solver's loop calls this.
+   */
+  recycle(pt: Point): void {
+    this.reuse(pt.ax);
+    this.reuse(pt.u);
+  }
+
+  /** Takes an n x d array nothing will read again (e.g. the start point's), for the next points. */
+  reuse(buffer: Float64Array): void {
+    const size = this.n * this.d;
+    if (buffer.length === size && this.spare.length < 4 && !this.spare.includes(buffer))
+      this.spare.push(buffer);
+  }
+
+  private take(): Float64Array {
+    return this.spare.pop() ?? this.kernels.alloc(this.n * this.d);
   }
 
   private regLoss(x: Float64Array): number {

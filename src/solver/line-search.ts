@@ -52,6 +52,7 @@ export function searchStep(
     const point = model.at(x, s);
     if (!armijo) return { point, alpha };
     if (point.loss <= current.loss + ARMIJO_C * alpha * slope) return { point, alpha };
+    model.recycle(point);
   }
   return null;
 }

@@ -53,7 +53,10 @@ export function solve(
     // Bad input is reported as such even when the run is also asked to stop.
     stop.check();
     model = new LeverageModel(problem, stop);
-    start = resume ? Float64Array.from(resume.start) : (problem.x0?.slice() ?? analyticCentre(problem, stop));
+    start = resume
+      ? Float64Array.from(resume.start)
+      : (problem.x0?.slice() ??
+        analyticCentre(problem, stop, model.kernels, (buffer) => model.reuse(buffer)));
     startMs = resume ? resume.startMs : now() - began;
     point = model.at(resume ? Float64Array.from(resume.x) : start);
     gradNorm = checkedNorm(point, model.derivatives(point, {}), resume?.iteration ?? 0);
@@ -123,6 +126,8 @@ export function solve(
     }
     if (method === 'gd' && armijo) trialStep = 2 * next.alpha;
     previousLoss = point.loss;
+    // nothing reads the old iterate again (its x was copied into the checkpoint): its arrays are reused
+    model.recycle(point);
     point = next.point;
     gradNorm = next.gradNorm;
     emit({

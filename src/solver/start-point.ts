@@ -20,13 +20,15 @@ export function findStart(problem: Problem): Float64Array {
 
 /**
  * Assumes a validated problem (shapes, finiteness, full column rank). The row sums run on `kernels`
- * (default: the ones in force, see kernels.ts); they change the centre by rounding only.
+ * (default: the ones in force, see kernels.ts); they change the centre by rounding only. Its n x d
+ * working arrays go to `release` once it is found (for the solver to reuse).
  */
 export function analyticCentre(
   problem: Problem,
   stop: Stopper = NO_STOP,
   kernels: Kernels = currentKernels(),
+  release?: (buffer: Float64Array) => void,
 ): Float64Array {
   const cell = normalisedCell(problem, stop, (length) => kernels.alloc(length));
-  return centre(cell, feasiblePoint(cell, kernels), kernels);
+  return centre(cell, feasiblePoint(cell, kernels), kernels, release);
 }
