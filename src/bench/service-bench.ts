@@ -28,7 +28,7 @@
  *
  * Everything is torn down at the end; a run that exceeds DEADLINE_MS stops with exit code 2.
  *
- * Usage: node dist/bench/service-bench.js [--quick] [--breakdown] [--throughput-only]
+ * Usage: node dist/bench/service-bench.js [--quick] [--breakdown] [--throughput-only] [--workers 1,2,4]
  *   (--quick: 50 latency jobs, 200 throughput jobs; --throughput-only: no latency or cancel figures)
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -47,7 +47,10 @@ import { generateProblem } from '../problem/generate.js';
 
 const N = 200;
 const D = 8;
-const WORKER_COUNTS = [1, 2];
+/** worker concurrencies (solve threads) to measure: `--workers 1,2,4`; default 1 and 2 */
+const workersArg = process.argv.indexOf('--workers');
+const WORKER_COUNTS =
+  workersArg > 0 ? process.argv[workersArg + 1].split(',').map(Number).filter((w) => w > 0) : [1, 2];
 const DEADLINE_MS = 20 * 60_000;
 const THROUGHPUT_CLIENTS = 16;
 
