@@ -50,7 +50,12 @@ const D = 8;
 /** worker concurrencies (solve threads) to measure: `--workers 1,2,4`; default 1 and 2 */
 const workersArg = process.argv.indexOf('--workers');
 const WORKER_COUNTS =
-  workersArg > 0 ? process.argv[workersArg + 1].split(',').map(Number).filter((w) => w > 0) : [1, 2];
+  workersArg > 0
+    ? process.argv[workersArg + 1]
+        .split(',')
+        .map(Number)
+        .filter((w) => w > 0)
+    : [1, 2];
 const DEADLINE_MS = 20 * 60_000;
 const THROUGHPUT_CLIENTS = 16;
 
