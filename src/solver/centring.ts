@@ -18,6 +18,7 @@ import type { Feasible } from './feasible-point.js';
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import type { Kernels } from './kernels.js';
 import { allPositive, breakdown, type Cell, cellSlacks, dot } from './start-cell.js';
+import { solveUpper, solveUpperTransposed } from './triangular.js';
 
 /** After a QR step with lambda below this, the next steps reuse its R. */
 const CHORD_BELOW = 0.6;
@@ -125,25 +126,4 @@ function newtonFactor(cell: Cell, kernels: Kernels): NewtonFactor {
     return { r: qr.r(), y: qr.qtHead(ones) };
   };
   return { factor, wasm: false, buffers: [] };
-}
-
-/** R^{-1} y for R upper triangular (row-major). */
-function solveUpper(R: Float64Array, d: number, y: Float64Array): Float64Array {
-  const x = new Float64Array(d);
-  for (let i = d - 1; i >= 0; i--) {
-    let v = y[i];
-    for (let j = i + 1; j < d; j++) v -= R[i * d + j] * x[j];
-    x[i] = v / R[i * d + i];
-  }
-  return x;
-}
-
-/** R^{-T} g for R upper triangular (row-major), in place in g. */
-function solveUpperTransposed(R: Float64Array, d: number, g: Float64Array): Float64Array {
-  for (let i = 0; i < d; i++) {
-    let v = g[i];
-    for (let j = 0; j < i; j++) v -= R[j * d + i] * g[j];
-    g[i] = v / R[i * d + i];
-  }
-  return g;
 }

@@ -1,4 +1,5 @@
 import { NO_STOP, type Stopper } from './stop.js';
+import { solveUpper } from './triangular.js';
 
 /**
  * Thin Householder QR of a tall n x d matrix (n >= d), factor once, use many times.
@@ -179,25 +180,10 @@ export class HouseholderQr {
 
   /** x minimising ||M x - rhs||_2 for the factored M (full column rank assumed). */
   solveLeastSquares(rhs: Float64Array): Float64Array {
-    const { n, d, qr, tau } = this;
+    const { n, d } = this;
     if (rhs.length !== n)
       throw new RangeError(`solveLeastSquares: rhs has length ${rhs.length}, expected ${n}`);
-    const y = Float64Array.from(rhs);
-    for (let k = 0; k < d; k++) {
-      const ck = k * n;
-      let w = y[k];
-      for (let i = k + 1; i < n; i++) w += qr[ck + i] * y[i];
-      w *= tau[k];
-      y[k] -= w;
-      for (let i = k + 1; i < n; i++) y[i] -= w * qr[ck + i];
-    }
-    const x = new Float64Array(d);
-    for (let i = d - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let j = i + 1; j < d; j++) s -= qr[j * n + i] * x[j];
-      x[i] = s / qr[i * n + i];
-    }
-    return x;
+    return solveUpper(this.r(), d, this.qtHead(rhs));
   }
 }
 

@@ -6,6 +6,7 @@ import { LuDecomposition, Matrix } from 'ml-matrix';
 import type { Kernels } from './kernels.js';
 import { solveShifted } from './shifted-cholesky.js';
 import { NO_STOP, type Stopper } from './stop.js';
+import { diagonalRatio, solveUpper } from './triangular.js';
 
 export interface Direction {
   p: Float64Array;
@@ -79,31 +80,8 @@ export function gaussNewtonDirection(
     for (let j = 0; j < extra; j++) rows[(blocks.length * n + j) * d + j] = Math.sqrt(shift);
     const { u, r } = kernels.thinQr(rows, m, d, stop);
     if (diagonalRatio(r, d) <= GN_SINGULAR_RATIO) continue;
-    const p = backSubstitute(r, kernels.combineRows(u, m, d, rhs), d);
+    const p = solveUpper(r, d, kernels.combineRows(u, m, d, rhs));
     if (p.every(Number.isFinite)) return { p, shift };
   }
   return null;
-}
-
-/** min |R_kk| / max |R_kk| (0 for R = 0). */
-function diagonalRatio(r: Float64Array, d: number): number {
-  let lo = Infinity;
-  let hi = 0;
-  for (let k = 0; k < d; k++) {
-    const v = Math.abs(r[k * d + k]);
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  return hi === 0 ? 0 : lo / hi;
-}
-
-/** x with R x = c, R upper triangular d x d row-major. */
-function backSubstitute(r: Float64Array, c: Float64Array, d: number): Float64Array {
-  const x = new Float64Array(d);
-  for (let i = d - 1; i >= 0; i--) {
-    let s = c[i];
-    for (let j = i + 1; j < d; j++) s -= r[i * d + j] * x[j];
-    x[i] = s / r[i * d + i];
-  }
-  return x;
 }
