@@ -280,46 +280,51 @@ class WasmKernels implements Kernels {
     given?: Float64Array,
   ): Float64Array {
     const m = (d * (d + 1)) / 2;
-    const rows = blockRows(d, m * d);
-    const L = new Layout();
-    const co = L.f64(m * d);
-    const yo = L.f64(2 * m);
-    const uo = L.f64(rows * d);
-    const oo = L.f64(rows * d);
-    const view = this.reserve(L);
-    view(co, m * d).set(C);
-    const uv = view(uo, rows * d);
-    const ov = view(oo, rows * d);
-    // block by block, each read before it is written: `given` may be `u`
-    const out = given ?? new Float64Array(n * d);
-    const b = this.base;
-    for (let i0 = 0; i0 < n; i0 += rows) {
-      const r = Math.min(rows, n - i0);
-      stop.tick(r * m * d);
-      uv.set(u.subarray(i0 * d, (i0 + r) * d));
-      this.x.pairRows(b + uo, b + co, r, d, b + oo, b + yo);
-      out.set(ov.subarray(0, r * d), i0 * d);
-    }
-    return out;
+    // scratch: the pair products of two rows
+    return this.rowsTimes(u, n, d, C, 2 * m, m * d, stop, given, (uo, co, r, oo, yo) =>
+      this.x.pairRows(uo, co, r, d, oo, yo),
+    );
   }
 
   multiplyRows(u: Float64Array, n: number, d: number, S: Float64Array, given?: Float64Array): Float64Array {
-    const rows = blockRows(d, d * d);
+    return this.rowsTimes(u, n, d, S, 0, d * d, NO_STOP, given, (uo, so, r, oo) =>
+      this.x.multiplyRows(uo, so, r, d, oo),
+    );
+  }
+
+  /**
+   * An n x d result whose rows come from the same rows of u and one whole matrix (C, S): the matrix and
+   * `scratch` numbers stay in the module, rows stream through in blocks of about `workPerRow` each.
+   * Each block is read before it is written: `given` may be `u`.
+   */
+  private rowsTimes(
+    u: Float64Array,
+    n: number,
+    d: number,
+    whole: Float64Array,
+    scratch: number,
+    workPerRow: number,
+    stop: Stopper,
+    given: Float64Array | undefined,
+    kernel: (uo: number, wo: number, rows: number, oo: number, so: number) => void,
+  ): Float64Array {
+    const rows = blockRows(d, workPerRow);
     const L = new Layout();
-    const so = L.f64(d * d);
+    const wo = L.f64(whole.length);
+    const so = L.f64(scratch);
     const uo = L.f64(rows * d);
     const oo = L.f64(rows * d);
     const view = this.reserve(L);
-    view(so, d * d).set(S);
+    view(wo, whole.length).set(whole);
     const uv = view(uo, rows * d);
     const ov = view(oo, rows * d);
-    // block by block, each read before it is written: `given` may be `u`
     const out = given ?? new Float64Array(n * d);
     const b = this.base;
     for (let i0 = 0; i0 < n; i0 += rows) {
       const r = Math.min(rows, n - i0);
+      stop.tick(r * workPerRow);
       uv.set(u.subarray(i0 * d, (i0 + r) * d));
-      this.x.multiplyRows(b + uo, b + so, r, d, b + oo);
+      kernel(b + uo, b + wo, r, b + oo, b + so);
       out.set(ov.subarray(0, r * d), i0 * d);
     }
     return out;
