@@ -1,11 +1,19 @@
-/** Loads the shared test vectors (../shared/testdata, fields in its README) as solver problems. */
-import { readdirSync, readFileSync } from 'node:fs';
+/**
+ * Loads the shared test vectors (../shared/testdata, fields in its README) as solver problems. A checkout
+ * without shared/ beside it (a clone anywhere else) reads the copy in test/fixtures/testdata, which
+ * test/solver/testdata.test.ts holds byte-identical to shared/ wherever both exist.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Problem } from '../../src/solver/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const TESTDATA_DIR = process.env.LEVINV_TESTDATA ?? resolve(here, '../../../shared/testdata');
+export const SHARED_TESTDATA_DIR = resolve(here, '../../../shared/testdata');
+export const VENDORED_TESTDATA_DIR = resolve(here, '../fixtures/testdata');
+export const TESTDATA_DIR =
+  process.env.LEVINV_TESTDATA ??
+  (existsSync(SHARED_TESTDATA_DIR) ? SHARED_TESTDATA_DIR : VENDORED_TESTDATA_DIR);
 
 export interface TestVector {
   name: string;

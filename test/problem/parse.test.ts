@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatPath, InputError, toPointer } from '../../src/problem/errors.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { parseLeverageInput, parseProblem } from '../../src/problem/parse.js';
 import { problemJsonSchema } from '../../src/problem/schema.js';
 import { findStart, SolverError, solve } from '../../src/solver/index.js';
+import { TESTDATA_DIR } from '../helpers/testdata.js';
 
 /** A valid 4 x 3 problem; tests break one field at a time. */
 function base(): Record<string, unknown> {
@@ -93,7 +95,7 @@ describe('parseProblem: valid input', () => {
   });
 
   it('parses the shared test vector tiny.json', () => {
-    const vector = JSON.parse(readFileSync('/work/shared/testdata/tiny.json', 'utf8'));
+    const vector = JSON.parse(readFileSync(join(TESTDATA_DIR, 'tiny.json'), 'utf8'));
     const { A, b, sigma, signs, xStar } = vector;
     const { problem, xStar: parsedXStar } = parseProblem({ A, b, sigma, signs, xStar });
     expect(problem.n).toBe(vector.n);
@@ -106,7 +108,7 @@ describe('parseProblem: valid input', () => {
   });
 
   it('rejects the test vector as is, naming its extra fields', () => {
-    const vector = JSON.parse(readFileSync('/work/shared/testdata/tiny.json', 'utf8'));
+    const vector = JSON.parse(readFileSync(join(TESTDATA_DIR, 'tiny.json'), 'utf8'));
     const error = inputError(vector);
     expect(error.issues.map((issue) => issue.path)).toEqual([
       'name',

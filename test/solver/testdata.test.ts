@@ -1,7 +1,16 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findStart, leverageScores, solve } from '../../src/solver/index.js';
 import { LeverageModel } from '../../src/solver/leverage-model.js';
-import { loadVector, relErr, testVectorNames, vectorProblem } from '../helpers/testdata.js';
+import {
+  loadVector,
+  relErr,
+  SHARED_TESTDATA_DIR,
+  testVectorNames,
+  VENDORED_TESTDATA_DIR,
+  vectorProblem,
+} from '../helpers/testdata.js';
 
 const names = testVectorNames();
 
@@ -40,5 +49,21 @@ describe('shared test vectors', () => {
       expect(relErr(result.x, v.solution.x)).toBeLessThan(1e-8);
       expect(Math.abs(result.loss - v.solution.loss)).toBeLessThan(1e-10 * Math.max(1, v.solution.loss));
     });
+  });
+});
+
+describe('the copy of the vectors in test/fixtures/testdata', () => {
+  it('holds every vector, byte for byte as ../shared/testdata when that exists beside the checkout', () => {
+    const copied = readdirSync(VENDORED_TESTDATA_DIR).sort();
+    expect(copied).toEqual(
+      expect.arrayContaining(['medium.json', 'mixed-signs.json', 'small-regularized.json', 'tiny.json']),
+    );
+    if (!existsSync(SHARED_TESTDATA_DIR)) return;
+    expect(copied).toEqual(readdirSync(SHARED_TESTDATA_DIR).sort());
+    for (const name of copied) {
+      expect(readFileSync(join(VENDORED_TESTDATA_DIR, name))).toEqual(
+        readFileSync(join(SHARED_TESTDATA_DIR, name)),
+      );
+    }
   });
 });
