@@ -32,7 +32,6 @@ const V6: [string, number][] = [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
   ['::', 96], // IPv4-compatible (deprecated)
-  ['::ffff:0:0', 96], // IPv4-mapped: would reach the IPv4 address behind it
   ['64:ff9b::', 96], // NAT64
   ['64:ff9b:1::', 48], // local-use NAT64
   ['100::', 64], // discard
@@ -45,13 +44,18 @@ const V6: [string, number][] = [
 ];
 for (const [net, prefix] of V4) blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of V6) blocked.addSubnet(net, prefix, 'ipv6');
+// IPv4-mapped IPv6 (::ffff:a.b.c.d) would reach the IPv4 address behind it: all refused. A list of its own,
+// since a BlockList matches an IPv4 address against an IPv4-mapped subnet too.
+const mapped = new BlockList();
+mapped.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** True for an address a webhook may not reach by default; anything that is not an IP address counts too. */
 export function isBlockedAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
   try {
-    return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    if (family === 4) return blocked.check(address, 'ipv4');
+    return mapped.check(address, 'ipv6') || blocked.check(address, 'ipv6');
   } catch {
     return true;
   }
