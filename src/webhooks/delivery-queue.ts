@@ -58,7 +58,10 @@ export class WebhookNotifier {
 
   /** The job first ran: `view` is the job then. */
   started(meta: JobMeta, view: JobView): void {
-    if (wants(meta, 'start')) this.enqueue(meta, 'start', deliveryIdOf(meta.id, 'start'), jobJson(view));
+    if (!wants(meta, 'start')) return;
+    this.safely(meta, 'start', () =>
+      this.enqueue(meta, 'start', deliveryIdOf(meta.id, 'start'), jobJson(view)),
+    );
   }
 
   /** An iterate was written; at most one message a second per job goes out. */
@@ -67,13 +70,25 @@ export class WebhookNotifier {
     const now = Date.now();
     if (now - (this.lastProgress.get(meta.id) ?? 0) < PROGRESS_INTERVAL_MS) return;
     this.lastProgress.set(meta.id, now);
-    this.enqueue(meta, 'progress', deliveryIdOf(meta.id, 'progress', progress.iteration), jobJson(view()));
+    this.safely(meta, 'progress', () =>
+      this.enqueue(meta, 'progress', deliveryIdOf(meta.id, 'progress', progress.iteration), jobJson(view())),
+    );
   }
 
   /** The job reached a final state (succeeded, failed, cancelled). */
   finished(meta: JobMeta): void {
     this.lastProgress.delete(meta.id);
-    if (wants(meta, 'completed')) this.enqueue(meta, 'completed', deliveryIdOf(meta.id, 'completed'));
+    if (!wants(meta, 'completed')) return;
+    this.safely(meta, 'completed', () => this.enqueue(meta, 'completed', deliveryIdOf(meta.id, 'completed')));
+  }
+
+  /** Whatever goes wrong here is logged, never thrown into the solve or the state change that called. */
+  private safely(meta: JobMeta, event: WebhookEvent, queue: () => void): void {
+    try {
+      queue();
+    } catch (error) {
+      this.logger.warn({ err: error, jobId: meta.id, event }, 'could not queue a webhook delivery');
+    }
   }
 
   private enqueue(meta: JobMeta, event: WebhookEvent, deliveryId: string, body?: string): void {

@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import { type App, buildApp } from '../../src/api/app.js';
 import { createJobService, startWorkers, type WorkerHandle } from '../../src/jobs/index.js';
 import { Keys } from '../../src/jobs/keys.js';
+import { createClient, type RedisClient } from '../../src/jobs/redis.js';
 import type { JobService } from '../../src/jobs/types.js';
 import type { WebhookDeliveryOptions } from '../../src/webhooks/delivery-worker.js';
 import { apiKeys, DEFAULT_MAX_BODY_BYTES, TEST_LIMITS } from '../api/harness.js';
@@ -68,7 +68,7 @@ export interface WebhookHarness {
   app: App;
   jobs: JobService;
   keys: Keys;
-  raw: Redis;
+  raw: RedisClient;
   /** supertest as alice (or another key's secret) */
   http: (secret?: string) => ReturnType<typeof request.agent>;
   /** (re)starts the worker side: solves and webhook delivery */
@@ -84,12 +84,13 @@ export const WEBHOOK_OPTIONS: WebhookDeliveryOptions = {
   backoffMs: 100,
 };
 
-export async function startWebhookHarness(name: string): Promise<WebhookHarness> {
-  const redis: TestRedis = await testRedis();
+/** `redisUrl`: a Redis (Cluster) the caller runs; default a private server of the harness's own. */
+export async function startWebhookHarness(name: string, redisUrl?: string): Promise<WebhookHarness> {
+  const redis: TestRedis = redisUrl ? { url: redisUrl, close: async () => {} } : await testRedis();
   const keyPrefix = uniquePrefix(name);
   const common = { redisUrl: redis.url, keyPrefix, jobTtlSeconds: 600 };
   const jobs = await createJobService(common);
-  const raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  const raw = createClient(redis.url, { maxRetriesPerRequest: 1 }, 'webhook-tests');
   let workers: WorkerHandle | undefined;
   const app = buildApp({
     jobs,
