@@ -26,12 +26,20 @@ export interface Received {
   body: string;
 }
 
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /** never answer (the connection stays open until the receiver closes) */
+  hang?: boolean;
+}
+
 export interface Receiver {
   url: string;
   port: number;
   received: Received[];
-  /** what the next requests get: a status, or a status and headers; default 200 */
-  answer: (index: number, got: Received) => number | { status: number; headers: Record<string, string> };
+  /** what the next requests get: a status, or a status with headers or a body, or no answer; default 200 */
+  answer: (index: number, got: Received) => number | Answer;
   /** the requests carrying this job's id in their body */
   forJob(id: string): Received[];
   close(): Promise<void>;
@@ -45,7 +53,11 @@ export async function startReceiver(): Promise<Receiver> {
     received,
     answer: () => 200,
     forJob: (id) => received.filter((r) => (JSON.parse(r.body) as { id: string }).id === id),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,9 +65,10 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('end', () => {
       const got = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       received.push(got);
-      const answer = receiver.answer(received.length - 1, got);
-      const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
-      res.writeHead(status, headers).end('ok');
+      const given = receiver.answer(received.length - 1, got);
+      const answer: Answer = typeof given === 'number' ? { status: given } : given;
+      if (answer.hang) return;
+      res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? 'ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -271,3 +271,44 @@ describe('GET /jobs/{id}/deliveries', () => {
     expect((await h.http().get(`/jobs/${job.id}/deliveries`)).status).toBe(404);
   });
 });
+
+describe('network failures (loopback)', () => {
+  it('a receiver that does not answer in time is retried', async () => {
+    await h.startWorkers({ timeoutMs: 500 });
+    try {
+      const job = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?hang` } });
+      receiver.answer = (_, got) =>
+        JSON.parse(got.body).id === job.id && receiver.forJob(job.id).length === 1
+          ? { status: 200, hang: true }
+          : 200;
+      const items = await waitForDeliveries(job.id, (d) => d.length === 2, 'a timeout, then a delivery');
+      receiver.answer = () => 200;
+      expect(items[0]).toMatchObject({ attempt: 1, error: 'no answer within 500 ms' });
+      expect(items[0].statusCode).toBeUndefined();
+      expect(items[0].durationMs).toBeGreaterThanOrEqual(500);
+      expect(items[1]).toMatchObject({ attempt: 2, statusCode: 200 });
+    } finally {
+      await h.startWorkers();
+    }
+  });
+
+  it('a refused connection is retried (6 attempts), an endless answer is cut short', async () => {
+    // a port nobody listens on: open one, note it, close it
+    const spare = await startReceiver();
+    await spare.close();
+    const job = await submit({
+      ...vectorBody('tiny'),
+      webhook: { url: `http://127.0.0.1:${spare.port}/hook` },
+    });
+    const items = await waitForDeliveries(job.id, (d) => d.length === 6, 'six attempts');
+    expect(items.every((d) => /ECONNREFUSED/.test(d.error ?? '') && d.statusCode === undefined)).toBe(true);
+
+    const big = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?big` } });
+    receiver.answer = (_, got) =>
+      JSON.parse(got.body).id === big.id ? { status: 200, body: 'x'.repeat(8 << 20) } : 200;
+    const [item] = await waitForDeliveries(big.id, (d) => d.length === 1, 'a delivery');
+    receiver.answer = () => 200;
+    expect(item).toMatchObject({ attempt: 1, statusCode: 200 });
+    expect(item.error).toBeUndefined();
+  });
+});
