@@ -38,6 +38,7 @@ describe('isBlockedAddress', () => {
     ['::ffff:127.0.0.1', 'IPv4-mapped loopback'],
     ['::ffff:10.0.0.1', 'IPv4-mapped private'],
     ['::ffff:8.8.8.8', 'IPv4-mapped (any)'],
+    ['::ffff:7f00:1', 'IPv4-mapped loopback, hex'],
     ['64:ff9b::a00:1', 'NAT64'],
     ['2002:7f00:1::', '6to4'],
     ['not-an-address', 'not an address'],
@@ -79,6 +80,17 @@ describe('AddressGuard', () => {
     expect(() => guard.checkLiteral('[::1]')).toThrow(/refused: ::1 is a loopback/);
     expect(() => guard.checkLiteral('169.254.169.254')).toThrow(RefusedAddressError);
     expect(() => guard.checkLiteral('8.8.8.8')).not.toThrow();
+    // other spellings of loopback in a URL: the URL parser normalises them to the address it means
+    for (const url of [
+      'http://0x7f000001/',
+      'http://2130706433/',
+      'http://127.1/',
+      'http://0177.0.0.1/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[0:0:0:0:0:0:0:1]/',
+    ]) {
+      expect(() => new AddressGuard().checkLiteral(new URL(url).hostname), url).toThrow(RefusedAddressError);
+    }
     // a name is checked after DNS, by lookup
     expect(() => guard.checkLiteral('example.com')).not.toThrow();
   });
