@@ -22,6 +22,8 @@ export const BOB = 'bob-secret-abcdefghijklm';
 export const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 export interface Received {
+  /** the request's path and query */
+  url: string;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -38,8 +40,11 @@ export interface Receiver {
   url: string;
   port: number;
   received: Received[];
-  /** what the next requests get: a status, or a status with headers or a body, or no answer; default 200 */
-  answer: (index: number, got: Received) => number | Answer;
+  /**
+   * What requests to a path (with its query) get, by their number there (1 for the first): a status, or a
+   * status with headers or a body, or no answer. Set before the job is submitted; unset paths get 200.
+   */
+  answers: Map<string, (nth: number) => number | Answer>;
   /** the requests carrying this job's id in their body */
   forJob(id: string): Received[];
   close(): Promise<void>;
@@ -51,7 +56,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     port: 0,
     received,
-    answer: () => 200,
+    answers: new Map(),
     forJob: (id) => received.filter((r) => (JSON.parse(r.body) as { id: string }).id === id),
     close: () =>
       new Promise((resolve) => {
@@ -63,9 +68,10 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const got = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(got);
-      const given = receiver.answer(received.length - 1, got);
+      const url = req.url ?? '';
+      received.push({ url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const nth = received.filter((r) => r.url === url).length;
+      const given = receiver.answers.get(url)?.(nth) ?? 200;
       const answer: Answer = typeof given === 'number' ? { status: given } : given;
       if (answer.hang) return;
       res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? 'ok');
@@ -90,6 +96,8 @@ export interface WebhookHarness {
   close(): Promise<void>;
 }
 
+export const TEST_EVENT_LOOP_DELAY_MS = 30_000;
+
 export const WEBHOOK_OPTIONS: WebhookDeliveryOptions = {
   secret: SECRET,
   allowHosts: ['127.0.0.1'],
@@ -110,6 +118,8 @@ export async function startWebhookHarness(name: string, redisUrl?: string): Prom
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     limits: { ...TEST_LIMITS, webhooksEnabled: true },
     auth: apiKeys({ alice: ALICE, bob: BOB }),
+    // not a test of load shedding: a loaded test machine must not turn requests into 503s
+    maxEventLoopDelayMs: TEST_EVENT_LOOP_DELAY_MS,
   });
   await app.ready();
   await app.listen({ host: '127.0.0.1', port: 0 });

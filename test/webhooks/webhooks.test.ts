@@ -172,11 +172,9 @@ describe('events', () => {
 
 describe('retries', () => {
   it.each([500, 429, 503])('a %i is retried, with the same webhook-id, until a 200', async (status) => {
+    receiver.answers.set(`/hook?retry=${status}`, (nth) => (nth === 1 ? status : 200));
     const job = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?retry=${status}` } });
-    receiver.answer = (_, got) =>
-      JSON.parse(got.body).id === job.id && receiver.forJob(job.id).length === 1 ? status : 200;
     const items = await waitForDeliveries(job.id, (d) => d.length === 2, 'two attempts');
-    receiver.answer = () => 200;
     expect(items.map((d) => [d.attempt, d.statusCode])).toEqual([
       [1, status],
       [2, 200],
@@ -193,28 +191,28 @@ describe('retries', () => {
     [410, 'the receiver answered 410'],
     [302, 'redirect (302) not followed'],
   ])('a %i is final: one attempt, recorded', async (status, error) => {
+    receiver.answers.set(`/hook?final=${status}`, () => ({
+      status,
+      headers: { location: 'http://127.0.0.1:1/' },
+    }));
     const job = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?final=${status}` } });
-    receiver.answer = (_, got) =>
-      JSON.parse(got.body).id === job.id ? { status, headers: { location: 'http://127.0.0.1:1/' } } : 200;
     const [item] = await waitForDeliveries(job.id, (d) => d.length === 1, 'one attempt');
     expect(await waitFor(async () => (await messageState(item.deliveryId)) === 'failed', 'failed')).toBe(
       true,
     );
-    receiver.answer = () => 200;
     expect(item).toMatchObject({ attempt: 1, statusCode: status, error });
     expect(await deliveries(job.id)).toHaveLength(1);
     expect(receiver.forJob(job.id)).toHaveLength(1);
   });
 
   it('gives up after 6 attempts', async () => {
+    receiver.answers.set('/hook?always=500', () => 500);
     const job = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?always=500` } });
-    receiver.answer = (_, got) => (JSON.parse(got.body).id === job.id ? 500 : 200);
     // backoff 100 ms doubled: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s
     const items = await waitForDeliveries(job.id, (d) => d.length === 6, 'six attempts');
     expect(await waitFor(async () => (await messageState(items[0].deliveryId)) === 'failed', 'failed')).toBe(
       true,
     );
-    receiver.answer = () => 200;
     expect(items.map((d) => d.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await deliveries(job.id)).toHaveLength(6);
   });
@@ -276,13 +274,9 @@ describe('network failures (loopback)', () => {
   it('a receiver that does not answer in time is retried', async () => {
     await h.startWorkers({ timeoutMs: 500 });
     try {
+      receiver.answers.set('/hook?hang', (nth) => (nth === 1 ? { status: 200, hang: true } : 200));
       const job = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?hang` } });
-      receiver.answer = (_, got) =>
-        JSON.parse(got.body).id === job.id && receiver.forJob(job.id).length === 1
-          ? { status: 200, hang: true }
-          : 200;
       const items = await waitForDeliveries(job.id, (d) => d.length === 2, 'a timeout, then a delivery');
-      receiver.answer = () => 200;
       expect(items[0]).toMatchObject({ attempt: 1, error: 'no answer within 500 ms' });
       expect(items[0].statusCode).toBeUndefined();
       expect(items[0].durationMs).toBeGreaterThanOrEqual(500);
@@ -303,11 +297,9 @@ describe('network failures (loopback)', () => {
     const items = await waitForDeliveries(job.id, (d) => d.length === 6, 'six attempts');
     expect(items.every((d) => /ECONNREFUSED/.test(d.error ?? '') && d.statusCode === undefined)).toBe(true);
 
+    receiver.answers.set('/hook?big', () => ({ status: 200, body: 'x'.repeat(8 << 20) }));
     const big = await submit({ ...vectorBody('tiny'), webhook: { url: `${receiver.url}?big` } });
-    receiver.answer = (_, got) =>
-      JSON.parse(got.body).id === big.id ? { status: 200, body: 'x'.repeat(8 << 20) } : 200;
     const [item] = await waitForDeliveries(big.id, (d) => d.length === 1, 'a delivery');
-    receiver.answer = () => 200;
     expect(item).toMatchObject({ attempt: 1, statusCode: 200 });
     expect(item.error).toBeUndefined();
   });
