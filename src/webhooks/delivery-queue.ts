@@ -70,6 +70,10 @@ export class WebhookNotifier {
     const now = Date.now();
     if (now - (this.lastProgress.get(meta.id) ?? 0) < PROGRESS_INTERVAL_MS) return;
     this.lastProgress.set(meta.id, now);
+    // a job that ended in another process (a takeover) leaves its entry here: forget stale ones now and then
+    if (this.lastProgress.size > 10_000) {
+      for (const [id, at] of this.lastProgress) if (now - at > 60_000) this.lastProgress.delete(id);
+    }
     this.safely(meta, 'progress', () =>
       this.enqueue(meta, 'progress', deliveryIdOf(meta.id, 'progress', progress.iteration), jobJson(view())),
     );
