@@ -26,6 +26,8 @@ export interface Received {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** when it arrived (ms) */
+  at: number;
 }
 
 export interface Answer {
@@ -69,7 +71,8 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = req.url ?? '';
-      received.push({ url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ url, headers: req.headers, body, at: Date.now() });
       const nth = received.filter((r) => r.url === url).length;
       const given = receiver.answers.get(url)?.(nth) ?? 200;
       const answer: Answer = typeof given === 'number' ? { status: given } : given;
