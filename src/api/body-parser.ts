@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { errorCodes, type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
 import type { ParsedProblem } from '../problem/parse.js';
+import type { WebhookConfig } from '../webhooks/schema.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem, RequestValidationError } from './problems.js';
 import { prepareSolveBody, type SolveBodyOutcome } from './solve-body.js';
@@ -24,11 +25,15 @@ export class SolveSubmission {
     readonly fingerprint: string | undefined,
     /** the encoded problem, when the parse thread made it */
     readonly blob: Uint8Array | undefined,
+    /** where to POST the job (the body's `webhook`) */
+    readonly webhook?: WebhookConfig,
   ) {}
 }
 
 export function toSubmission(outcome: SolveBodyOutcome): SolveSubmission {
-  if (outcome.ok) return new SolveSubmission(outcome.parsed, outcome.fingerprint, outcome.blob);
+  if (outcome.ok) {
+    return new SolveSubmission(outcome.parsed, outcome.fingerprint, outcome.blob, outcome.webhook);
+  }
   if (outcome.issues) throw new RequestValidationError('body', outcome.issues);
   throw new HttpProblem(400, outcome.detail);
 }

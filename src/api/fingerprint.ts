@@ -29,7 +29,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function fingerprint({ problem, options, xStar }: ParsedProblem): string {
+export function fingerprint({ problem, options, xStar }: ParsedProblem, webhook?: object): string {
   const hash = createHash('sha256');
   hash.update(`levinv/1;n=${problem.n};d=${problem.d};`);
   addArray(hash, 'A', problem.A);
@@ -40,5 +40,7 @@ export function fingerprint({ problem, options, xStar }: ParsedProblem): string 
   addArray(hash, 'w', problem.regularization);
   addArray(hash, 'xStar', xStar);
   hash.update(`options:${canonicalJson(options)}`);
+  // absent: the digest of a request without a webhook is what it always was
+  if (webhook) hash.update(`;webhook:${canonicalJson(webhook)}`);
   return hash.digest('hex');
 }

@@ -21,6 +21,8 @@ export interface Limits {
   maxIterations: number;
   /** the solver's estimated working memory of one problem */
   maxSolveMemoryMb: number;
+  /** WEBHOOK_SECRET is set: a submission may carry a webhook (otherwise 422) */
+  webhooksEnabled?: boolean;
 }
 
 /** One problem type per limit, so that a client can tell which one it hit without reading the detail. */
@@ -29,6 +31,7 @@ export const LIMIT_PROBLEM_TYPES = {
   maxSolveMemoryMb: 'urn:levinv:problem:max-solve-memory',
   maxSolveSeconds: 'urn:levinv:problem:max-solve-seconds',
   maxIterations: 'urn:levinv:problem:max-iterations',
+  webhooksDisabled: 'urn:levinv:problem:webhooks-disabled',
 } as const;
 
 const MIB = 1024 * 1024;
@@ -90,4 +93,17 @@ export function applyLimits(parsed: ParsedProblem, limits: Limits): ParsedProble
         : {}),
     },
   };
+}
+
+/**
+ * A webhook on a server without WEBHOOK_SECRET is refused (422) rather than dropped: the client relies on
+ * it, and would otherwise wait for a call that never comes.
+ */
+export function checkWebhookAllowed(webhook: unknown, limits: Limits): void {
+  if (webhook === undefined || limits.webhooksEnabled) return;
+  throw new HttpProblem(
+    422,
+    'this server sends no webhooks (WEBHOOK_SECRET is not set): submit without `webhook`, or ask its operator',
+    { type: LIMIT_PROBLEM_TYPES.webhooksDisabled, title: 'Webhooks are not enabled' },
+  );
 }

@@ -9,8 +9,10 @@
 import { z } from 'zod';
 import { isEventId } from '../jobs/index.js';
 import { JOB_STATES } from '../jobs/types.js';
-import { problemSchema } from '../problem/schema.js';
 import { METHODS, type StopReason } from '../solver/index.js';
+import { MAX_DELIVERIES } from '../webhooks/delivery-log.js';
+import { WEBHOOK_EVENTS } from '../webhooks/schema.js';
+import { solveDocSchema } from './solve-body.js';
 
 /**
  * A float from the solver. Non-finite values cannot exist in JSON (JSON.stringify writes null) and a stored
@@ -200,7 +202,7 @@ export const rateLimitedResponse = problemResponse(
     '`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers say when to retry',
 );
 
-export const solveBodySchema = problemSchema.meta({
+export const solveBodySchema = solveDocSchema.meta({
   id: 'Problem',
   description:
     'A inverse leverage score problem: A (n x d, as rows or { shape, data }), b and the target leverage ' +
@@ -267,5 +269,29 @@ export const eventsHeadersSchema = z.looseObject({
     .optional()
     .meta({ description: 'the id of the last event received (empty: none)' }),
 });
+
+export const deliveriesSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        event: z.enum(WEBHOOK_EVENTS),
+        attempt: z.int().min(1).meta({ description: '1 for the first attempt of this message' }),
+        statusCode: z.int().optional().meta({ description: "the receiver's HTTP status, when it answered" }),
+        error: z
+          .string()
+          .optional()
+          .meta({ description: 'why the attempt failed (network, timeout, status, refused address)' }),
+        at: timestamp.meta({ description: 'when the attempt started' }),
+        durationMs: z.number().min(0),
+        deliveryId: z
+          .string()
+          .meta({ description: 'the `webhook-id` header: the same for every attempt of one message' }),
+      }),
+    ),
+  })
+  .meta({
+    id: 'Deliveries',
+    description: `the webhook delivery attempts, oldest first (the last ${MAX_DELIVERIES})`,
+  });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

@@ -10,11 +10,15 @@ import type { InputIssue } from '../problem/errors.js';
 import { errorMap, inputErrorFromZod } from '../problem/issues.js';
 import { type ParsedProblem, toParsedProblem } from '../problem/parse.js';
 import { problemSchema } from '../problem/schema.js';
+import { toWebhookConfig, type WebhookConfig, webhookSchema } from '../webhooks/schema.js';
 import { fingerprint } from './fingerprint.js';
+
+/** The POST /solve document: a problem, and optionally where to POST the job (src/webhooks). */
+export const solveDocSchema = problemSchema.safeExtend({ webhook: webhookSchema.optional() });
 
 export type SolveBodyOutcome =
   /** `blob`: the job store's encoding of the numbers, made here when asked (off the event loop) */
-  | { ok: true; parsed: ParsedProblem; fingerprint?: string; blob?: Uint8Array }
+  | { ok: true; parsed: ParsedProblem; fingerprint?: string; blob?: Uint8Array; webhook?: WebhookConfig }
   /** `issues` set: the document failed the schema; otherwise the bytes are not JSON at all */
   | { ok: false; detail: string; issues?: InputIssue[] };
 
@@ -44,14 +48,17 @@ export function prepareSolveBody(
 
 /** A problem document (parsed JSON, or a binary upload's parts as one: npy-body.ts) to a job's input. */
 export function prepareSolveDoc(json: unknown, withFingerprint: boolean, withBlob = false): SolveBodyOutcome {
-  const result = problemSchema.safeParse(json, { error: errorMap });
+  const result = solveDocSchema.safeParse(json, { error: errorMap });
   if (!result.success) {
-    const { issues, message } = inputErrorFromZod(result.error, problemSchema);
+    const { issues, message } = inputErrorFromZod(result.error, solveDocSchema);
     return { ok: false, detail: message, issues };
   }
-  const parsed = toParsedProblem(result.data);
+  const { webhook, ...doc } = result.data;
+  const parsed = toParsedProblem(doc);
   const outcome: SolveBodyOutcome = { ok: true, parsed };
-  if (withFingerprint) outcome.fingerprint = fingerprint(parsed);
+  if (webhook) outcome.webhook = toWebhookConfig(webhook);
+  // the webhook is part of the request: the same Idempotency-Key with another webhook is a conflict
+  if (withFingerprint) outcome.fingerprint = fingerprint(parsed, outcome.webhook);
   if (withBlob) outcome.blob = encodeProblem(parsed.problem, parsed.xStar);
   return outcome;
 }

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { readDeliveries } from '../webhooks/delivery-log.js';
+import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
 import { toHistogram } from './histogram.js';
 import { type DataKeys, dataKeyList, isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
@@ -104,6 +106,8 @@ class RedisJobService implements JobService {
   private readonly store: JobStore;
   private readonly keys: Keys;
   private readonly queue: Queue<SolveJobData>;
+  /** webhook messages this process queues: `completed` of a job cancelled while queued */
+  private readonly webhookQueue: Queue<WebhookJobData>;
   private readonly submissions: Submissions;
   private readonly pollMs: number;
   /** this process's one subscriber: wakes the open event streams of a job when its scripts write events */
@@ -132,6 +136,16 @@ class RedisJobService implements JobService {
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
+    this.webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
+      connection: redis,
+      prefix: this.keys.bullPrefix,
+      skipWaitingForReady: true,
+      skipVersionCheck: true,
+      streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+    });
+    this.webhookQueue.on('error', (error) => this.logger.warn({ err: error }, 'webhook queue error'));
+    const notifier = new WebhookNotifier(this.webhookQueue, logger);
+    this.store.onFinished = (meta) => notifier.finished(meta);
     this.pruner = setInterval(() => {
       this.store.prune().catch((error) => this.logger.debug({ err: error }, 'prune'));
     }, PRUNE_EVERY_MS).unref();
@@ -183,6 +197,18 @@ class RedisJobService implements JobService {
       ]);
       if (!state || !canSee(parseMeta(state), owner)) return null;
       return { items: items.map(decodeIterate), nextOffset: offset + items.length };
+    });
+  }
+
+  deliveries(id: string, owner: Owner) {
+    return guarded('deliveries', async () => {
+      if (!isJobId(id)) return null;
+      const [state, items] = await Promise.all([
+        this.store.readState(id),
+        readDeliveries(this.redis, this.keys.data(id).deliveries),
+      ]);
+      if (!state || !canSee(parseMeta(state), owner)) return null;
+      return items;
     });
   }
 
@@ -401,6 +427,7 @@ class RedisJobService implements JobService {
     this.closing ??= (async () => {
       clearInterval(this.pruner);
       await this.queue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
+      await this.webhookQueue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
       await this.wakeups.close();
       await closeConnection(this.redis);
     })();

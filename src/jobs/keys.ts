@@ -28,6 +28,8 @@ export interface DataKeys {
   /** hash: the running attempt's token, checkpoint, progress, resumes, truncated; `closed` once done */
   run: string;
   cancel: string;
+  /** list: the webhook delivery log (src/webhooks/delivery-log.ts); not a script key */
+  deliveries: string;
 }
 
 export const dataKeyList = (k: DataKeys): string[] => [
@@ -116,6 +118,7 @@ export class Keys {
       events: `${base}:events`,
       run: `${base}:run`,
       cancel: `${base}:cancel`,
+      deliveries: `${base}:deliveries`,
     };
   }
 

@@ -26,10 +26,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
+import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
+import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/delivery-worker.js';
 import { Keys } from './keys.js';
 import { safeLogger } from './log-safety.js';
 import { toAlignedArrayBuffer } from './problem-blob.js';
@@ -45,7 +47,7 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
-import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
+import { CANCELLED_ERROR, type JobMeta, JobStore, toView } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
@@ -97,6 +99,8 @@ export interface StartWorkersOptions {
   threadFile?: URL;
   /** threads each solve splits its row loops over (SOLVER_THREADS); default 1 */
   solverThreads?: number;
+  /** deliver webhooks from this process (WEBHOOK_SECRET set); jobs' messages are queued either way */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 export interface WorkerHandle {
@@ -134,6 +138,18 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     'levinv-worker',
   );
   const store = new JobStore(redis, keys, opts.jobTtlSeconds);
+  // Webhooks: messages are queued here (never awaited by a solve) and delivered by their own worker.
+  const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
+    connection: redis,
+    prefix: keys.bullPrefix,
+    skipWaitingForReady: true,
+  });
+  webhookQueue.on('error', (error) => logger.warn({ err: error }, 'webhook queue error'));
+  const notifier = new WebhookNotifier(webhookQueue, logger);
+  store.onFinished = (meta) => notifier.finished(meta);
+  const webhooks = opts.webhooks
+    ? startWebhookDelivery(opts.webhooks, { redisUrl: opts.redisUrl, keys, store, logger })
+    : undefined;
   const cancelPollMs = opts.cancelPollMs ?? 2000;
   /** one subscriber for the whole process: the cancel channels of the jobs running here */
   const wakeups =
@@ -224,9 +240,19 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log,
       () => stop('cancel'),
     );
+    if (meta.startedAt === null) notifier.started(current, toView(current, started.recorded));
     const solve = pool.run(task, (batch) => {
       if (batch.truncated) current.truncated = true;
       writer.push(batch);
+      const { progress } = batch;
+      if (progress) {
+        notifier.progressed(current, progress, () =>
+          toView(
+            { ...current, progress },
+            Math.min(writer.recorded + batch.records.length, current.recordLimit),
+          ),
+        );
+      }
     });
     const stop = (why: StopReason): void => {
       if (stopReason) return;
@@ -477,6 +503,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
           clearTimeout(handBack);
         }
         await pool.close();
+        await webhooks?.close();
+        await webhookQueue.close().catch((error) => logger.warn({ err: error }, 'closing the webhook queue'));
         await wakeups?.close();
         if (bullCluster) await closeConnection(bullCluster);
         await closeConnection(redis);

@@ -14,6 +14,7 @@
  * The producer (job-service.ts) and the consumer (processor.ts) each wrap one connection in a JobStore.
  */
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
+import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
 import { controlKeyList, type DataKeys, dataKeyList, type Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
@@ -65,6 +66,8 @@ export interface JobMeta {
   resumes: number;
   /** some iterates were not kept (over recordLimit) */
   truncated: boolean;
+  /** where and when to POST the job (src/webhooks); never shown in the job's JSON */
+  webhook?: WebhookConfig;
 }
 
 export type MetaHash = Record<string, string>;
@@ -98,6 +101,8 @@ export function parseMeta(state: MetaHash, run: (string | null)[] = []): JobMeta
     truncated: truncated === '1',
   };
   if (state.error) meta.error = JSON.parse(state.error) as JobError;
+  const webhook = parseWebhookConfig(state.webhook);
+  if (webhook) meta.webhook = webhook;
   return meta;
 }
 
@@ -189,6 +194,8 @@ export interface JobData {
 
 export class JobStore {
   readonly dataTtlSeconds: number;
+  /** called once a change of this store finished a job (FINISH, or CANCEL of a queued job): webhooks */
+  onFinished: ((meta: JobMeta) => void) | undefined;
 
   constructor(
     readonly redis: RedisClient,
@@ -204,6 +211,11 @@ export class JobStore {
 
   dataKeys(id: string): string[] {
     return dataKeyList(this.keys.data(id));
+  }
+
+  /** Every data key, the ones no script takes included: what deleting a job deletes. */
+  allDataKeys(id: string): string[] {
+    return [...this.dataKeys(id), this.keys.data(id).deliveries];
   }
 
   controlKeys(id: string, owner: string, idempotencyKey?: string): string[] {
@@ -256,7 +268,7 @@ export class JobStore {
           await runScript(this.redis, 'levinvConfirm', this.dataKeys(id), [this.dataTtlSeconds]);
         }
         if (outcome !== 1) return false;
-        await this.redis.del(...this.dataKeys(id));
+        await this.redis.del(...this.allDataKeys(id));
         return true;
       }),
     );
@@ -395,6 +407,7 @@ export class JobStore {
     if (end.error) view.error = end.error;
     recorded ??= await this.redis.llen(this.data(meta.id).iterates);
     await this.close(toView(view, recorded), result);
+    this.onFinished?.(view);
     return true;
   }
 
@@ -420,7 +433,10 @@ export class JobStore {
     const job = await this.readJob(id, true);
     if (!job || !isFinished(job.meta.state)) return false;
     const { meta, data } = job;
-    return this.close(toView(meta, data.recorded), data.result ?? '');
+    const closed = await this.close(toView(meta, data.recorded), data.result ?? '');
+    // its finisher may have died before queueing the webhook too (a message is queued once: its id is fixed)
+    if (closed) this.onFinished?.(meta);
+    return closed;
   }
 
   /**
@@ -477,9 +493,9 @@ export class JobStore {
       return 'flagged';
     }
     if (outcome === 'cancelled') {
-      await this.close(
-        toView({ ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR }, recorded),
-      );
+      const view: JobMeta = { ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR };
+      await this.close(toView(view, recorded));
+      this.onFinished?.(view);
     }
     return outcome;
   }
@@ -494,7 +510,7 @@ export class JobStore {
       this.controlKeys(id, owner, state.idempotencyKey),
       [id, owner],
     );
-    if (outcome === 'deleted') await this.redis.del(...this.dataKeys(id));
+    if (outcome === 'deleted') await this.redis.del(...this.allDataKeys(id));
     return outcome;
   }
 

@@ -119,6 +119,7 @@ export class Submissions {
       recordLimit: this.config.recordLimit,
     };
     if (idempotency) state.idempotencyKey = idempotency.key;
+    if (input.webhook) state.webhook = JSON.stringify(input.webhook);
     const k = this.store.data(id);
     const provisional = this.config.provisionalTtlSeconds;
     try {

@@ -3,6 +3,8 @@
  * JobService; only src/jobs imports bullmq or talks to Redis about jobs.
  */
 import type { Iterate, Method, Problem, SolveOptions, SolveResult } from '../solver/index.js';
+import type { DeliveryRecord } from '../webhooks/delivery-log.js';
+import type { WebhookConfig } from '../webhooks/schema.js';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -64,6 +66,8 @@ export interface SubmitInput {
   idempotencyKey?: string;
   /** a digest of the request body: the same key with another body is a conflict */
   fingerprint?: string;
+  /** POST the job there on these events (src/webhooks); stored with the job, not shown in its JSON */
+  webhook?: WebhookConfig;
 }
 
 export interface SubmitOutcome {
@@ -121,6 +125,8 @@ export interface JobService {
   /** Whether `owner` may see the job (cheaper than get: reads no result). */
   exists(id: string, owner: Owner): Promise<boolean>;
   iterates(id: string, owner: Owner, offset: number, limit: number): Promise<IteratePage | null>;
+  /** The job's webhook delivery attempts, oldest first (the last 100); null as for get. */
+  deliveries(id: string, owner: Owner): Promise<DeliveryRecord[] | null>;
   /** Queued: never runs. Running: stops within one iteration and ends `cancelled`. Finished: unchanged. */
   cancel(id: string, owner: Owner): Promise<JobView | null>;
   /** Forgets a finished job and all its data. */

@@ -118,12 +118,38 @@ export const configSchema = z.object({
    * connection answers; `node dist/main/healthcheck.js worker` checks that it is fresh (containers)
    */
   WORKER_HEALTH_FILE: z.string().min(1).optional(),
+
+  // Webhooks (src/webhooks). Unset WEBHOOK_SECRET: a submission with a webhook is refused (422).
+  /** signs every delivery (Standard Webhooks): `whsec_` and the base64 of 24 to 64 random bytes */
+  WEBHOOK_SECRET: z
+    .string()
+    .refine(isWebhookSecret, 'expected whsec_ followed by the base64 of 24 to 64 bytes')
+    .optional(),
+  /** comma-separated host names or addresses a webhook may reach although they are loopback or private */
+  WEBHOOK_ALLOW_HOSTS: z
+    .string()
+    .refine(
+      (list) => list.split(',').every((h) => /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._:-]+)$/.test(h.trim())),
+      'expected comma-separated host names or IP addresses (no scheme, no port)',
+    )
+    .optional(),
+  /** one delivery attempt's deadline (default 5000) */
+  WEBHOOK_TIMEOUT_MS: positiveInt.optional(),
+  /** the first retry's delay, doubled for each next one (default 120000: 6 tries over about an hour) */
+  WEBHOOK_BACKOFF_MS: positiveInt.optional(),
 });
+
+function isWebhookSecret(value: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match || match[1].length % 4 !== 0) return false;
+  const bytes = Buffer.from(match[1], 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
 
 export type Config = z.output<typeof configSchema>;
 
 /** Variables whose values are secrets: error messages name them without their value. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['API_KEYS', 'METRICS_TOKEN']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['API_KEYS', 'METRICS_TOKEN', 'WEBHOOK_SECRET']);
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export class ConfigError extends Error {

@@ -7,6 +7,7 @@ import type { AuthOptions } from '../api/auth.js';
 import type { Limits } from '../api/limits.js';
 import type { StartWorkersOptions } from '../jobs/index.js';
 import { defaultSolverThreads } from '../solver/index.js';
+import type { WebhookDeliveryOptions } from '../webhooks/delivery-worker.js';
 import type { Config } from './config.js';
 
 export function limitsFromConfig(config: Config): Limits {
@@ -17,6 +18,21 @@ export function limitsFromConfig(config: Config): Limits {
     maxSolveSeconds: config.MAX_SOLVE_SECONDS,
     maxIterations: config.MAX_ITERATIONS,
     maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
+    ...(config.WEBHOOK_SECRET ? { webhooksEnabled: true } : {}),
+  };
+}
+
+/** The webhook delivery settings of startWorkers; undefined without WEBHOOK_SECRET (none delivered here). */
+export function webhookOptionsFromConfig(config: Config): WebhookDeliveryOptions | undefined {
+  if (!config.WEBHOOK_SECRET) return undefined;
+  return {
+    secret: config.WEBHOOK_SECRET,
+    allowHosts: (config.WEBHOOK_ALLOW_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    ...(config.WEBHOOK_TIMEOUT_MS ? { timeoutMs: config.WEBHOOK_TIMEOUT_MS } : {}),
+    ...(config.WEBHOOK_BACKOFF_MS ? { backoffMs: config.WEBHOOK_BACKOFF_MS } : {}),
   };
 }
 
@@ -51,5 +67,6 @@ export function workerOptionsFromConfig(config: Config) {
     maxRecordedIterates: config.MAX_RECORDED_ITERATES,
     maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
     solverThreads: config.SOLVER_THREADS ?? defaultSolverThreads(config.WORKER_CONCURRENCY),
+    ...(config.WEBHOOK_SECRET ? { webhooks: webhookOptionsFromConfig(config) } : {}),
   } satisfies Partial<StartWorkersOptions>;
 }

@@ -21,6 +21,7 @@ describe('openapi.yaml', () => {
         '/jobs',
         '/jobs/{id}',
         '/jobs/{id}/cancel',
+        '/jobs/{id}/deliveries',
         '/jobs/{id}/events',
         '/jobs/{id}/iterates',
         '/jobs/{id}/result/{vector}',

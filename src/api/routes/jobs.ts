@@ -5,6 +5,7 @@ import type { JobService } from '../../jobs/types.js';
 import { encodeNpy } from '../../problem/npy.js';
 import { HttpProblem, jobNotFound, PROBLEM_TYPES } from '../problems.js';
 import {
+  deliveriesSchema,
   eventsHeadersSchema,
   eventsQuerySchema,
   iteratePageSchema,
@@ -115,6 +116,26 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       const page = await jobs.iterates(request.params.id, request.owner, offset, limit);
       if (!page) throw jobNotFound(request.params.id);
       return page;
+    },
+  });
+
+  app.get('/jobs/:id/deliveries', {
+    schema: {
+      tags: ['jobs'],
+      summary: "The job's webhook deliveries",
+      description:
+        'One item per delivery attempt of the webhook given at submission, oldest first (the last 100): ' +
+        "the event, the attempt number, the receiver's status or the error, when, how long it took, and " +
+        'the `webhook-id`. Failed attempts (network errors, timeouts, 429, 5xx) are retried with ' +
+        'exponential backoff, 6 tries over about an hour; a redirect, another 4xx or a refused address is ' +
+        'final. Empty for a job without a webhook.',
+      params: jobIdParamsSchema,
+      response: { 200: jsonResponse('the delivery attempts', deliveriesSchema), 404: notFound, ...common },
+    },
+    handler: async (request) => {
+      const items = await jobs.deliveries(request.params.id, request.owner);
+      if (!items) throw jobNotFound(request.params.id);
+      return { items };
     },
   });
 

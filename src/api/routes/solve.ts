@@ -8,7 +8,7 @@ import {
   solveBodyValidator,
   useSolveBodyParser,
 } from '../body-parser.js';
-import { applyLimits, type Limits } from '../limits.js';
+import { applyLimits, checkWebhookAllowed, type Limits } from '../limits.js';
 import { readMultipartSolve } from '../multipart-body.js';
 import type { ParsePool } from '../parse-pool.js';
 import { preferredWait } from '../prefer.js';
@@ -70,7 +70,9 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         'part with the rest (`method`, `options`), checked with the same messages. With `Prefer: wait=N` (RFC 7240, N at most 60) the ' +
         'answer waits until the job is done or N seconds have passed: a done job is a 200 with its ' +
         'result (one round trip for a small problem), otherwise the 202 as without it; ' +
-        '`Preference-Applied: wait=N` says it waited.',
+        '`Preference-Applied: wait=N` says it waited. With `webhook: {url, events}` the job is POSTed to ' +
+        '`url` (the JSON of GET /jobs/{id}, signed per Standard Webhooks) on `start`, `progress` (at most ' +
+        'once a second) and `completed` (the default: any final state); see GET /jobs/{id}/deliveries.',
       headers: solveHeadersSchema,
       body: solveBodySchema,
       response: {
@@ -83,7 +85,8 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         413: problemResponse('the body, or the problem, is larger than the configured limits'),
         415: problemResponse('the body is not JSON, or its Content-Encoding is not supported'),
         422: problemResponse(
-          'the Idempotency-Key was used with another body, or a per-job limit is exceeded',
+          'the Idempotency-Key was used with another body, a per-job limit is exceeded, or the body has a ' +
+            '`webhook` and the server has no WEBHOOK_SECRET (`urn:levinv:problem:webhooks-disabled`)',
         ),
         429: problemResponse('too many requests, or too many jobs queued or running for this API key'),
         503: problemResponse('the job store is unavailable, or the server is overloaded'),
@@ -93,6 +96,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
       // The body parser produced it (solveBodyValidator lets nothing else through).
       const submission = request.body as unknown as SolveSubmission;
       const parsed = applyLimits(submission.parsed, limits);
+      checkWebhookAllowed(submission.webhook, limits);
       const key = idempotencyKey(request.headers['idempotency-key']);
       const { job, created } = await jobs.submit({
         ...parsed,
@@ -100,6 +104,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         owner: request.owner,
         ...(limits.maxActiveJobsPerKey > 0 ? { maxActiveJobs: limits.maxActiveJobsPerKey } : {}),
         ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
+        ...(submission.webhook ? { webhook: submission.webhook } : {}),
       });
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
       const wait = preferredWait(request.headers.prefer);

@@ -1,0 +1,109 @@
+/**
+ * The producer side of webhook deliveries: a BullMQ queue of its own (`webhook`, under the same `{bullmq}`
+ * prefix as the solve queue, so one slot on a Redis Cluster), fed by the job lifecycle: `start` when a job
+ * first runs, `progress` at most once a second per job, `completed` at every final state. Enqueueing never
+ * blocks or fails a solve: it is not awaited, and a failure is logged. Delivery (delivery-worker.ts) is at
+ * least once: each message has a fixed id (its `webhook-id`, also the BullMQ job id, so enqueueing the same
+ * message twice delivers it once), retried with exponential backoff.
+ */
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { JobMeta } from '../jobs/store.js';
+import type { JobProgress, JobView } from '../jobs/types.js';
+import { jobJson } from './job-json.js';
+import type { WebhookEvent } from './schema.js';
+
+export const WEBHOOK_QUEUE_NAME = 'webhook';
+/** the backoff strategy's name (the delivery worker computes the delays: WEBHOOK_BACKOFF_MS) */
+export const WEBHOOK_BACKOFF = 'webhook';
+/** tries per message: with the default 2-minute base, retries after 2, 4, 8, 16 and 32 minutes (~1 h) */
+export const WEBHOOK_ATTEMPTS = 6;
+/** progress messages per job at most once per this many ms */
+export const PROGRESS_INTERVAL_MS = 1000;
+/** finished delivery jobs BullMQ keeps (by count; by age a day), for the dedupe of repeated enqueues */
+const RETAIN = { count: 1000, age: 24 * 60 * 60 };
+
+export interface WebhookJobData {
+  jobId: string;
+  event: WebhookEvent;
+  url: string;
+  /** the `webhook-id` */
+  deliveryId: string;
+  /** the job's JSON at the event (start, progress); absent for `completed`, read when delivered (final) */
+  body?: string;
+}
+
+export function deliveryJobOptions(deliveryId: string): JobsOptions {
+  return {
+    jobId: deliveryId,
+    attempts: WEBHOOK_ATTEMPTS,
+    backoff: { type: WEBHOOK_BACKOFF },
+    removeOnComplete: RETAIN,
+    removeOnFail: RETAIN,
+  };
+}
+
+/** The webhook-id of a message: one per job and event (per iteration for progress). */
+export const deliveryIdOf = (jobId: string, event: WebhookEvent, iteration?: number): string =>
+  `msg_${jobId.replaceAll('-', '')}_${event}${iteration === undefined ? '' : `_${iteration}`}`;
+
+export class WebhookNotifier {
+  /** when each job's last progress message was queued (ms) */
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(
+    private readonly queue: Queue<WebhookJobData>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The job first ran: `view` is the job then. */
+  started(meta: JobMeta, view: JobView): void {
+    if (!wants(meta, 'start')) return;
+    this.safely(meta, 'start', () =>
+      this.enqueue(meta, 'start', deliveryIdOf(meta.id, 'start'), jobJson(view)),
+    );
+  }
+
+  /** An iterate was written; at most one message a second per job goes out. */
+  progressed(meta: JobMeta, progress: JobProgress, view: () => JobView): void {
+    if (!wants(meta, 'progress')) return;
+    const now = Date.now();
+    if (now - (this.lastProgress.get(meta.id) ?? 0) < PROGRESS_INTERVAL_MS) return;
+    this.lastProgress.set(meta.id, now);
+    // a job that ended in another process (a takeover) leaves its entry here: forget stale ones now and then
+    if (this.lastProgress.size > 10_000) {
+      for (const [id, at] of this.lastProgress) if (now - at > 60_000) this.lastProgress.delete(id);
+    }
+    this.safely(meta, 'progress', () =>
+      this.enqueue(meta, 'progress', deliveryIdOf(meta.id, 'progress', progress.iteration), jobJson(view())),
+    );
+  }
+
+  /** The job reached a final state (succeeded, failed, cancelled). */
+  finished(meta: JobMeta): void {
+    this.lastProgress.delete(meta.id);
+    if (!wants(meta, 'completed')) return;
+    this.safely(meta, 'completed', () => this.enqueue(meta, 'completed', deliveryIdOf(meta.id, 'completed')));
+  }
+
+  /** Whatever goes wrong here is logged, never thrown into the solve or the state change that called. */
+  private safely(meta: JobMeta, event: WebhookEvent, queue: () => void): void {
+    try {
+      queue();
+    } catch (error) {
+      this.logger.warn({ err: error, jobId: meta.id, event }, 'could not queue a webhook delivery');
+    }
+  }
+
+  private enqueue(meta: JobMeta, event: WebhookEvent, deliveryId: string, body?: string): void {
+    const data: WebhookJobData = { jobId: meta.id, event, url: meta.webhook!.url, deliveryId };
+    if (body !== undefined) data.body = body;
+    this.queue
+      .add(event, data, deliveryJobOptions(deliveryId))
+      .catch((error) =>
+        this.logger.warn({ err: error, jobId: meta.id, event }, 'could not queue a webhook delivery'),
+      );
+  }
+}
+
+const wants = (meta: JobMeta, event: WebhookEvent): boolean => meta.webhook?.events.includes(event) ?? false;

@@ -1,0 +1,106 @@
+/**
+ * The address classifier and the guard's decisions, on address strings only: no test here opens a
+ * connection, and none resolves anything but `localhost`.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  AddressGuard,
+  bareHost,
+  isBlockedAddress,
+  RefusedAddressError,
+} from '../../src/webhooks/address-guard.js';
+
+describe('isBlockedAddress', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback /8'],
+    ['0.0.0.0', 'unspecified'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.254', 'private'],
+    ['192.168.1.1', 'private'],
+    ['100.64.0.1', 'CGNAT'],
+    ['100.127.255.255', 'CGNAT'],
+    ['169.254.169.254', 'link-local (metadata)'],
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.250', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['240.0.0.1', 'reserved'],
+    ['198.18.0.1', 'benchmarking'],
+    ['192.0.2.10', 'documentation'],
+    ['::', 'IPv6 unspecified'],
+    ['::1', 'IPv6 loopback'],
+    ['fc00::1', 'unique local'],
+    ['fd12:3456::1', 'unique local'],
+    ['fe80::1', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['ff02::1', 'multicast'],
+    ['::ffff:127.0.0.1', 'IPv4-mapped loopback'],
+    ['::ffff:10.0.0.1', 'IPv4-mapped private'],
+    ['::ffff:8.8.8.8', 'IPv4-mapped (any)'],
+    ['::ffff:7f00:1', 'IPv4-mapped loopback, hex'],
+    ['64:ff9b::a00:1', 'NAT64'],
+    ['2002:7f00:1::', '6to4'],
+    ['not-an-address', 'not an address'],
+    ['', 'empty'],
+  ])('%s is blocked (%s)', (address) => {
+    expect(isBlockedAddress(address)).toBe(true);
+  });
+
+  it.each([
+    ['8.8.8.8'],
+    ['1.1.1.1'],
+    ['100.63.255.255'],
+    ['100.128.0.0'],
+    ['172.15.255.255'],
+    ['172.32.0.0'],
+    ['11.0.0.1'],
+    ['2606:4700:4700::1111'],
+    ['2001:4860:4860::8888'],
+  ])('%s (public) is not', (address) => {
+    expect(isBlockedAddress(address)).toBe(false);
+  });
+});
+
+describe('AddressGuard', () => {
+  it('allows listed hosts by their name as written, brackets and case aside', () => {
+    const guard = new AddressGuard(['127.0.0.1', ' Hooks.Internal ', '[::1]']);
+    expect(guard.allows('127.0.0.1')).toBe(true);
+    expect(guard.allows('hooks.internal')).toBe(true);
+    expect(guard.allows('[::1]')).toBe(true);
+    expect(guard.allows('localhost')).toBe(false);
+    expect(guard.allows('127.0.0.2')).toBe(false);
+    expect(bareHost('[FE80::1]')).toBe('fe80::1');
+  });
+
+  it('refuses blocked literal addresses unless allowed, and lets public ones through', () => {
+    const guard = new AddressGuard(['127.0.0.1']);
+    expect(() => guard.checkLiteral('127.0.0.1')).not.toThrow();
+    expect(() => guard.checkLiteral('127.0.0.2')).toThrow(RefusedAddressError);
+    expect(() => guard.checkLiteral('[::1]')).toThrow(/refused: ::1 is a loopback/);
+    expect(() => guard.checkLiteral('169.254.169.254')).toThrow(RefusedAddressError);
+    expect(() => guard.checkLiteral('8.8.8.8')).not.toThrow();
+    // other spellings of loopback in a URL: the URL parser normalises them to the address it means
+    for (const url of [
+      'http://0x7f000001/',
+      'http://2130706433/',
+      'http://127.1/',
+      'http://0177.0.0.1/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[0:0:0:0:0:0:0:1]/',
+    ]) {
+      expect(() => new AddressGuard().checkLiteral(new URL(url).hostname), url).toThrow(RefusedAddressError);
+    }
+    // a name is checked after DNS, by lookup
+    expect(() => guard.checkLiteral('example.com')).not.toThrow();
+  });
+
+  it('lookup refuses a name that resolves to loopback, and says which address', async () => {
+    const guard = new AddressGuard(['127.0.0.1']);
+    const error = await new Promise<Error | null>((resolve) =>
+      guard.lookup('localhost', {}, (err) => resolve(err)),
+    );
+    expect(error).toBeInstanceOf(RefusedAddressError);
+    expect(error?.message).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback/);
+  });
+});
