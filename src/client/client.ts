@@ -283,6 +283,8 @@ export class LevinvClient {
           const event = { id: sse.id, type: sse.event, data: JSON.parse(sse.data) } as JobEvent;
           yield event;
           if (event.type === 'done') return;
+          // events already read arrive in one chunk: an abort while the caller handled this one ends it here
+          signal?.throwIfAborted();
         }
       } catch (error) {
         if (isAbort(error, signal)) throw error;
