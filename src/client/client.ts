@@ -275,11 +275,12 @@ export class LevinvClient {
       try {
         if (!response.body) throw new LevinvNetworkError('the event stream has no body');
         for await (const sse of parseEventStream(chunks(response.body))) {
-          if (sse.id !== undefined) lastEventId = sse.id;
-          reconnects = 0;
           // the server's stream failed (it says so in-band): reconnect and resume
           if (sse.event === 'error') break;
           if (sse.event !== 'state' && sse.event !== 'progress' && sse.event !== 'done') continue;
+          if (sse.id !== undefined) lastEventId = sse.id;
+          // a new event: the stream works, so the count of reconnects in a row starts again
+          reconnects = 0;
           const event = { id: sse.id, type: sse.event, data: JSON.parse(sse.data) } as JobEvent;
           yield event;
           if (event.type === 'done') return;

@@ -14,7 +14,8 @@ export function retryDelayMs(
   if (retryAfter !== null) {
     const text = retryAfter.trim();
     if (/^\d+$/.test(text)) ms = Number(text) * 1000;
-    else {
+    else if (/[a-z]/i.test(text)) {
+      // an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`); Date.parse would also take "-1" as a year
       const date = Date.parse(text);
       if (Number.isFinite(date)) ms = Math.max(0, date - now);
     }
