@@ -4,6 +4,8 @@
  * test suite builds first (npm test's pretest).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -47,5 +49,34 @@ describe('the levinv/client package export', () => {
         'ROUTES',
       ]),
     );
+  });
+});
+
+/** The modules `entry` imports, transitively, as [file, specifier] pairs for bare or node: specifiers. */
+function externalImports(entry: string): [string, string][] {
+  const seen = new Set<string>();
+  const external: [string, string][] = [];
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(
+      /^\s*(?:import|export)\b[^'"]*?from\s*'([^']+)'|^\s*import\s*'([^']+)'/gm,
+    )) {
+      const specifier = match[1] ?? match[2];
+      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
+      else external.push([file.slice(root.length), specifier]);
+    }
+  };
+  visit(entry);
+  return external;
+}
+
+describe('the client core runs in browsers', () => {
+  it('imports nothing from Node (node:*) or any package; only verifyWebhook needs standardwebhooks', () => {
+    expect(externalImports(resolve(root, 'dist/client/client.js'))).toEqual([]);
+    expect(externalImports(resolve(root, 'dist/client/index.js'))).toEqual([
+      ['dist/client/webhook.js', 'standardwebhooks'],
+    ]);
   });
 });
