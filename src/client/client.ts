@@ -4,7 +4,7 @@
  * zod schemas (types.ts); the routes it calls are checked against openapi.yaml (routes.ts).
  */
 import { parseNpy } from '../problem/npy.js';
-import { errorFromResponse, isAbort, LevinvNetworkError, networkError } from './errors.js';
+import { errorFromResponse, isAbort, LevinvError, LevinvNetworkError, networkError } from './errors.js';
 import { retryDelayMs, sleep } from './retry.js';
 import { ROUTES, type Route, routePath } from './routes.js';
 import { chunks, parseEventStream } from './sse.js';
@@ -259,20 +259,25 @@ export class LevinvClient {
   }
 
   /**
-   * The job's events (state, progress, done) until `done`, which carries the finished job. A dropped stream
-   * is reopened with Last-Event-ID, so no event is seen twice or missed; when it ended because the job is
-   * done and its done event is behind us, a `done` with the job (id undefined) ends the iteration.
-   * Throws LevinvNetworkError after `maxReconnects` reconnects in a row without a new event.
+   * The job's events (state, progress, done) until `done`, which carries the finished job. A stream that
+   * breaks off, or a connection lost on the way, is reopened with Last-Event-ID, so no event is seen twice
+   * or missed; a stream that ends early because the job is done with its done event behind us yields a
+   * `done` with the job (id undefined). Error answers (404, 401, ...) and failing to reach the service at
+   * the first try throw at once; `maxReconnects` reconnects in a row without a new event throw
+   * LevinvNetworkError.
    */
   async *events(id: string, options: EventsOptions = {}): AsyncGenerator<JobEvent> {
     const { signal } = options;
     let lastEventId = options.lastEventId;
     let reconnects = 0;
+    let opened = false;
+    let lost: unknown;
     for (;;) {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-      const response = await this.send(ROUTES.events, { id }, { headers, signal });
       try {
+        const response = await this.send(ROUTES.events, { id }, { headers, signal });
+        opened = true;
         if (!response.body) throw new LevinvNetworkError('the event stream has no body');
         for await (const sse of parseEventStream(chunks(response.body))) {
           // the server's stream failed (it says so in-band): reconnect and resume
@@ -287,17 +292,22 @@ export class LevinvClient {
           // events already read arrive in one chunk: an abort while the caller handled this one ends it here
           signal?.throwIfAborted();
         }
+        // Ended without `done`: the job may have finished while we were away (its done event behind us).
+        const job = await this.get(id, signal ? { signal } : {});
+        if (job.done) {
+          yield { id: undefined, type: 'done', data: job };
+          return;
+        }
       } catch (error) {
         if (isAbort(error, signal)) throw error;
-        // The stream broke off (a restart, a proxy's timeout): reconnect below and resume.
-      }
-      const job = await this.get(id, signal ? { signal } : {});
-      if (job.done) {
-        yield { id: undefined, type: 'done', data: job };
-        return;
+        // An answer (404, 401, ...) is final, and so is not reaching the service at all at first; a
+        // broken stream or connection later (a restart, a proxy's timeout) is reconnected below.
+        if (error instanceof LevinvError && !(error instanceof LevinvNetworkError)) throw error;
+        if (!opened) throw error;
+        lost = error;
       }
       if (++reconnects > this.maxReconnects) {
-        throw new LevinvNetworkError(`lost the event stream of job ${id}`);
+        throw new LevinvNetworkError(`lost the event stream of job ${id}`, undefined, { cause: lost });
       }
       await sleep(this.reconnectDelayMs, signal);
     }

@@ -217,11 +217,39 @@ describe('events()', () => {
       '1-3 done',
     ]);
     expect(events.at(-1)!.data).toEqual(DONE);
-    // between the streams it asked whether the job was done
-    expect(s.requests.map((r) => r.url)).toEqual(['/jobs/j1/events', '/jobs/j1', '/jobs/j1/events']);
+    expect(s.requests.map((r) => r.url)).toEqual(['/jobs/j1/events', '/jobs/j1/events']);
     expect(s.requests[0].headers['last-event-id']).toBeUndefined();
-    expect(s.requests[2].headers['last-event-id']).toBe('1-1');
+    expect(s.requests[1].headers['last-event-id']).toBe('1-1');
     expect(s.requests[0].headers.accept).toBe('text/event-stream');
+  });
+
+  it('a connection lost while reconnecting is tried again; the first connection failing is final', async () => {
+    let n = 0;
+    const s = await stub((req, res) => {
+      const k = n++;
+      if (k === 1 || k === 2) return req.socket.destroy(); // the service is away for a moment
+      if (req.url === '/jobs/j1') return json(res, 200, { ...JOB, state: 'running' });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (k === 0) return res.end(frame('1-0', 'state', { state: 'running' }));
+      res.end(frame('1-1', 'done', DONE));
+    });
+    const client = new LevinvClient({ baseUrl: s.url, reconnectDelayMs: 1 });
+    const events: JobEvent[] = [];
+    for await (const event of client.events('j1')) events.push(event);
+    expect(events.map((e) => e.id)).toEqual(['1-0', '1-1']);
+    // the stream ended (so it asked whether the job was done); that lookup and a reconnect failed
+    expect(s.requests.map((r) => r.url)).toEqual([
+      '/jobs/j1/events',
+      '/jobs/j1',
+      '/jobs/j1/events',
+      '/jobs/j1/events',
+    ]);
+    expect(s.requests[3].headers['last-event-id']).toBe('1-0');
+    const port = await freePort();
+    const refused = new LevinvClient({ baseUrl: `http://127.0.0.1:${port}` }).events('j1');
+    const error = (await rejection(refused.next())) as LevinvNetworkError;
+    expect(error).toBeInstanceOf(LevinvNetworkError);
+    expect(error.code).toBe('ECONNREFUSED');
   });
 
   it('a stream that ends after the job finished yields a done with the job', async () => {
