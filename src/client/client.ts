@@ -5,6 +5,7 @@
  */
 import { parseNpy } from '../problem/npy.js';
 import { errorFromResponse, isAbort, LevinvError, LevinvNetworkError, networkError } from './errors.js';
+import { npyPart } from './npy.js';
 import { retryDelayMs, sleep } from './retry.js';
 import { ROUTES, type Route, routePath } from './routes.js';
 import { chunks, parseEventStream } from './sse.js';
@@ -14,7 +15,6 @@ import type {
   JobEvent,
   JobPage,
   JobState,
-  NpyBytes,
   NpyProblem,
   Problem,
   Progress,
@@ -93,15 +93,13 @@ const MAX_PREFER_WAIT_SECONDS = 60;
 const isNpyProblem = (problem: unknown): problem is NpyProblem =>
   typeof problem === 'object' && problem !== null && 'npy' in problem;
 
-const toBlob = (bytes: NpyBytes): Blob => (bytes instanceof Blob ? bytes : new Blob([bytes as ArrayBuffer]));
-
 /** A problem as a POST /solve body: JSON, or a multipart form of .npy parts and a `json` part. */
 function solveBody(problem: Problem | NpyProblem | FormData): { body: string | FormData; json: boolean } {
   if (problem instanceof FormData) return { body: problem, json: false };
   if (!isNpyProblem(problem)) return { body: JSON.stringify(problem), json: true };
   const form = new FormData();
-  for (const [name, bytes] of Object.entries(problem.npy)) {
-    if (bytes !== undefined) form.append(name, toBlob(bytes), `${name}.npy`);
+  for (const [name, value] of Object.entries(problem.npy)) {
+    if (value !== undefined) form.append(name, npyPart(value), `${name}.npy`);
   }
   if (problem.json) form.append('json', JSON.stringify(problem.json));
   return { body: form, json: false };

@@ -10,6 +10,7 @@ export {
   type WaitOptions,
 } from './client.js';
 export { LevinvError, LevinvNetworkError } from './errors.js';
+export { npyBytes } from './npy.js';
 export { EXCLUDED_OPERATIONS, ROUTES, type Route, type RouteName } from './routes.js';
 export { parseEventStream, type SseEvent } from './sse.js';
 export type {
@@ -22,6 +23,7 @@ export type {
   JobState,
   NpyBytes,
   NpyProblem,
+  NpyValue,
   Problem,
   ProblemDetails,
   Progress,

@@ -30,12 +30,24 @@ export type ProblemDetails = z.output<typeof problemDetailsSchema>;
 export type NpyBytes = Blob | Uint8Array | ArrayBuffer;
 
 /**
+ * One array of a binary upload: `.npy` bytes as they are, or numbers the client encodes (a vector as an
+ * array or a Float64Array, a matrix as rows or `{ data, shape: [n, d] }` in C order).
+ */
+export type NpyValue =
+  | NpyBytes
+  | Float64Array
+  | readonly number[]
+  | readonly (readonly number[])[]
+  | { data: Float64Array; shape: readonly number[] };
+
+/**
  * A problem as a binary upload: the arrays as `.npy` parts and the rest (method, options) as JSON. For large
  * problems: 8 bytes a number instead of ~20 in JSON, and no JSON parse of the numbers on the server.
  */
 export interface NpyProblem {
-  npy: { [K in NpyPart]?: NpyBytes } & { A: NpyBytes; b: NpyBytes; sigma: NpyBytes };
-  json?: Pick<Problem, 'method' | 'options'>;
+  npy: { [K in NpyPart]?: NpyValue } & { A: NpyValue; b: NpyValue; sigma: NpyValue };
+  /** the rest of the problem (method, options, ...); the arrays go only as .npy parts */
+  json?: Omit<Problem, NpyPart | 'A' | 'b' | 'sigma'>;
 }
 
 export type Progress = NonNullable<Job['progress']>;

@@ -244,6 +244,27 @@ describe('LevinvClient against the service', () => {
     expect(error.detail).toMatch(/sigma: required/);
   });
 
+  it('solve() encodes plain arrays and Float64Arrays of an NpyProblem itself; the json part takes the rest', async () => {
+    const job = await client.solve(
+      {
+        npy: { A: problem.A, b: Float64Array.from(problem.b), sigma: problem.sigma, xStar: problem.xStar },
+        json: { method: 'newton', options: { maxIterations: 50 } },
+      },
+      { wait: 30 },
+    );
+    expect(job).toMatchObject({ state: 'succeeded', n: 200, d: 5, method: 'newton' });
+    expect(relErr(job.result!.x as number[], problem.xStar)).toBeLessThan(1e-8);
+    // an array in the json part is refused by the service, with the part named
+    const error = (await rejection(
+      client.solve({
+        npy: { A: problem.A, b: problem.b, sigma: problem.sigma },
+        json: { xStar: [1] } as never,
+      }),
+    )) as LevinvError;
+    expect(error.status).toBe(400);
+    expect(error.detail).toMatch(/xStar/);
+  });
+
   it('the same idempotency key twice gives the same job; with another body a 422', async () => {
     const key = `client-test-${Date.now()}`;
     const first = await client.solve(vectorBody('tiny'), { idempotencyKey: key });
