@@ -112,15 +112,17 @@ function withDeadline(parent: AbortSignal | undefined, ms: number) {
   if (parent?.aborted) onAbort();
   else parent?.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
-  const timer = Number.isFinite(ms)
-    ? setTimeout(
-        () => {
-          timedOut = true;
-          controller.abort();
-        },
-        Math.max(0, ms),
-      )
-    : undefined;
+  // setTimeout fires at once for more than 2^31 - 1 ms (24.8 days): so long a deadline is none
+  const timer =
+    ms < 2 ** 31 - 1
+      ? setTimeout(
+          () => {
+            timedOut = true;
+            controller.abort();
+          },
+          Math.max(0, ms),
+        )
+      : undefined;
   return {
     signal: controller.signal,
     timedOut: () => timedOut,
@@ -164,7 +166,13 @@ export class LevinvClient {
    */
   async solve(problem: Problem | NpyProblem | FormData, options: SolveCallOptions = {}): Promise<Job> {
     const { signal, onProgress } = options;
-    const waitSeconds = options.wait === true ? Number.POSITIVE_INFINITY : Number(options.wait || 0);
+    // true: no limit; a number of seconds > 0; anything else (false, 0, negative, NaN): no wait
+    const waitSeconds =
+      options.wait === true
+        ? Number.POSITIVE_INFINITY
+        : typeof options.wait === 'number' && options.wait > 0
+          ? options.wait
+          : 0;
     const deadline = Date.now() + waitSeconds * 1000;
     const { body, json } = solveBody(problem);
     const headers: Record<string, string> = {

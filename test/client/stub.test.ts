@@ -309,8 +309,13 @@ describe('solve with wait', () => {
     // the held request came back before the job was done: the events follow it
     expect(s.requests.map((r) => r.url)).toEqual(['/solve', '/jobs/j1/events', '/solve', '/jobs/j1/events']);
     expect(s.requests[3].headers['last-event-id']).toBeUndefined();
-    // no wait: no Prefer
-    await client.solve(tiny);
-    expect(s.requests.at(-1)!.headers.prefer).toBeUndefined();
+    // no wait, or a careless one (0, negative, NaN): no Prefer, the queued job at once
+    for (const wait of [undefined, false, 0, -5, Number.NaN]) {
+      expect(await client.solve(tiny, { wait })).toEqual(JOB);
+      expect(s.requests.at(-1)!.headers.prefer, String(wait)).toBeUndefined();
+    }
+    expect(s.requests.filter((r) => r.url !== '/solve')).toHaveLength(2);
+    // a wait longer than a timer can hold is no limit, not an immediate timeout
+    expect(await client.solve(tiny, { wait: 1e12 })).toEqual(DONE);
   });
 });
