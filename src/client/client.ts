@@ -10,6 +10,7 @@ import { retryDelayMs, sleep } from './retry.js';
 import { ROUTES, type Route, routePath } from './routes.js';
 import { chunks, parseEventStream } from './sse.js';
 import type {
+  Deliveries,
   IteratePage,
   Job,
   JobEvent,
@@ -215,6 +216,11 @@ export class LevinvClient {
 
   get(id: string, options: CallOptions = {}): Promise<Job> {
     return this.json<Job>(ROUTES.get, { id }, options);
+  }
+
+  /** The job's webhook deliveries (the last 100 attempts, oldest first). */
+  deliveries(id: string, options: CallOptions = {}): Promise<Deliveries> {
+    return this.json<Deliveries>(ROUTES.deliveries, { id }, options);
   }
 
   /** Asks a job to stop: a queued one is cancelled at once, a running one within an iteration (still `running` here). */

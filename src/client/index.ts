@@ -14,6 +14,7 @@ export { npyBytes } from './npy.js';
 export { EXCLUDED_OPERATIONS, ROUTES, type Route, type RouteName } from './routes.js';
 export { parseEventStream, type SseEvent } from './sse.js';
 export type {
+  Deliveries,
   Iterate,
   IteratePage,
   Job,

@@ -21,6 +21,7 @@ export const ROUTES = {
   events: { method: 'GET', path: '/jobs/{id}/events', success: [200] },
   resultVector: { method: 'GET', path: '/jobs/{id}/result/{vector}', success: [200] },
   list: { method: 'GET', path: '/jobs', success: [200] },
+  deliveries: { method: 'GET', path: '/jobs/{id}/deliveries', success: [200] },
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof ROUTES;

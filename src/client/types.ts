@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { NpyPart } from '../api/npy-body.js';
 import type {
+  deliveriesSchema,
   iteratePageSchema,
   iterateSchema,
   jobPageSchema,
@@ -21,6 +22,8 @@ export type JobResult = NonNullable<Job['result']>;
 export type JobPage = z.output<typeof jobPageSchema>;
 export type Iterate = z.output<typeof iterateSchema>;
 export type IteratePage = z.output<typeof iteratePageSchema>;
+/** A job's webhook deliveries, oldest first (GET /jobs/{id}/deliveries). */
+export type Deliveries = z.output<typeof deliveriesSchema>;
 /** The JSON problem document POST /solve takes (what you send: A as rows or `{ shape, data }`). */
 export type Problem = z.input<typeof solveBodySchema>;
 /** RFC 9457 problem details of an error answer. */

@@ -4,14 +4,17 @@
  * byte for byte GET /jobs/{id}; failed attempts are retried (500, 429) or not (400, a redirect, a refused
  * address), each recorded in GET /jobs/{id}/deliveries.
  */
+import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LevinvClient, LevinvError, type Problem, verifyWebhook } from '../../src/client/index.js';
 import type { JobView } from '../../src/jobs/types.js';
 import type { DeliveryRecord } from '../../src/webhooks/delivery-log.js';
 import { WEBHOOK_QUEUE_NAME } from '../../src/webhooks/delivery-queue.js';
 import { slowBody, vectorBody } from '../api/harness.js';
 import {
+  ALICE,
   BOB,
   type Receiver,
   SECRET,
@@ -91,6 +94,36 @@ describe('completed (the default event)', () => {
     expect(items[0].durationMs).toBeGreaterThanOrEqual(0);
     // only completed was asked for
     expect(receiver.forJob(job.id)).toHaveLength(1);
+  });
+
+  it('the typed client reads the deliveries, and verifyWebhook accepts the delivery as the job', async () => {
+    const baseUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+    const client = new LevinvClient({ baseUrl, apiKey: ALICE });
+    const job = await client.solve({ ...vectorBody('tiny'), webhook: { url: receiver.url } } as Problem);
+    const [got] = await waitFor(
+      () => receiver.forJob(job.id).length > 0 && receiver.forJob(job.id),
+      'a delivery',
+    );
+    const verified = verifyWebhook(got.headers as Record<string, string>, got.body, SECRET);
+    expect(verified).toEqual(await client.get(job.id));
+    const { items } = await waitFor(async () => {
+      const page = await client.deliveries(job.id);
+      return page.items.length === 1 ? page : undefined;
+    }, 'the delivery record');
+    expect(items[0]).toMatchObject({
+      event: 'completed',
+      attempt: 1,
+      statusCode: 200,
+      deliveryId: got.headers['webhook-id'],
+    });
+    // another key's job is a 404, as on every /jobs/{id} route
+    const bob = new LevinvClient({ baseUrl, apiKey: BOB });
+    const error = await bob.deliveries(job.id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LevinvError);
+    expect((error as LevinvError).status).toBe(404);
   });
 
   it('fires for failed and cancelled jobs too', async () => {
