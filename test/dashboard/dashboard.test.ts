@@ -1,0 +1,313 @@
+/**
+ * The dashboard in a real browser (Debian's chromium via playwright-core) against the real service
+ * processes: `dist/main/start.js` (what `npm start` runs) for an open service, and `dist/main/api.js` plus
+ * a worker with API_KEYS. Every check reads what the page shows and holds it against what the API says.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import type { JobService } from '../../src/jobs/types.js';
+import { slowBody, TEST_LIMITS } from '../api/harness.js';
+import { redisForFile, uniquePrefix } from '../helpers/redis.js';
+import { launchBrowser, launchService, requireBrowserAndBuild, type Service, screenshot } from './browser.js';
+
+const LONG = 120_000;
+// a real browser and real processes on a busy 2-core machine
+vi.setConfig({ testTimeout: 3 * LONG, hookTimeout: LONG });
+const redis = redisForFile();
+
+interface ApiJob {
+  id: string;
+  state: string;
+  done: boolean;
+  result?: { loss: number; x: number[] };
+}
+
+async function api(base: string, path: string, init: RequestInit = {}, key?: string): Promise<Response> {
+  return fetch(`${base}${path}`, {
+    ...init,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(init.headers ?? {}) },
+  });
+}
+
+async function jobOf(base: string, id: string, key?: string): Promise<ApiJob> {
+  const res = await api(base, `/jobs/${id}`, {}, key);
+  expect(res.status).toBe(200);
+  return (await res.json()) as ApiJob;
+}
+
+/** The id of the job the page just submitted (it shows it, and opens the job). */
+async function submittedId(page: Page): Promise<string> {
+  const id = (await page.locator('[data-testid="submitted-id"]').textContent({ timeout: LONG }))!;
+  await page.locator(`#job-id:text-is("${id}")`).waitFor({ timeout: LONG });
+  return id;
+}
+
+/** Console messages about the Content-Security-Policy, and uncaught page errors: both must stay empty. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (/Content.Security.Policy|Refused to/i.test(message.text())) errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  return errors;
+}
+
+let browser: Browser;
+
+beforeAll(async () => {
+  requireBrowserAndBuild();
+  browser = await launchBrowser();
+}, LONG);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('dashboard served by npm start (open service)', () => {
+  let service: Service;
+  let context: BrowserContext;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    service = await launchService('start', {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: uniquePrefix('dashboard'),
+      RATE_LIMIT_PER_SECOND: '0',
+    });
+    context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    context.setDefaultTimeout(LONG);
+    page = await context.newPage();
+    errors = watchErrors(page);
+    await page.goto(`${service.url}/`);
+  }, LONG);
+
+  afterAll(async () => {
+    await context?.close();
+    await service?.stop();
+  });
+
+  it('sends the page with a strict CSP and nosniff; assets load; /docs and the JSON routes keep theirs', async () => {
+    const res = await api(service.url, '/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    const html = await res.text();
+    // no inline script: every <script> has a src under /assets/
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const tag of scripts) expect(tag).toMatch(/src="\/assets\/[\w.-]+\.js"/);
+    const asset = /src="(\/assets\/[\w.-]+\.js)"/.exec(html)![1];
+    const js = await api(service.url, asset);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    expect((await api(service.url, '/assets/nope.js')).status).toBe(404);
+
+    const docs = await api(service.url, '/docs/');
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
+    // the page's CSP is the page's: the API's JSON does not carry it
+    const jobs = await api(service.url, '/jobs');
+    expect(jobs.status).toBe(200);
+    expect(jobs.headers.get('content-security-policy')).toBeNull();
+
+    await page.locator('#jobs-table tbody td.empty').waitFor();
+    expect(await page.title()).toBe('levinv dashboard');
+  });
+
+  it("generates a 200 x 8 problem in the page and follows it to the API's final loss, x and scores", async () => {
+    await page.fill('#form-generate input[name="n"]', '200');
+    await page.fill('#form-generate input[name="d"]', '8');
+    await page.fill('#form-generate input[name="seed"]', '7');
+    await page.click('#form-generate button[type="submit"]');
+    const id = await submittedId(page);
+
+    await page.locator('#job[data-state="succeeded"]').waitFor();
+    const finalLoss = page.locator('[data-testid="final-loss"]');
+    await finalLoss.waitFor();
+    const job = await jobOf(service.url, id);
+    expect(job.state).toBe('succeeded');
+    expect(Number(await finalLoss.textContent())).toBe(job.result!.loss);
+    expect(await page.locator('#job-state').textContent()).toBe('succeeded');
+
+    // the loss plot drew every iterate, ending at the final loss
+    const iterations = (await (await api(service.url, `/jobs/${id}/iterates?limit=1000`)).json()) as {
+      items: { iteration: number; loss: number }[];
+    };
+    await page.locator(`#plot-loss[data-points="${iterations.items.length}"]`).waitFor();
+    expect(Number(await page.locator('#plot-loss').getAttribute('data-last'))).toBe(job.result!.loss);
+    expect(await page.locator('#plot-loss canvas').count()).toBe(1);
+    expect(await page.locator('#plot-grad canvas').count()).toBe(1);
+
+    // x against xStar (kept in the page) and leverage against sigma: drawn, and x recovered
+    await page.locator('#plot-x canvas').waitFor();
+    await page.locator('#plot-lev canvas').waitFor();
+    const maxError = Number(await page.locator('[data-testid="max-x-error"]').textContent());
+    expect(maxError).toBeLessThan(1e-6);
+    expect(await page.locator('#plot-lev-caption').textContent()).toContain('target scores');
+    expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
+
+    // the jobs table lists it, succeeded
+    await page.locator(`#jobs-table tr[data-id="${id}"][data-state="succeeded"]`).waitFor();
+    await screenshot(page, 'solved');
+    expect(errors).toEqual([]);
+  });
+
+  it('cancels a long gradient-descent job from the page, then deletes it', async () => {
+    await page.click('.tabs [data-tab="paste"]');
+    await page.fill('#paste-text', JSON.stringify(slowBody(600)));
+    await page.click('#form-paste button[type="submit"]');
+    const id = await submittedId(page);
+    // running, with iterates arriving over the event stream
+    await page.locator('#job[data-state="running"]').waitFor();
+    await page.locator('#plot-loss[data-points]').waitFor();
+    await screenshot(page, 'running');
+    await page.click('#job-cancel');
+
+    await page.locator('#job[data-state="cancelled"]').waitFor();
+    const job = await jobOf(service.url, id);
+    expect(job.state).toBe('cancelled');
+    expect(await page.locator('[data-testid="reason"]').textContent()).toBe('aborted');
+    await page.locator(`#jobs-table tr[data-id="${id}"][data-state="cancelled"]`).waitFor();
+    await screenshot(page, 'cancelled');
+
+    await page.locator('#job-delete:enabled').click();
+    await page.locator('#job').waitFor({ state: 'hidden' });
+    expect((await api(service.url, `/jobs/${id}`)).status).toBe(404);
+    await page.locator(`#jobs-table tr[data-id="${id}"]`).waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a 400 as the problem says it: title, detail and the JSON pointers', async () => {
+    const bad = { A: [[1, 0], [0, 1], [1]], b: [0, 0, 0], sigma: [0.5, 0.5, 1.5] };
+    const res = await api(service.url, '/solve', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(bad),
+    });
+    expect(res.status).toBe(400);
+    const problem = (await res.json()) as { title: string; errors: { pointer: string; detail: string }[] };
+    expect(problem.errors.map((e) => e.pointer)).toEqual(expect.arrayContaining(['/A/2', '/sigma/2']));
+
+    await page.click('.tabs [data-tab="paste"]');
+    await page.fill('#paste-text', JSON.stringify(bad));
+    await page.click('#form-paste button[type="submit"]');
+    const status = page.locator('#submit-status.error');
+    await status.waitFor();
+    expect(await status.locator('.problem-title').textContent()).toBe(`400 ${problem.title}`);
+    const shown = await status.locator('.problem-errors li').allTextContents();
+    expect(shown).toEqual(problem.errors.map((e) => `${e.pointer} ${e.detail}`));
+    await screenshot(page, 'bad-request');
+
+    // not JSON at all: said before anything is sent
+    await page.fill('#paste-text', '{"A": [[1, 0]');
+    await page.click('#form-paste button[type="submit"]');
+    await page.locator('#submit-status.error .problem-title:text-is("Not JSON")').waitFor();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('dashboard with API keys (dist/main/api.js and a worker)', () => {
+  const SECRET = 'dashboard-secret-0123456789';
+  let apiProcess: Service;
+  let worker: Service;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    const env = {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: uniquePrefix('dashboard-keys'),
+      API_KEYS: `alice:${SECRET}`,
+      RATE_LIMIT_PER_SECOND: '0',
+    };
+    apiProcess = await launchService('api', env);
+    worker = await launchService('worker', env, /worker started/);
+    context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    context.setDefaultTimeout(LONG);
+    page = await context.newPage();
+  }, LONG);
+
+  afterAll(async () => {
+    await context?.close();
+    await worker?.stop();
+    await apiProcess?.stop();
+  });
+
+  it('serves the page without a key, shows the 401 problem, and works once the key is given', async () => {
+    const errors = watchErrors(page);
+    const unauthorized = await api(apiProcess.url, '/jobs');
+    expect(unauthorized.status).toBe(401);
+    const problem = (await unauthorized.json()) as { title: string; detail: string };
+
+    await page.goto(`${apiProcess.url}/`);
+    const tableError = page.locator('#jobs-error.error');
+    await tableError.waitFor();
+    expect(await tableError.locator('.problem-title').textContent()).toBe(`401 ${problem.title}`);
+    expect(await tableError.locator('.problem-detail').textContent()).toBe(problem.detail);
+    await screenshot(page, 'unauthorized');
+
+    await page.fill('#api-key', SECRET);
+    await page.click('#key-form button[type="submit"]');
+    await page.locator('#jobs-error:not(.error):empty').waitFor({ state: 'attached' });
+    await page.locator('#jobs-table tbody td.empty').waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('levinv.apiKey')")).toBe(SECRET);
+    expect(await page.locator('#key-state').textContent()).toBe('key set for this tab');
+
+    // a job made with the key, followed over the event stream with the key
+    await page.click('.tabs [data-tab="generate"]');
+    await page.fill('#form-generate input[name="n"]', '60');
+    await page.fill('#form-generate input[name="d"]', '4');
+    await page.click('#form-generate button[type="submit"]');
+    const id = await submittedId(page);
+    await page.locator('#job[data-state="succeeded"]').waitFor();
+    const job = await jobOf(apiProcess.url, id, SECRET);
+    expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
+    await page.locator('#plot-x canvas').waitFor();
+    await screenshot(page, 'with-key');
+
+    // a wrong key: the API's own words again
+    await page.fill('#api-key', 'not-the-secret-at-all');
+    await page.click('#key-form button[type="submit"]');
+    await page
+      .locator('#jobs-error.error .problem-detail:text-is("the bearer token is not a valid API key")')
+      .waitFor();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('dashboard not built', () => {
+  it('answers GET / with a 503 problem that says to build, and does not crash', async () => {
+    const app = buildApp({
+      jobs: {} as JobService,
+      maxBodyBytes: 1 << 20,
+      limits: TEST_LIMITS,
+      dashboardRoot: mkdtempSync(join(tmpdir(), 'levinv-no-web-')),
+    });
+    try {
+      for (const url of ['/', '/assets/index.js']) {
+        const res = await app.inject({ method: 'GET', url });
+        expect(res.statusCode).toBe(503);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        const body = res.json() as { title: string; detail: string; type: string };
+        expect(body.title).toBe('Dashboard not built');
+        expect(body.detail).toContain('npm run build');
+        expect(body.type).toBe('urn:levinv:problem:dashboard-not-built');
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
