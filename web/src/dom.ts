@@ -1,5 +1,5 @@
 /** DOM helpers: look-ups that fail loudly, elements built without innerHTML, problems shown as sent. */
-import { ApiError } from './api';
+import { ApiError } from './api.js';
 
 export function $<T extends HTMLElement = HTMLElement>(selector: string, root: ParentNode = document): T {
   const el = root.querySelector<T>(selector);

@@ -5,7 +5,7 @@
  * CLI redraws when a draw's cell has no analytic centre; this sends the first draw, and the solver then
  * says so (EMPTY_CELL / UNBOUNDED_CELL), which for n well above d practically never happens.
  */
-import { createRng } from '../../src/problem/random';
+import { createRng } from '../../src/problem/random.js';
 
 export type SignPattern = 'positive' | 'mixed';
 

@@ -3,11 +3,20 @@
  * recorded iterates first), and once done the recovered x against xStar and the leverage at x against the
  * target scores, where the page knows them (problems submitted from this tab); cancel and delete.
  */
-import { ApiError, cancelJob, deleteJob, getIterates, getJob, type Job, jobPath, type Progress } from './api';
-import { $, clearStatus, el, short, showError, showStatus } from './dom';
-import { forget, recall } from './known';
-import { destroyPlots, LogSeries, scatter } from './plots';
-import { readEventStream } from './sse';
+import {
+  ApiError,
+  cancelJob,
+  deleteJob,
+  getIterates,
+  getJob,
+  type Job,
+  jobPath,
+  type Progress,
+} from './api.js';
+import { $, clearStatus, el, short, showError, showStatus } from './dom.js';
+import { forget, recall } from './known.js';
+import { destroyPlots, LogSeries, scatter } from './plots.js';
+import { readEventStream } from './sse.js';
 
 /** Reconnects of a stream that ended before `done` (a restart, a proxy timeout), then polling stops. */
 const MAX_RECONNECTS = 20;
@@ -126,6 +135,10 @@ export class JobView {
     const job = await getJob(id);
     if (signal.aborted) return;
     this.render(job);
+    // Live, the plots had the throttled progress events; done, they show every recorded iterate.
+    this.iterateOffset = 0;
+    this.loss?.reset();
+    this.grad?.reset();
     await this.backfill(signal);
     const result = job.result;
     if (!result) return;
@@ -170,6 +183,8 @@ export class JobView {
     const badge = $('#job-state');
     badge.className = `state ${job.state}`;
     badge.textContent = job.state;
+    // 'asked to stop' and the like are over once the job is
+    if (job.done && this.error.classList.contains('ok')) clearStatus(this.error);
     $<HTMLButtonElement>('#job-cancel').disabled = job.done;
     $<HTMLButtonElement>('#job-delete').disabled = !job.done;
     const facts = $('#job-facts');

@@ -2,8 +2,8 @@
  * The jobs list: one page of GET /jobs (newest first) with a state filter, refreshed every few seconds,
  * paged with the API's cursors (a stack of them, to go back to newer pages).
  */
-import { type Job, listJobs } from './api';
-import { $, age, clearStatus, el, short, showError } from './dom';
+import { type Job, listJobs } from './api.js';
+import { $, age, clearStatus, el, short, showError } from './dom.js';
 
 const PAGE_SIZE = 10;
 const REFRESH_MS = 2000;

@@ -1,10 +1,10 @@
 /** The dashboard page: the API key field, the submit panel, the jobs table and the job view, wired. */
 import '../style.css';
-import { apiKey, setApiKey } from './api';
-import { $ } from './dom';
-import { JobView } from './job-view';
-import { JobsTable } from './jobs-table';
-import { SubmitPanel } from './submit';
+import { apiKey, setApiKey } from './api.js';
+import { $ } from './dom.js';
+import { JobView } from './job-view.js';
+import { JobsTable } from './jobs-table.js';
+import { SubmitPanel } from './submit.js';
 
 const keyInput = $<HTMLInputElement>('#api-key');
 const keyState = $('#key-state');

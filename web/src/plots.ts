@@ -65,8 +65,8 @@ export class LogSeries {
           {
             label,
             size: 64,
-            // whole decades only
-            incrs: [1, 2, 5, 10, 20, 50, 100],
+            // in exponents: tenths of a decade for a narrow range, else whole decades
+            incrs: [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100],
             values: (_u, splits) => splits.map(power),
           },
         ],
@@ -86,6 +86,14 @@ export class LogSeries {
     );
   }
 
+  /** Forgets every point (to draw the recorded iterates afresh). */
+  reset(): void {
+    this.xs.length = 0;
+    this.ys.length = 0;
+    this.lastValue = Number.NaN;
+    this.schedule();
+  }
+
   get lastIteration(): number {
     return this.xs.length === 0 ? -1 : this.xs[this.xs.length - 1];
   }
@@ -100,6 +108,11 @@ export class LogSeries {
     this.xs.push(iteration);
     this.ys.push(log10(value));
     this.lastValue = value;
+    this.schedule();
+  }
+
+  /** One redraw a frame, however many points came. */
+  private schedule(): void {
     if (this.pending) return;
     this.pending = true;
     requestAnimationFrame(() => {

@@ -2,11 +2,11 @@
  * The three ways to submit: a problem generated in the browser, a pasted (or chosen) JSON document, and
  * .npy files as multipart/form-data. Each remembers the sigma and xStar it sent, for the job's plots.
  */
-import { ApiError, type Job, submitForm, submitJson } from './api';
-import { $, el, showError, showStatus } from './dom';
-import { checkParams, generateProblem, type SignPattern } from './generate';
-import { type KnownVectors, remember, vectorsOf } from './known';
-import { readNpyVector } from './npy';
+import { ApiError, type Job, submitForm, submitJson } from './api.js';
+import { $, el, showError, showStatus } from './dom.js';
+import { checkParams, generateProblem, type SignPattern } from './generate.js';
+import { type KnownVectors, remember, vectorsOf } from './known.js';
+import { readNpyVector } from './npy.js';
 
 export class SubmitPanel {
   private readonly status = $('#submit-status');
