@@ -3,9 +3,11 @@
  * processes: `dist/main/start.js` (what `npm start` runs) for an open service, and `dist/main/api.js` plus
  * a worker with API_KEYS. Every check reads what the page shows and holds it against what the API says.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -188,6 +190,91 @@ describe('dashboard served by npm start (open service)', () => {
     expect((await api(service.url, `/jobs/${id}`)).status).toBe(404);
     await page.locator(`#jobs-table tr[data-id="${id}"]`).waitFor({ state: 'detached' });
     expect(errors).toEqual([]);
+  });
+
+  it('uploads .npy files as multipart/form-data and plots x against the xStar read from them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'levinv-npy-'));
+    const cli = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
+    const args = ['generate', '--n', '120', '--d', '5', '--seed', '11', '--format', 'npy', '--out', dir];
+    execFileSync(process.execPath, [cli, ...args]);
+    await page.click('.tabs [data-tab="upload"]');
+    for (const name of ['A', 'b', 'sigma', 'xStar']) {
+      await page.setInputFiles(`#form-upload input[name="${name}"]`, join(dir, `${name}.npy`));
+    }
+    await page.fill('#form-upload textarea[name="json"]', '{"method": "gauss-newton"}');
+    await page.click('#form-upload button[type="submit"]');
+    const id = await submittedId(page);
+    await page.locator('#job[data-state="succeeded"]').waitFor();
+    const job = (await jobOf(service.url, id)) as ApiJob & { method: string; n: number; d: number };
+    expect([job.method, job.n, job.d]).toEqual(['gauss-newton', 120, 5]);
+    expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
+    // xStar and sigma came back out of the .npy files in the page
+    expect(Number(await page.locator('[data-testid="max-x-error"]').textContent())).toBeLessThan(1e-6);
+    expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
+    expect(errors).toEqual([]);
+  });
+
+  it('lists jobs by state and pages through them with the cursor', async () => {
+    const tiny = {
+      A: [
+        [1, 0],
+        [0, 1],
+        [-1, -1],
+      ],
+      b: [0, 0, -2],
+      sigma: [0.6, 0.7, 0.7],
+    };
+    const ids: string[] = [];
+    for (let k = 0; k < 11; k++) {
+      const res = await api(service.url, '/solve', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(tiny),
+      });
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as ApiJob).id);
+    }
+    for (const id of ids) {
+      await expect
+        .poll(async () => (await jobOf(service.url, id)).done, { timeout: LONG, interval: 100 })
+        .toBe(true);
+    }
+    const all = (await (await api(service.url, '/jobs?state=succeeded&limit=100')).json()) as {
+      items: ApiJob[];
+    };
+    const succeeded = all.items.map((j) => j.id);
+    expect(succeeded.length).toBeGreaterThan(10);
+
+    await page.selectOption('#jobs-state', 'succeeded');
+    const rowIds = () =>
+      page.locator('#jobs-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    await expect.poll(rowIds, { timeout: LONG }).toEqual(succeeded.slice(0, 10));
+    await page.locator('#jobs-older:enabled').click();
+    await expect.poll(rowIds, { timeout: LONG }).toEqual(succeeded.slice(10, 20));
+    expect(await page.locator('#jobs-page').textContent()).toBe('page 2');
+    await screenshot(page, 'jobs-page-2');
+    await page.locator('#jobs-newer:enabled').click();
+    await expect.poll(rowIds, { timeout: LONG }).toEqual(succeeded.slice(0, 10));
+    await page.selectOption('#jobs-state', 'failed');
+    await page.locator('#jobs-table tbody td.empty').waitFor();
+    await page.selectOption('#jobs-state', '');
+  });
+
+  it('serves nothing but the page and its assets: traversal and other methods are 404 problems', async () => {
+    for (const path of [
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/%2e%2e/%2e%2e/package.json',
+      '/assets/../index.html',
+    ]) {
+      const res = await api(service.url, path);
+      expect(res.status, path).toBe(404);
+      expect(await res.text()).not.toContain('"name": "levinv"');
+    }
+    const post = await api(service.url, '/', { method: 'POST', body: 'x' });
+    expect(post.status).toBe(404);
+    expect(post.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const head = await api(service.url, '/', { method: 'HEAD' });
+    expect(head.status).toBe(200);
   });
 
   it('shows a 400 as the problem says it: title, detail and the JSON pointers', async () => {

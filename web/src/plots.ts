@@ -61,7 +61,11 @@ export class LogSeries {
       {
         scales: { x: { time: false }, y: { auto: true } },
         axes: [
-          { label: 'iteration' },
+          // iterations are whole numbers
+          {
+            label: 'iteration',
+            incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5],
+          },
           {
             label,
             size: 64,
