@@ -56,6 +56,8 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     // TLS is a proxy's business: HSTS from a plain-HTTP service would only be ignored, or pin a wrong host.
     strictTransportSecurity: false,
     referrerPolicy: { policy: 'no-referrer' },
+    // as frame-ancestors 'none', for browsers that only know the older header
+    frameguard: { action: 'deny' },
   });
 
   const root = options.root ?? defaultDashboardRoot();
@@ -80,6 +82,6 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardOptions> = async (app,
     index: false,
   });
   app.get('/', HIDDEN, async (_request, reply) =>
-    reply.header('cache-control', 'no-cache').sendFile('index.html', root),
+    reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false }),
   );
 };

@@ -104,7 +104,10 @@ describe('dashboard served by npm start (open service)', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    // the page names the current assets: never cached without asking; the hashed assets for good
+    expect(res.headers.get('cache-control')).toBe('no-cache');
     const html = await res.text();
     // no inline script: every <script> has a src under /assets/
     const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
