@@ -42,8 +42,17 @@ export function destroyPlots(): void {
 const log10 = (v: number): number | null => (Number.isFinite(v) && v > 0 ? Math.log10(v) : null);
 const power = (exponent: number): string => {
   const rounded = Math.round(exponent);
-  return Math.abs(exponent - rounded) < 1e-9 ? `1e${rounded}` : (10 ** exponent).toExponential(1);
+  return Math.abs(exponent - rounded) < 1e-9 ? `1e${rounded}` : (10 ** exponent).toPrecision(3);
 };
+
+/** Ticks in exponents: at most 6, at multiples of a round step (tenths of a decade for a narrow range). */
+function exponentTicks(min: number, max: number): number[] {
+  const steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100];
+  const step = steps.find((s) => (max - min) / s <= 6) ?? 200;
+  const ticks: number[] = [];
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + 1e-9; k++) ticks.push(k * step);
+  return ticks;
+}
 
 /** A log-scale series that grows: append points, and it redraws at most once a frame. */
 export class LogSeries {
@@ -69,8 +78,7 @@ export class LogSeries {
           {
             label,
             size: 64,
-            // in exponents: tenths of a decade for a narrow range, else whole decades
-            incrs: [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100],
+            splits: (_u, _axis, min, max) => exponentTicks(min, max),
             values: (_u, splits) => splits.map(power),
           },
         ],
