@@ -15,14 +15,16 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const WEB_INDEX = fileURLToPath(new URL('../../dist/web/index.html', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../test-results/dashboard/', import.meta.url));
 
-/** Fails (never skips) when the browser or the built page is missing, saying how to get them. */
-export function requireBrowserAndBuild(): void {
+/**
+ * What is missing to run the browser tests, said so that the reader knows what to do; undefined when
+ * nothing is. The tests fail with it (they never skip).
+ */
+export function missingPrerequisite(): string | undefined {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the dashboard tests need Debian's chromium (apt-get install -y chromium; .ci/run does it)`,
-    );
+    return `${CHROMIUM} is missing: the dashboard tests need Debian's chromium (apt-get install -y chromium; .ci/run does it)`;
   }
-  if (!existsSync(WEB_INDEX)) throw new Error(`${WEB_INDEX} is missing: run \`npm run build\` first`);
+  if (!existsSync(WEB_INDEX)) return `${WEB_INDEX} is missing: run \`npm run build\` first`;
+  return undefined;
 }
 
 export function launchBrowser(): Promise<Browser> {

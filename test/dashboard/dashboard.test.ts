@@ -14,7 +14,7 @@ import { buildApp } from '../../src/api/app.js';
 import type { JobService } from '../../src/jobs/types.js';
 import { slowBody, TEST_LIMITS } from '../api/harness.js';
 import { redisForFile, uniquePrefix } from '../helpers/redis.js';
-import { launchBrowser, launchService, requireBrowserAndBuild, type Service, screenshot } from './browser.js';
+import { launchBrowser, launchService, missingPrerequisite, type Service, screenshot } from './browser.js';
 
 const LONG = 120_000;
 // a real browser and real processes on a busy 2-core machine
@@ -60,9 +60,17 @@ function watchErrors(page: Page): string[] {
 
 let browser: Browser;
 
+/** Without chromium or the built page every browser test fails, saying which (hooks would only skip them). */
+const missing = missingPrerequisite();
+function browserIt(name: string, test: () => Promise<void>): void {
+  it(name, async () => {
+    if (missing) throw new Error(missing);
+    await test();
+  });
+}
+
 beforeAll(async () => {
-  requireBrowserAndBuild();
-  browser = await launchBrowser();
+  if (!missing) browser = await launchBrowser();
 }, LONG);
 
 afterAll(async () => {
@@ -76,6 +84,7 @@ describe('dashboard served by npm start (open service)', () => {
   let errors: string[];
 
   beforeAll(async () => {
+    if (missing) return;
     service = await launchService('start', {
       REDIS_URL: redis.url,
       KEY_PREFIX: uniquePrefix('dashboard'),
@@ -93,84 +102,90 @@ describe('dashboard served by npm start (open service)', () => {
     await service?.stop();
   });
 
-  it('sends the page with a strict CSP and nosniff; assets load; /docs and the JSON routes keep theirs', async () => {
-    const res = await api(service.url, '/');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain("connect-src 'self'");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toContain('unsafe-inline');
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('x-frame-options')).toBe('DENY');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
-    // the page names the current assets: never cached without asking; the hashed assets for good
-    expect(res.headers.get('cache-control')).toBe('no-cache');
-    const html = await res.text();
-    // no inline script: every <script> has a src under /assets/
-    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
-    expect(scripts.length).toBeGreaterThan(0);
-    for (const tag of scripts) expect(tag).toMatch(/src="\/assets\/[\w.-]+\.js"/);
-    const asset = /src="(\/assets\/[\w.-]+\.js)"/.exec(html)![1];
-    const js = await api(service.url, asset);
-    expect(js.status).toBe(200);
-    expect(js.headers.get('content-type')).toMatch(/javascript/);
-    expect(js.headers.get('cache-control')).toContain('immutable');
-    expect((await api(service.url, '/assets/nope.js')).status).toBe(404);
+  browserIt(
+    'sends the page with a strict CSP and nosniff; assets load; /docs and the JSON routes keep theirs',
+    async () => {
+      const res = await api(service.url, '/');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      // the page names the current assets: never cached without asking; the hashed assets for good
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      const html = await res.text();
+      // no inline script: every <script> has a src under /assets/
+      const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const tag of scripts) expect(tag).toMatch(/src="\/assets\/[\w.-]+\.js"/);
+      const asset = /src="(\/assets\/[\w.-]+\.js)"/.exec(html)![1];
+      const js = await api(service.url, asset);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toMatch(/javascript/);
+      expect(js.headers.get('cache-control')).toContain('immutable');
+      expect((await api(service.url, '/assets/nope.js')).status).toBe(404);
 
-    const docs = await api(service.url, '/docs/');
-    expect(docs.status).toBe(200);
-    expect(await docs.text()).toContain('swagger');
-    // the page's CSP is the page's: the API's JSON does not carry it
-    const jobs = await api(service.url, '/jobs');
-    expect(jobs.status).toBe(200);
-    expect(jobs.headers.get('content-security-policy')).toBeNull();
+      const docs = await api(service.url, '/docs/');
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('swagger');
+      // the page's CSP is the page's: the API's JSON does not carry it
+      const jobs = await api(service.url, '/jobs');
+      expect(jobs.status).toBe(200);
+      expect(jobs.headers.get('content-security-policy')).toBeNull();
 
-    await page.locator('#jobs-table tbody td.empty').waitFor();
-    expect(await page.title()).toBe('levinv dashboard');
-  });
+      await page.locator('#jobs-table tbody td.empty').waitFor();
+      expect(await page.title()).toBe('levinv dashboard');
+    },
+  );
 
-  it("generates a 200 x 8 problem in the page and follows it to the API's final loss, x and scores", async () => {
-    await page.fill('#form-generate input[name="n"]', '200');
-    await page.fill('#form-generate input[name="d"]', '8');
-    await page.fill('#form-generate input[name="seed"]', '7');
-    await page.click('#form-generate button[type="submit"]');
-    const id = await submittedId(page);
+  browserIt(
+    "generates a 200 x 8 problem in the page and follows it to the API's final loss, x and scores",
+    async () => {
+      await page.fill('#form-generate input[name="n"]', '200');
+      await page.fill('#form-generate input[name="d"]', '8');
+      await page.fill('#form-generate input[name="seed"]', '7');
+      await page.click('#form-generate button[type="submit"]');
+      const id = await submittedId(page);
 
-    await page.locator('#job[data-state="succeeded"]').waitFor();
-    const finalLoss = page.locator('[data-testid="final-loss"]');
-    await finalLoss.waitFor();
-    const job = await jobOf(service.url, id);
-    expect(job.state).toBe('succeeded');
-    expect(Number(await finalLoss.textContent())).toBe(job.result!.loss);
-    expect(await page.locator('#job-state').textContent()).toBe('succeeded');
+      await page.locator('#job[data-state="succeeded"]').waitFor();
+      const finalLoss = page.locator('[data-testid="final-loss"]');
+      await finalLoss.waitFor();
+      const job = await jobOf(service.url, id);
+      expect(job.state).toBe('succeeded');
+      expect(Number(await finalLoss.textContent())).toBe(job.result!.loss);
+      expect(await page.locator('#job-state').textContent()).toBe('succeeded');
 
-    // the loss plot drew every iterate, ending at the final loss
-    const iterations = (await (await api(service.url, `/jobs/${id}/iterates?limit=1000`)).json()) as {
-      items: { iteration: number; loss: number }[];
-    };
-    await page.locator(`#plot-loss[data-points="${iterations.items.length}"]`).waitFor();
-    expect(Number(await page.locator('#plot-loss').getAttribute('data-last'))).toBe(job.result!.loss);
-    expect(await page.locator('#plot-loss canvas').count()).toBe(1);
-    expect(await page.locator('#plot-grad canvas').count()).toBe(1);
+      // the loss plot drew every iterate, ending at the final loss
+      const iterations = (await (await api(service.url, `/jobs/${id}/iterates?limit=1000`)).json()) as {
+        items: { iteration: number; loss: number }[];
+      };
+      await page.locator(`#plot-loss[data-points="${iterations.items.length}"]`).waitFor();
+      expect(Number(await page.locator('#plot-loss').getAttribute('data-last'))).toBe(job.result!.loss);
+      expect(await page.locator('#plot-loss canvas').count()).toBe(1);
+      expect(await page.locator('#plot-grad canvas').count()).toBe(1);
 
-    // x against xStar (kept in the page) and leverage against sigma: drawn, and x recovered
-    await page.locator('#plot-x canvas').waitFor();
-    await page.locator('#plot-lev canvas').waitFor();
-    const maxError = Number(await page.locator('[data-testid="max-x-error"]').textContent());
-    expect(maxError).toBeLessThan(1e-6);
-    expect(await page.locator('#plot-lev-caption').textContent()).toContain('target scores');
-    expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
+      // x against xStar (kept in the page) and leverage against sigma: drawn, and x recovered
+      await page.locator('#plot-x canvas').waitFor();
+      await page.locator('#plot-lev canvas').waitFor();
+      const maxError = Number(await page.locator('[data-testid="max-x-error"]').textContent());
+      expect(maxError).toBeLessThan(1e-6);
+      expect(await page.locator('#plot-lev-caption').textContent()).toContain('target scores');
+      expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
 
-    // the jobs table lists it, succeeded
-    await page.locator(`#jobs-table tr[data-id="${id}"][data-state="succeeded"]`).waitFor();
-    await screenshot(page, 'solved');
-    expect(errors).toEqual([]);
-  });
+      // the jobs table lists it, succeeded
+      await page.locator(`#jobs-table tr[data-id="${id}"][data-state="succeeded"]`).waitFor();
+      await screenshot(page, 'solved');
+      expect(errors).toEqual([]);
+    },
+  );
 
-  it('cancels a long gradient-descent job from the page, then deletes it', async () => {
+  browserIt('cancels a long gradient-descent job from the page, then deletes it', async () => {
     await page.click('.tabs [data-tab="paste"]');
     await page.fill('#paste-text', JSON.stringify(slowBody(600)));
     await page.click('#form-paste button[type="submit"]');
@@ -195,29 +210,32 @@ describe('dashboard served by npm start (open service)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('uploads .npy files as multipart/form-data and plots x against the xStar read from them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'levinv-npy-'));
-    const cli = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
-    const args = ['generate', '--n', '120', '--d', '5', '--seed', '11', '--format', 'npy', '--out', dir];
-    execFileSync(process.execPath, [cli, ...args]);
-    await page.click('.tabs [data-tab="upload"]');
-    for (const name of ['A', 'b', 'sigma', 'xStar']) {
-      await page.setInputFiles(`#form-upload input[name="${name}"]`, join(dir, `${name}.npy`));
-    }
-    await page.fill('#form-upload textarea[name="json"]', '{"method": "gauss-newton"}');
-    await page.click('#form-upload button[type="submit"]');
-    const id = await submittedId(page);
-    await page.locator('#job[data-state="succeeded"]').waitFor();
-    const job = (await jobOf(service.url, id)) as ApiJob & { method: string; n: number; d: number };
-    expect([job.method, job.n, job.d]).toEqual(['gauss-newton', 120, 5]);
-    expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
-    // xStar and sigma came back out of the .npy files in the page
-    expect(Number(await page.locator('[data-testid="max-x-error"]').textContent())).toBeLessThan(1e-6);
-    expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
-    expect(errors).toEqual([]);
-  });
+  browserIt(
+    'uploads .npy files as multipart/form-data and plots x against the xStar read from them',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'levinv-npy-'));
+      const cli = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
+      const args = ['generate', '--n', '120', '--d', '5', '--seed', '11', '--format', 'npy', '--out', dir];
+      execFileSync(process.execPath, [cli, ...args]);
+      await page.click('.tabs [data-tab="upload"]');
+      for (const name of ['A', 'b', 'sigma', 'xStar']) {
+        await page.setInputFiles(`#form-upload input[name="${name}"]`, join(dir, `${name}.npy`));
+      }
+      await page.fill('#form-upload textarea[name="json"]', '{"method": "gauss-newton"}');
+      await page.click('#form-upload button[type="submit"]');
+      const id = await submittedId(page);
+      await page.locator('#job[data-state="succeeded"]').waitFor();
+      const job = (await jobOf(service.url, id)) as ApiJob & { method: string; n: number; d: number };
+      expect([job.method, job.n, job.d]).toEqual(['gauss-newton', 120, 5]);
+      expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
+      // xStar and sigma came back out of the .npy files in the page
+      expect(Number(await page.locator('[data-testid="max-x-error"]').textContent())).toBeLessThan(1e-6);
+      expect(await page.locator('#plot-lev-note').textContent()).toContain('on the dashed line');
+      expect(errors).toEqual([]);
+    },
+  );
 
-  it('lists jobs by state and pages through them with the cursor', async () => {
+  browserIt('lists jobs by state and pages through them with the cursor', async () => {
     const tiny = {
       A: [
         [1, 0],
@@ -263,24 +281,27 @@ describe('dashboard served by npm start (open service)', () => {
     await page.selectOption('#jobs-state', '');
   });
 
-  it('serves nothing but the page and its assets: traversal and other methods are 404 problems', async () => {
-    for (const path of [
-      '/assets/..%2f..%2fpackage.json',
-      '/assets/%2e%2e/%2e%2e/package.json',
-      '/assets/../index.html',
-    ]) {
-      const res = await api(service.url, path);
-      expect(res.status, path).toBe(404);
-      expect(await res.text()).not.toContain('"name": "levinv"');
-    }
-    const post = await api(service.url, '/', { method: 'POST', body: 'x' });
-    expect(post.status).toBe(404);
-    expect(post.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const head = await api(service.url, '/', { method: 'HEAD' });
-    expect(head.status).toBe(200);
-  });
+  browserIt(
+    'serves nothing but the page and its assets: traversal and other methods are 404 problems',
+    async () => {
+      for (const path of [
+        '/assets/..%2f..%2fpackage.json',
+        '/assets/%2e%2e/%2e%2e/package.json',
+        '/assets/../index.html',
+      ]) {
+        const res = await api(service.url, path);
+        expect(res.status, path).toBe(404);
+        expect(await res.text()).not.toContain('"name": "levinv"');
+      }
+      const post = await api(service.url, '/', { method: 'POST', body: 'x' });
+      expect(post.status).toBe(404);
+      expect(post.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const head = await api(service.url, '/', { method: 'HEAD' });
+      expect(head.status).toBe(200);
+    },
+  );
 
-  it('shows a 400 as the problem says it: title, detail and the JSON pointers', async () => {
+  browserIt('shows a 400 as the problem says it: title, detail and the JSON pointers', async () => {
     const bad = { A: [[1, 0], [0, 1], [1]], b: [0, 0, 0], sigma: [0.5, 0.5, 1.5] };
     const res = await api(service.url, '/solve', {
       method: 'POST',
@@ -317,6 +338,7 @@ describe('dashboard with API keys (dist/main/api.js and a worker)', () => {
   let page: Page;
 
   beforeAll(async () => {
+    if (missing) return;
     const env = {
       REDIS_URL: redis.url,
       KEY_PREFIX: uniquePrefix('dashboard-keys'),
@@ -336,46 +358,49 @@ describe('dashboard with API keys (dist/main/api.js and a worker)', () => {
     await apiProcess?.stop();
   });
 
-  it('serves the page without a key, shows the 401 problem, and works once the key is given', async () => {
-    const errors = watchErrors(page);
-    const unauthorized = await api(apiProcess.url, '/jobs');
-    expect(unauthorized.status).toBe(401);
-    const problem = (await unauthorized.json()) as { title: string; detail: string };
+  browserIt(
+    'serves the page without a key, shows the 401 problem, and works once the key is given',
+    async () => {
+      const errors = watchErrors(page);
+      const unauthorized = await api(apiProcess.url, '/jobs');
+      expect(unauthorized.status).toBe(401);
+      const problem = (await unauthorized.json()) as { title: string; detail: string };
 
-    await page.goto(`${apiProcess.url}/`);
-    const tableError = page.locator('#jobs-error.error');
-    await tableError.waitFor();
-    expect(await tableError.locator('.problem-title').textContent()).toBe(`401 ${problem.title}`);
-    expect(await tableError.locator('.problem-detail').textContent()).toBe(problem.detail);
-    await screenshot(page, 'unauthorized');
+      await page.goto(`${apiProcess.url}/`);
+      const tableError = page.locator('#jobs-error.error');
+      await tableError.waitFor();
+      expect(await tableError.locator('.problem-title').textContent()).toBe(`401 ${problem.title}`);
+      expect(await tableError.locator('.problem-detail').textContent()).toBe(problem.detail);
+      await screenshot(page, 'unauthorized');
 
-    await page.fill('#api-key', SECRET);
-    await page.click('#key-form button[type="submit"]');
-    await page.locator('#jobs-error:not(.error):empty').waitFor({ state: 'attached' });
-    await page.locator('#jobs-table tbody td.empty').waitFor();
-    expect(await page.evaluate("sessionStorage.getItem('levinv.apiKey')")).toBe(SECRET);
-    expect(await page.locator('#key-state').textContent()).toBe('key set for this tab');
+      await page.fill('#api-key', SECRET);
+      await page.click('#key-form button[type="submit"]');
+      await page.locator('#jobs-error:not(.error):empty').waitFor({ state: 'attached' });
+      await page.locator('#jobs-table tbody td.empty').waitFor();
+      expect(await page.evaluate("sessionStorage.getItem('levinv.apiKey')")).toBe(SECRET);
+      expect(await page.locator('#key-state').textContent()).toBe('key set for this tab');
 
-    // a job made with the key, followed over the event stream with the key
-    await page.click('.tabs [data-tab="generate"]');
-    await page.fill('#form-generate input[name="n"]', '60');
-    await page.fill('#form-generate input[name="d"]', '4');
-    await page.click('#form-generate button[type="submit"]');
-    const id = await submittedId(page);
-    await page.locator('#job[data-state="succeeded"]').waitFor();
-    const job = await jobOf(apiProcess.url, id, SECRET);
-    expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
-    await page.locator('#plot-x canvas').waitFor();
-    await screenshot(page, 'with-key');
+      // a job made with the key, followed over the event stream with the key
+      await page.click('.tabs [data-tab="generate"]');
+      await page.fill('#form-generate input[name="n"]', '60');
+      await page.fill('#form-generate input[name="d"]', '4');
+      await page.click('#form-generate button[type="submit"]');
+      const id = await submittedId(page);
+      await page.locator('#job[data-state="succeeded"]').waitFor();
+      const job = await jobOf(apiProcess.url, id, SECRET);
+      expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
+      await page.locator('#plot-x canvas').waitFor();
+      await screenshot(page, 'with-key');
 
-    // a wrong key: the API's own words again
-    await page.fill('#api-key', 'not-the-secret-at-all');
-    await page.click('#key-form button[type="submit"]');
-    await page
-      .locator('#jobs-error.error .problem-detail:text-is("the bearer token is not a valid API key")')
-      .waitFor();
-    expect(errors).toEqual([]);
-  });
+      // a wrong key: the API's own words again
+      await page.fill('#api-key', 'not-the-secret-at-all');
+      await page.click('#key-form button[type="submit"]');
+      await page
+        .locator('#jobs-error.error .problem-detail:text-is("the bearer token is not a valid API key")')
+        .waitFor();
+      expect(errors).toEqual([]);
+    },
+  );
 });
 
 describe('dashboard not built', () => {
