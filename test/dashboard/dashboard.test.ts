@@ -301,6 +301,27 @@ describe('dashboard served by npm start (open service)', () => {
     },
   );
 
+  browserIt('shows a job the solver refused as failed, with its error code and message', async () => {
+    const A = [1, 2, 3, 4, 5, 6].map((i) => [i, 2 * i]);
+    const body = { A, b: [0, 0, 0, 0, 0, 0], sigma: [0.3, 0.3, 0.3, 0.3, 0.4, 0.4] };
+    await page.click('.tabs [data-tab="paste"]');
+    await page.fill('#paste-text', JSON.stringify(body));
+    await page.click('#form-paste button[type="submit"]');
+    const id = await submittedId(page);
+    await page.locator('#job[data-state="failed"]').waitFor();
+    const job = (await jobOf(service.url, id)) as ApiJob & { error: { code: string; message: string } };
+    expect(job.error.code).toBe('RANK_DEFICIENT');
+    expect(await page.locator('[data-testid="job-error"]').textContent()).toBe(
+      `RANK_DEFICIENT: ${job.error.message}`,
+    );
+    // no result: no final loss, and the plots of x say why they are empty
+    expect(await page.locator('[data-testid="final-loss"]').count()).toBe(0);
+    await page.locator('#plot-x .placeholder:text-is("no result: the job failed")').waitFor();
+    await page.locator(`#jobs-table tr[data-id="${id}"][data-state="failed"]`).waitFor();
+    await screenshot(page, 'failed');
+    expect(errors).toEqual([]);
+  });
+
   browserIt('shows a 400 as the problem says it: title, detail and the JSON pointers', async () => {
     const bad = { A: [[1, 0], [0, 1], [1]], b: [0, 0, 0], sigma: [0.5, 0.5, 1.5] };
     const res = await api(service.url, '/solve', {

@@ -141,7 +141,12 @@ export class JobView {
     this.grad?.reset();
     await this.backfill(signal);
     const result = job.result;
-    if (!result) return;
+    if (!result) {
+      for (const sel of ['#plot-x', '#plot-lev']) {
+        $(sel).replaceChildren(el('p', { class: 'muted placeholder' }, `no result: the job ${job.state}`));
+      }
+      return;
+    }
     const known = recall(id);
 
     if (known.xStar && known.xStar.length === result.x.length) {
