@@ -3,8 +3,8 @@
 # `# syntax=` frontend line: the build needs the base image and the npm registry, nothing else.
 ARG NODE_VERSION=20
 
-# Compile TypeScript, and the AssemblyScript kernels to dist/solver/kernels.wasm, with the full (dev)
-# dependencies.
+# Compile TypeScript, the AssemblyScript kernels to dist/solver/kernels.wasm, and the dashboard (web/, vite)
+# to dist/web, with the full (dev) dependencies.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -12,6 +12,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY assembly ./assembly
+COPY web ./web
 # the benchmarks (dist/bench) and the type declarations are no part of the service
 RUN npm run build && rm -rf dist/bench && find dist -name '*.d.ts' -delete
 

@@ -18,6 +18,7 @@ import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider
 import type { RedisClient } from '../jobs/redis.js';
 import type { JobService } from '../jobs/types.js';
 import { type AuthOptions, identityPlugin } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
 import type { Limits } from './limits.js';
 import { createHttpMetrics } from './metrics.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
   maxHeapUsedBytes?: number;
   /** how often the load figures are sampled (default 1000 ms; tests use less) */
   pressureSampleIntervalMs?: number;
+  /** the built dashboard (index.html, assets/); default dist/web (tests point it elsewhere) */
+  dashboardRoot?: string;
 }
 
 /** The body limit of every route but POST /solve: their bodies are empty or a few fields. */
@@ -161,5 +164,6 @@ export function buildApp(deps: AppDeps): App {
   });
   app.register(jobRoutes, { jobs: deps.jobs, closing: closing.signal });
   app.register(systemRoutes, { jobs: deps.jobs, httpMetrics });
+  app.register(dashboardRoutes, deps.dashboardRoot ? { root: deps.dashboardRoot } : {});
   return app;
 }

@@ -39,11 +39,19 @@ export const UNAUTHORIZED_TYPE = 'urn:levinv:problem:unauthorized';
 const REALM = 'levinv';
 const METRICS_ROUTE = '/metrics';
 
-/** Routes anyone may call: liveness, readiness, and the API reference with its assets. */
+/**
+ * Routes anyone may call: liveness, readiness, the API reference and the dashboard page with their assets
+ * (the page holds no data: it asks the API with the key its user types in).
+ */
 export function isPublicRoute(routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false;
   return (
-    routeUrl === '/healthz' || routeUrl === '/readyz' || routeUrl === '/docs' || routeUrl.startsWith('/docs/')
+    routeUrl === '/healthz' ||
+    routeUrl === '/readyz' ||
+    routeUrl === '/docs' ||
+    routeUrl.startsWith('/docs/') ||
+    routeUrl === '/' ||
+    routeUrl.startsWith('/assets/')
   );
 }
 

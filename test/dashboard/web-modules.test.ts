@@ -1,0 +1,73 @@
+/** The dashboard's DOM-free modules, in Node: the browser's problem generator and the event-stream parser. */
+import { describe, expect, it } from 'vitest';
+import { generateProblem as generateInNode } from '../../src/problem/generate.js';
+import { leverageScores } from '../../src/solver/index.js';
+import { checkParams, generateProblem, leverageAt } from '../../web/src/generate.js';
+import { parseEvents } from '../../web/src/sse-parse.js';
+
+describe('web/src/generate.ts', () => {
+  it.each([
+    [200, 8, 7, 'positive'],
+    [60, 4, 1, 'mixed'],
+    [500, 20, 123456789012, 'mixed'],
+  ] as const)('draws what levinv generate draws for n=%i d=%i seed=%i %s', (n, d, seed, signs) => {
+    const browser = generateProblem(n, d, seed, signs);
+    const node = generateInNode({ n, d, seed, signs });
+    // the same stream of draws: A, b, xStar and signs bit for bit
+    expect(browser.A).toEqual(node.A);
+    expect(browser.b).toEqual(node.b);
+    expect(browser.xStar).toEqual(node.xStar);
+    expect(browser.signs).toEqual(node.signs);
+    // sigma from the normal equations against the solver's QR
+    const worst = Math.max(...browser.sigma.map((s, i) => Math.abs(s - node.sigma[i])));
+    expect(worst).toBeLessThan(1e-12);
+    expect(browser.sigma.reduce((a, b) => a + b, 0)).toBeCloseTo(d, 10);
+  });
+
+  it('computes the leverage scores at any x as the solver does', () => {
+    const { A, b } = generateInNode({ n: 40, d: 3, seed: 3 });
+    const flat = Float64Array.from(A.flat());
+    const x = new Float64Array([0.1, -0.2, 0.3]);
+    const bv = Float64Array.from(b);
+    const expected = leverageScores({ n: 40, d: 3, A: flat, b: bv }, x);
+    const got = leverageAt(flat, bv, x, 40, 3);
+    for (let i = 0; i < 40; i++) expect(got[i]).toBeCloseTo(expected[i], 12);
+  });
+
+  it('refuses parameters levinv generate refuses, naming them', () => {
+    expect(checkParams(3, 4, 1)).toBe('n: expected an integer >= d = 4, got 3');
+    expect(checkParams(10, 0, 1)).toBe('d: expected an integer >= 1, got 0');
+    expect(checkParams(10, 2.5, 1)).toBe('d: expected an integer >= 1, got 2.5');
+    expect(checkParams(10, 2, 1.5)).toBe('seed: expected an integer, got 1.5');
+    expect(checkParams(10, 2, 1)).toBeUndefined();
+    expect(() => generateProblem(2, 3, 1, 'positive')).toThrow('n: expected an integer >= d = 3, got 2');
+  });
+
+  it('says a rank-deficient draw is one (all rows equal)', () => {
+    const A = new Float64Array([1, 1, 1, 1, 1, 1]);
+    expect(() => leverageAt(A, new Float64Array([0, 0, 0]), new Float64Array([1, 1]), 3, 2)).toThrow(
+      'rank-deficient',
+    );
+  });
+});
+
+describe('web/src/sse-parse.ts', () => {
+  it('splits events, joins data lines, skips comments and keeps the unfinished rest', () => {
+    const text =
+      'retry: 2000\n\n: keep-alive\n\nid: 1-0\nevent: state\ndata: {"state":"running"}\n\n' +
+      'id: 2-0\r\nevent: progress\r\ndata: {"iteration":1,\r\ndata: "loss":0.5}\r\n\r\nid: 3-0\nevent: done\ndata: {"st';
+    const { events, rest } = parseEvents(text);
+    expect(events).toEqual([
+      { id: '1-0', event: 'state', data: '{"state":"running"}' },
+      { id: '2-0', event: 'progress', data: '{"iteration":1,\n"loss":0.5}' },
+    ]);
+    expect(rest).toBe('id: 3-0\nevent: done\ndata: {"st');
+    const next = parseEvents(`${rest}ate":"succeeded"}\n\n`);
+    expect(next.events).toEqual([{ id: '3-0', event: 'done', data: '{"state":"succeeded"}' }]);
+    expect(next.rest).toBe('');
+  });
+
+  it('names an event without `event:` a message, and drops one without data', () => {
+    expect(parseEvents('data:x\n\nevent: empty\n\n').events).toEqual([{ event: 'message', data: 'x' }]);
+  });
+});

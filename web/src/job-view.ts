@@ -1,0 +1,264 @@
+/**
+ * One job, live: its facts, loss and gradient-norm plots fed by the event stream (backfilled from the
+ * recorded iterates first), and once done the recovered x against xStar and the leverage at x against the
+ * target scores, where the page knows them (problems submitted from this tab); cancel and delete.
+ */
+import {
+  ApiError,
+  cancelJob,
+  deleteJob,
+  getIterates,
+  getJob,
+  type Job,
+  jobPath,
+  type Progress,
+} from './api.js';
+import { $, clearStatus, el, short, showError, showStatus } from './dom.js';
+import { forget, recall } from './known.js';
+import { destroyPlots, LogSeries, scatter } from './plots.js';
+import { readEventStream } from './sse.js';
+
+/** Reconnects of a stream that ended before `done` (a restart, a proxy timeout), then polling stops. */
+const MAX_RECONNECTS = 20;
+const RECONNECT_MS = 1000;
+
+export class JobView {
+  private controller: AbortController | undefined;
+  private id: string | undefined;
+  private job: Job | undefined;
+  private loss: LogSeries | undefined;
+  private grad: LogSeries | undefined;
+  private iterateOffset = 0;
+  private readonly section = $('#job');
+  private readonly error = $('#job-error');
+
+  constructor(private readonly onChange: (id: string | undefined) => void) {
+    $('#job-cancel').addEventListener('click', () => void this.cancel());
+    $('#job-delete').addEventListener('click', () => void this.remove());
+  }
+
+  get current(): string | undefined {
+    return this.id;
+  }
+
+  close(): void {
+    this.controller?.abort();
+    this.controller = undefined;
+    this.id = undefined;
+    this.job = undefined;
+    destroyPlots();
+    this.section.hidden = true;
+    this.onChange(undefined);
+  }
+
+  async open(id: string): Promise<void> {
+    this.close();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.id = id;
+    this.iterateOffset = 0;
+    this.onChange(id);
+    this.section.hidden = false;
+    this.section.dataset.state = '';
+    clearStatus(this.error);
+    $('#job-id').textContent = id;
+    $('#job-facts').replaceChildren();
+    for (const sel of ['#plot-x', '#plot-lev'])
+      $(sel).replaceChildren(el('p', { class: 'muted placeholder' }, 'when the job is done'));
+    $('#plot-x-note').textContent = '';
+    $('#plot-lev-note').textContent = '';
+    this.renderLinks(id);
+    this.loss = new LogSeries($('#plot-loss'), 'loss');
+    this.grad = new LogSeries($('#plot-grad'), 'gradient norm');
+    try {
+      this.render(await getJob(id));
+      await this.backfill(controller.signal);
+      if (!this.job?.done) await this.follow(controller.signal);
+      if (controller.signal.aborted) return;
+      await this.finish(controller.signal);
+    } catch (error) {
+      if (!controller.signal.aborted) showError(this.error, error);
+    }
+  }
+
+  /** Every recorded iterate after the ones already plotted. */
+  private async backfill(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal.aborted || !this.id) return;
+      const page = await getIterates(this.id, this.iterateOffset);
+      for (const it of page.items) this.addPoint(it);
+      this.iterateOffset = page.nextOffset;
+      if (page.items.length === 0) return;
+    }
+  }
+
+  private addPoint(p: Progress): void {
+    this.loss?.add(p.iteration, p.loss);
+    this.grad?.add(p.iteration, p.gradNorm);
+  }
+
+  /** The event stream until `done` (reconnecting with Last-Event-ID when it ends early). */
+  private async follow(signal: AbortSignal): Promise<void> {
+    const id = this.id!;
+    let lastEventId: string | undefined;
+    for (let attempt = 0; attempt <= MAX_RECONNECTS && !signal.aborted && !this.job?.done; attempt++) {
+      try {
+        lastEventId = await readEventStream(
+          `${jobPath(id)}/events`,
+          (event) => {
+            const data = JSON.parse(event.data) as Record<string, unknown>;
+            if (event.event === 'progress') {
+              const p = data as unknown as Progress;
+              this.addPoint(p);
+              if (this.job) this.render({ ...this.job, progress: p });
+            } else if (event.event === 'state' && this.job && typeof data.state === 'string') {
+              this.render({ ...this.job, state: data.state as Job['state'] });
+            } else if (event.event === 'done') {
+              this.render(data as unknown as Job);
+            }
+          },
+          signal,
+          lastEventId,
+        );
+      } catch (error) {
+        if (signal.aborted) return;
+        // a refusal (401, 404) will not get better by asking again
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
+      }
+      if (!this.job?.done && !signal.aborted) await new Promise((r) => setTimeout(r, RECONNECT_MS));
+    }
+  }
+
+  /** The finished job: the rest of its iterates, its result and the plots of x and the scores. */
+  private async finish(signal: AbortSignal): Promise<void> {
+    const id = this.id!;
+    const job = await getJob(id);
+    if (signal.aborted) return;
+    this.render(job);
+    // Live, the plots had the throttled progress events; done, they show every recorded iterate.
+    this.iterateOffset = 0;
+    this.loss?.reset();
+    this.grad?.reset();
+    await this.backfill(signal);
+    const result = job.result;
+    if (!result) {
+      for (const sel of ['#plot-x', '#plot-lev']) {
+        $(sel).replaceChildren(el('p', { class: 'muted placeholder' }, `no result: the job ${job.state}`));
+      }
+      return;
+    }
+    const known = recall(id);
+
+    if (known.xStar && known.xStar.length === result.x.length) {
+      scatter($('#plot-x'), 'xStar', 'x', result.x, known.xStar);
+      const maxError = Math.max(...result.x.map((v, j) => Math.abs(v - known.xStar![j])));
+      this.fact('max |x - xStar|', maxError.toExponential(3), 'max-x-error');
+      $('#plot-x-note').textContent = 'each point is one coordinate; on the dashed line x equals xStar';
+    } else {
+      scatter($('#plot-x'), 'coordinate', 'x', result.x);
+      $('#plot-x-note').textContent =
+        result.relError === undefined
+          ? 'no xStar: the problem did not carry one'
+          : 'xStar was sent from elsewhere: its error is relError above';
+    }
+    if (known.sigma && known.sigma.length === result.leverage.length) {
+      scatter($('#plot-lev'), 'target sigma', 'leverage at x', result.leverage, known.sigma);
+      $('#plot-lev-note').textContent = 'each point is one row; on the dashed line the score is matched';
+    } else {
+      scatter($('#plot-lev'), 'row', 'leverage at x', result.leverage);
+      $('#plot-lev-note').textContent =
+        'the targets are known only for problems submitted from this tab: leverage by row (max |sigma(x) - sigma| is above)';
+    }
+  }
+
+  private fact(name: string, value: string, testId?: string): void {
+    const facts = $('#job-facts');
+    const existing = testId ? facts.querySelector(`[data-testid="${testId}"]`) : null;
+    if (existing) {
+      existing.textContent = value;
+      return;
+    }
+    facts.append(el('div', {}, el('dt', {}, name), el('dd', testId ? { 'data-testid': testId } : {}, value)));
+  }
+
+  private render(job: Job): void {
+    if (job.id !== this.id) return;
+    this.job = job;
+    this.section.dataset.state = job.state;
+    const badge = $('#job-state');
+    badge.className = `state ${job.state}`;
+    badge.textContent = job.state;
+    // 'asked to stop' and the like are over once the job is
+    if (job.done && this.error.classList.contains('ok')) clearStatus(this.error);
+    $<HTMLButtonElement>('#job-cancel').disabled = job.done;
+    $<HTMLButtonElement>('#job-delete').disabled = !job.done;
+    const facts = $('#job-facts');
+    facts.replaceChildren();
+    this.fact('method', job.method);
+    this.fact('n x d', `${job.n} x ${job.d}`);
+    this.fact('created', new Date(job.createdAt).toLocaleTimeString());
+    if (job.progress) {
+      this.fact('iteration', String(job.progress.iteration), 'iteration');
+      this.fact('loss', short(job.progress.loss));
+      this.fact('gradient norm', short(job.progress.gradNorm));
+    }
+    const r = job.result;
+    if (r) {
+      // the exact number, as the API has it
+      this.fact('final loss', String(r.loss), 'final-loss');
+      this.fact('iterations', String(r.iterations));
+      this.fact('reason', `${r.reason}${r.converged ? ' (converged)' : ''}`, 'reason');
+      this.fact('max |sigma(x) - sigma|', short(r.maxAbsResidual));
+      if (r.relError !== undefined) this.fact('relError', short(r.relError));
+      if (r.timings?.totalMs !== undefined) this.fact('time', `${Math.round(r.timings.totalMs)} ms`);
+      if (r.warnings?.length) this.fact('warnings', r.warnings.join('; '));
+    }
+    if (job.error) this.fact('error', `${job.error.code}: ${job.error.message}`, 'job-error');
+    $('#job-json pre').textContent = JSON.stringify(
+      job,
+      (key, value) =>
+        (key === 'x' || key === 'leverage') && Array.isArray(value) && value.length > 50
+          ? `[${value.length} numbers]`
+          : value,
+      2,
+    );
+  }
+
+  private renderLinks(id: string): void {
+    const path = jobPath(id);
+    const links = [
+      [path, 'job'],
+      [`${path}/iterates?limit=1000`, 'iterates'],
+      [`${path}/result/x.npy`, 'x.npy'],
+      [`${path}/result/leverage.npy`, 'leverage.npy'],
+    ].map(([href, text]) => el('a', { href, target: '_blank', rel: 'noopener' }, text));
+    const holder = $('#job-links');
+    holder.replaceChildren();
+    for (const [i, link] of links.entries()) holder.append(...(i ? [' · '] : []), link);
+    holder.append(el('span', { class: 'muted' }, ' (links carry no API key: with keys, use the JSON below)'));
+  }
+
+  private async cancel(): Promise<void> {
+    const id = this.id;
+    if (!id) return;
+    try {
+      const job = await cancelJob(id);
+      this.render(job);
+      showStatus(this.error, job.done ? `cancelled` : 'asked to stop: it ends within one iteration');
+    } catch (error) {
+      showError(this.error, error);
+    }
+  }
+
+  private async remove(): Promise<void> {
+    const id = this.id;
+    if (!id) return;
+    try {
+      await deleteJob(id);
+      forget(id);
+      this.close();
+    } catch (error) {
+      showError(this.error, error);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The jobs list: one page of GET /jobs (newest first) with a state filter, refreshed every few seconds,
+ * paged with the API's cursors (a stack of them, to go back to newer pages).
+ */
+import { type Job, listJobs } from './api.js';
+import { $, age, clearStatus, el, short, showError } from './dom.js';
+
+const PAGE_SIZE = 10;
+const REFRESH_MS = 2000;
+
+export class JobsTable {
+  /** cursors of the pages shown so far; the last is the current page's ('' for the first) */
+  private cursors: string[] = [''];
+  private nextCursor: string | null = null;
+  private selected: string | undefined;
+  private loading = false;
+  private readonly body = $<HTMLTableSectionElement>('#jobs-table tbody');
+  private readonly stateFilter = $<HTMLSelectElement>('#jobs-state');
+  private readonly error = $('#jobs-error');
+
+  constructor(private readonly onOpen: (id: string) => void) {
+    this.stateFilter.addEventListener('change', () => {
+      this.cursors = [''];
+      void this.refresh();
+    });
+    $('#jobs-older').addEventListener('click', () => {
+      if (!this.nextCursor) return;
+      this.cursors.push(this.nextCursor);
+      void this.refresh();
+    });
+    $('#jobs-newer').addEventListener('click', () => {
+      if (this.cursors.length > 1) this.cursors.pop();
+      void this.refresh();
+    });
+    setInterval(() => {
+      if (!document.hidden) void this.refresh();
+    }, REFRESH_MS);
+  }
+
+  select(id: string | undefined): void {
+    this.selected = id;
+    for (const row of this.body.rows) row.classList.toggle('selected', row.dataset.id === id);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.loading) return;
+    this.loading = true;
+    try {
+      const cursor = this.cursors[this.cursors.length - 1];
+      const state = this.stateFilter.value;
+      const page = await listJobs({
+        limit: PAGE_SIZE,
+        ...(state ? { state } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      clearStatus(this.error);
+      this.render(page.items);
+      this.nextCursor = page.nextCursor;
+      $<HTMLButtonElement>('#jobs-older').disabled = !page.nextCursor;
+      $<HTMLButtonElement>('#jobs-newer').disabled = this.cursors.length <= 1;
+      $('#jobs-page').textContent = `page ${this.cursors.length}`;
+      $('#jobs-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      showError(this.error, error);
+      this.body.replaceChildren();
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private render(jobs: Job[]): void {
+    const now = Date.now();
+    if (jobs.length === 0) {
+      this.body.replaceChildren(el('tr', {}, el('td', { colspan: '7', class: 'muted empty' }, 'no jobs')));
+      return;
+    }
+    const rows = jobs.map((job) => {
+      const open = el('button', { type: 'button', class: 'link', title: job.id }, job.id.slice(0, 8));
+      open.addEventListener('click', () => this.onOpen(job.id));
+      const row = el(
+        'tr',
+        { 'data-id': job.id, 'data-state': job.state },
+        el('td', {}, open),
+        el('td', {}, el('span', { class: `state ${job.state}` }, job.state)),
+        el('td', {}, job.method),
+        el('td', {}, `${job.n} x ${job.d}`),
+        el('td', { class: 'num' }, job.progress ? String(job.progress.iteration) : ''),
+        el('td', { class: 'num' }, short(job.progress?.loss)),
+        el('td', { class: 'num' }, age(job.createdAt, now)),
+      );
+      if (job.id === this.selected) row.classList.add('selected');
+      return row;
+    });
+    this.body.replaceChildren(...rows);
+  }
+}
