@@ -20,7 +20,7 @@ import type { JobService } from '../jobs/types.js';
 import { type AuthOptions, identityPlugin } from './auth.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
 import type { Limits } from './limits.js';
-import { createHttpMetrics } from './metrics.js';
+import { ApiMetrics } from './metrics.js';
 import { openapiInfo, transformObject } from './openapi.js';
 import { ParsePool } from './parse-pool.js';
 import { PROBLEM_JSON, toProblem } from './problems.js';
@@ -117,17 +117,14 @@ export function buildApp(deps: AppDeps): App {
     ),
   );
 
-  const httpMetrics = createHttpMetrics();
+  const metrics = new ApiMetrics();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw URL, so that job ids do not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched';
-    httpMetrics.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   app.register(fastifySwagger, {
@@ -154,12 +151,13 @@ export function buildApp(deps: AppDeps): App {
     closing: closing.signal,
     limits: deps.limits,
     maxBodyBytes: deps.maxBodyBytes,
+    onJobCreated: () => metrics.jobSubmitted(),
     parsePool: () => {
       parsePool ??= new ParsePool();
       return parsePool;
     },
   });
   app.register(jobRoutes, { jobs: deps.jobs, closing: closing.signal });
-  app.register(systemRoutes, { jobs: deps.jobs, httpMetrics });
+  app.register(systemRoutes, { jobs: deps.jobs, metrics });
   return app;
 }

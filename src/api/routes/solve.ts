@@ -37,6 +37,8 @@ export interface SolveRouteOptions {
   maxLargeUploads?: number;
   /** aborts when the server closes: a request held by `Prefer: wait` is answered at once */
   closing?: AbortSignal;
+  /** called once per job this route creates (not for an idempotent replay): the per-process counter */
+  onJobCreated?: () => void;
 }
 
 export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app, options) => {
@@ -101,6 +103,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         ...(limits.maxActiveJobsPerKey > 0 ? { maxActiveJobs: limits.maxActiveJobsPerKey } : {}),
         ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
       });
+      if (created) options.onJobCreated?.();
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
       const wait = preferredWait(request.headers.prefer);
       if (wait === undefined || job.done) {
