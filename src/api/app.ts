@@ -17,6 +17,7 @@ import Fastify, {
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RedisClient } from '../jobs/redis.js';
 import type { JobService } from '../jobs/types.js';
+import { fastifyTracing } from '../telemetry/instrumentation.js';
 import { type AuthOptions, identityPlugin } from './auth.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
 import type { Limits } from './limits.js';
@@ -102,6 +103,9 @@ export function buildApp(deps: AppDeps): App {
   app.setSerializerCompiler(serializerCompiler);
 
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  // While tracing (telemetry/tracing.ts): a span per request, before any other hook or route.
+  const tracing = fastifyTracing();
+  if (tracing) app.register(tracing);
   // First of the hooks, so that an overloaded API refuses before doing any work for the request.
   app.register(loadShedding, {
     ...(deps.maxEventLoopDelayMs ? { maxEventLoopDelayMs: deps.maxEventLoopDelayMs } : {}),

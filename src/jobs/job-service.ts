@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { toHistogram } from './histogram.js';
 import { type DataKeys, dataKeyList, isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
@@ -130,6 +131,7 @@ class RedisJobService implements JobService {
       skipWaitingForReady: true,
       skipVersionCheck: true,
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+      ...queueTelemetry(),
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
     this.pruner = setInterval(() => {

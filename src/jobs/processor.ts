@@ -30,6 +30,7 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { Keys } from './keys.js';
 import { safeLogger } from './log-safety.js';
 import { toAlignedArrayBuffer } from './problem-blob.js';
@@ -45,6 +46,7 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
+import { endSolveSpan, startSolveSpan } from './solve-span.js';
 import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
@@ -224,6 +226,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log,
       () => stop('cancel'),
     );
+    const span = startSolveSpan(id, meta, task.resume?.checkpoint.iteration);
     const solve = pool.run(task, (batch) => {
       if (batch.truncated) current.truncated = true;
       writer.push(batch);
@@ -280,6 +283,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       follow?.stop();
       running.delete(id);
     }
+    endSolveSpan(span, ended);
     // A solve that ends with its result (and is not being handed back) stores its last iterates along with
     // the result (SEAL_BATCH); any other end has them written first, as they came.
     const sealing =
@@ -405,6 +409,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     stalledInterval: opts.stalledIntervalMs ?? 10_000,
     // each stall is a worker death survived (resumed from the checkpoint); one more fails the job
     maxStalledCount: maxResumes,
+    ...queueTelemetry(),
   });
   // Without a listener, an 'error' (e.g. Redis going away) would crash the process.
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

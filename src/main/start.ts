@@ -5,6 +5,7 @@
  */
 import { buildApp } from '../api/app.js';
 import { createJobService, startWorkers } from '../jobs/index.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { RedisServerMissingError } from './local-redis.js';
 import { createRateLimitRedis } from './rate-limit-redis.js';
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
     for (const close of closers.splice(0).reverse()) await close();
   };
   if (local) closers.push(local.stop);
+  // before the app, the queue and the workers: they install their instrumentation only when tracing is on
+  const tracing = startTracing(config, 'levinv');
+  if (tracing) closers.push(() => tracing.shutdown());
   try {
     const jobs = await createJobService({ ...common, maxRecordedIterates: config.MAX_RECORDED_ITERATES });
     closers.push(() => jobs.close());

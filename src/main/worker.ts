@@ -3,6 +3,7 @@
  * taking jobs, lets running solves finish (or hands them back after a grace period) and exits.
  */
 import { startWorkers } from '../jobs/index.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { startHeartbeat } from './health.js';
 import {
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
   const kernels = useKernelsOrExit(PROGRAM, config.LEVINV_KERNELS);
   const logger = createLogger(config, 'levinv-worker');
+  // before the workers exist: they install their instrumentation only when tracing is on
+  const tracing = startTracing(config, 'levinv-worker');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
   // the same settings as `npm start` (concurrency, TTL, lock/stalled timing, MAX_RESUMES and the caps)
   const workers = await startWorkers({
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await heartbeat?.stop();
     await workers.close();
+    await tracing?.shutdown();
   });
 }
 
