@@ -59,6 +59,8 @@ export interface AppDeps {
   maxHeapUsedBytes?: number;
   /** how often the load figures are sampled (default 1000 ms; tests use less) */
   pressureSampleIntervalMs?: number;
+  /** the /metrics registry and series; default a new one (`npm start` adds its workers' series to it) */
+  metrics?: ApiMetrics;
 }
 
 /** The body limit of every route but POST /solve: their bodies are empty or a few fields. */
@@ -121,7 +123,7 @@ export function buildApp(deps: AppDeps): App {
     ),
   );
 
-  const metrics = new ApiMetrics();
+  const metrics = deps.metrics ?? new ApiMetrics();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -46,12 +46,13 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
-import { endSolveSpan, startSolveSpan } from './solve-span.js';
+import { observeSolve } from './solve-observer.js';
 import { CANCELLED_ERROR, type JobMeta, JobStore } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
 import { type Follow, Wakeups } from './wakeups.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -99,6 +100,8 @@ export interface StartWorkersOptions {
   threadFile?: URL;
   /** threads each solve splits its row loops over (SOLVER_THREADS); default 1 */
   solverThreads?: number;
+  /** this process's solve counters (worker-metrics.ts); absent: none kept */
+  metrics?: WorkerMetrics;
 }
 
 export interface WorkerHandle {
@@ -226,7 +229,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log,
       () => stop('cancel'),
     );
-    const span = startSolveSpan(id, meta, task.resume?.checkpoint.iteration);
+    const observer = observeSolve(id, meta, task.resume?.checkpoint.iteration, opts.metrics);
     const solve = pool.run(task, (batch) => {
       if (batch.truncated) current.truncated = true;
       writer.push(batch);
@@ -283,7 +286,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       follow?.stop();
       running.delete(id);
     }
-    endSolveSpan(span, ended);
+    observer.end(ended);
     // A solve that ends with its result (and is not being handed back) stores its last iterates along with
     // the result (SEAL_BATCH); any other end has them written first, as they came.
     const sealing =

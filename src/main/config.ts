@@ -129,6 +129,8 @@ export const configSchema = z.object({
    * connection answers; `node dist/main/healthcheck.js worker` checks that it is fresh (containers)
    */
   WORKER_HEALTH_FILE: z.string().min(1).optional(),
+  /** when set, a worker process serves its own GET /metrics on this port (on HOST) */
+  WORKER_METRICS_PORT: port.optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -4,7 +4,9 @@
  * redis-server (no persistence) for as long as it runs.
  */
 import { buildApp } from '../api/app.js';
+import { ApiMetrics } from '../api/metrics.js';
 import { createJobService, startWorkers } from '../jobs/index.js';
+import { WorkerMetrics } from '../jobs/worker-metrics.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { RedisServerMissingError } from './local-redis.js';
@@ -54,7 +56,14 @@ async function main(): Promise<void> {
   try {
     const jobs = await createJobService({ ...common, maxRecordedIterates: config.MAX_RECORDED_ITERATES });
     closers.push(() => jobs.close());
-    const workers = await startWorkers({ ...common, ...workerOptionsFromConfig(config) });
+    // one process, one /metrics: the workers' solve counters go into the API's registry
+    const metrics = new ApiMetrics();
+    const workerMetrics = new WorkerMetrics(metrics.registry);
+    const workers = await startWorkers({
+      ...common,
+      ...workerOptionsFromConfig(config),
+      metrics: workerMetrics,
+    });
     closers.push(() => workers.close());
     const rateLimit = createRateLimitRedis(redisUrl, logger);
     closers.push(() => rateLimit.close());
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
       logger,
       ...appOptionsFromConfig(config, auth),
       rateLimitRedis: rateLimit.redis,
+      metrics,
     });
     closers.push(() => app.close());
     await app.listen({ host: config.HOST, port: config.PORT });

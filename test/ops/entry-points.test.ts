@@ -62,6 +62,7 @@ afterEach(killAll);
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
+const METRICS = 'worker-metrics-token-0123';
 
 const attribute = (span: OtlpSpan, key: string): unknown => {
   const value = span.attributes?.find((a) => a.key === key)?.value;
@@ -69,7 +70,7 @@ const attribute = (span: OtlpSpan, key: string): unknown => {
 };
 
 describe('the entry points with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
-  it('send one trace from the request in the API process to the solve in the worker process', async () => {
+  it('send one trace from the request in the API process to the solve in the worker process; the worker serves /metrics', async () => {
     const env = {
       REDIS_URL: redis.url,
       KEY_PREFIX: uniquePrefix('ops-entry'),
@@ -78,7 +79,12 @@ describe('the entry points with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       PORT: '0',
     };
     const api = spawnNode(entry('api'), { ...env, LOG_FORMAT: 'json' });
-    const worker = spawnNode(entry('worker'), { ...env, LOG_FORMAT: 'pretty' });
+    const worker = spawnNode(entry('worker'), {
+      ...env,
+      LOG_FORMAT: 'pretty',
+      WORKER_METRICS_PORT: '0',
+      METRICS_TOKEN: METRICS,
+    });
     let url = '';
     await waitFor(
       () => {
@@ -103,6 +109,17 @@ describe('the entry points with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       return job.state === 'succeeded' || job.state === 'failed';
     }, 30_000);
     expect(job.state).toBe('succeeded');
+
+    // the worker's own /metrics (WORKER_METRICS_PORT), behind METRICS_TOKEN
+    const metricsUrl = /metrics: "(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(worker.out())?.[1];
+    expect(metricsUrl, worker.out()).toBeDefined();
+    expect((await fetch(metricsUrl!)).status).toBe(401);
+    const scraped = await fetch(metricsUrl!, { headers: { authorization: `Bearer ${METRICS}` } });
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
+    expect(text).toMatch(/^levinv_worker_solves_total\{outcome="converged"\} 1$/m);
+    expect(text).toMatch(/^levinv_worker_solve_duration_seconds_count\{outcome="converged"\} 1$/m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
 
     // the batches go out on shutdown at the latest
     api.child.kill('SIGTERM');

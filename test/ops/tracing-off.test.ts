@@ -4,7 +4,7 @@
  */
 import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSolveSpan } from '../../src/jobs/solve-span.js';
+import { startSolveSpan } from '../../src/jobs/solve-observer.js';
 import { ConfigError, loadConfig } from '../../src/main/config.js';
 import { fastifyTracing, queueTelemetry } from '../../src/telemetry/instrumentation.js';
 import { startTracing, tracingActive } from '../../src/telemetry/tracing.js';

@@ -1,12 +1,36 @@
 /**
- * The span of one solve in a worker, a child of BullMQ's process span when tracing is on (the solver itself
- * knows nothing of tracing: this wraps the thread that runs it). Off, these are the OpenTelemetry API's
- * no-ops.
+ * What a worker records about one solve besides the job itself: a span, a child of BullMQ's process span
+ * when tracing is on (the no-op API's otherwise), and the process's own solve counters when it keeps
+ * metrics (worker-metrics.ts). The solver knows nothing of either: this wraps the thread that runs it.
  */
+import { performance } from 'node:perf_hooks';
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ThreadOutcome } from './thread-protocol.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 export const SOLVE_SPAN_NAME = 'solve';
+
+export interface SolveObserver {
+  /** how the solve ended: its result, the solver's error, or the thread's crash */
+  end(ended: ThreadOutcome | Error): void;
+}
+
+export function observeSolve(
+  jobId: string,
+  problem: { method: string; n: number; d: number },
+  resumedFrom: number | undefined,
+  metrics: WorkerMetrics | undefined,
+): SolveObserver {
+  const span = startSolveSpan(jobId, problem, resumedFrom);
+  const started = performance.now();
+  metrics?.solveStarted();
+  return {
+    end(ended) {
+      endSolveSpan(span, ended);
+      metrics?.solveEnded(ended, (performance.now() - started) / 1000);
+    },
+  };
+}
 
 export function startSolveSpan(
   jobId: string,
