@@ -229,11 +229,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       log,
       () => stop('cancel'),
     );
-    const observer = observeSolve(id, meta, task.resume?.checkpoint.iteration, opts.metrics);
     const solve = pool.run(task, (batch) => {
       if (batch.truncated) current.truncated = true;
       writer.push(batch);
     });
+    // a span and this process's counters (after run, which throws when the pool is closed)
+    const observer = observeSolve(id, meta, task.resume?.checkpoint.iteration, opts.metrics);
     const stop = (why: StopReason): void => {
       if (stopReason) return;
       stopReason = why;
