@@ -118,6 +118,25 @@ describe('tracing', () => {
     expect(done.result!.iterations).toBeGreaterThan(0);
   });
 
+  it('a malformed traceparent starts a new trace instead of failing the request', async () => {
+    const bad = [
+      'garbage',
+      `00-${'0'.repeat(32)}-${CALLER_SPAN}-01`,
+      `00-${'f'.repeat(2000)}`,
+      `ff-${TRACE_ID}-${CALLER_SPAN}-01x`,
+    ];
+    for (const traceparent of bad) {
+      exporter.reset();
+      const res = await h.http().get('/healthz').set('traceparent', traceparent);
+      expect(res.status).toBe(200);
+      const [request] = exporter.getFinishedSpans().filter((s) => s.name === 'request');
+      expect(request, traceparent).toBeDefined();
+      expect(parentOf(request)).toBeUndefined();
+      expect(request.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(request.spanContext().traceId).not.toBe('0'.repeat(32));
+    }
+  });
+
   it('marks the solve span of a problem the solver rejects as an error with its code', async () => {
     // rank-deficient A: two equal columns
     const body = {
