@@ -11,7 +11,7 @@ import { chooseLogFormat, logDestination } from '../../src/main/log-format.js';
 import { createLogger } from '../../src/main/runtime.js';
 import { TEST_LIMITS } from '../api/harness.js';
 import { redisForFile } from '../helpers/redis.js';
-import { generated, type Harness, harness } from '../jobs/harness.js';
+import { generated, type Harness, harness, waitFor } from '../jobs/harness.js';
 
 /** A pino destination that keeps what it is given, line by line. */
 function capture(): { stream: Writable; lines: () => string[]; records: () => Record<string, unknown>[] } {
@@ -78,6 +78,14 @@ describe('ids on log lines', () => {
     const other = await h.service.submit(generated(30, 3, 2));
     await h.waitForState(job.id, ['succeeded']);
     await h.waitForState(other.job.id, ['succeeded']);
+    // 'solve ended' is logged just after the state is written
+    const ended = (id: string): boolean =>
+      out.records().some((r) => r.jobId === id && r.msg === 'solve ended');
+    await waitFor(
+      () => ended(job.id) && ended(other.job.id),
+      20_000,
+      () => out.lines().join('\n'),
+    );
     const records = out.records();
     // each job: started and ended, on lines of its own id
     for (const id of [job.id, other.job.id]) {
