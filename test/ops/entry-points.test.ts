@@ -108,7 +108,7 @@ describe('the entry points with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       job = (await (await fetch(`${url}/jobs/${id}`)).json()) as typeof job;
       return job.state === 'succeeded' || job.state === 'failed';
     }, 30_000);
-    expect(job.state).toBe('succeeded');
+    expect(job.state, JSON.stringify(job)).toBe('succeeded');
 
     // the worker's own /metrics (WORKER_METRICS_PORT), behind METRICS_TOKEN
     const metricsUrl = /metrics: "(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(worker.out())?.[1];
@@ -117,17 +117,22 @@ describe('the entry points with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     const scraped = await fetch(metricsUrl!, { headers: { authorization: `Bearer ${METRICS}` } });
     expect(scraped.status).toBe(200);
     const text = await scraped.text();
-    expect(text).toMatch(/^levinv_worker_solves_total\{outcome="converged"\} 1$/m);
-    expect(text).toMatch(/^levinv_worker_solve_duration_seconds_count\{outcome="converged"\} 1$/m);
-    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    const expectLine = (re: RegExp): void => expect(text, `${re} in ${text}`).toMatch(re);
+    expectLine(/^levinv_worker_solves_total\{outcome="converged"\} 1$/m);
+    expectLine(/^levinv_worker_solve_duration_seconds_count\{outcome="converged"\} 1$/m);
+    expectLine(/^process_cpu_user_seconds_total \d/m);
 
     // the batches go out on shutdown at the latest
     api.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
-    expect(await api.exited).toBe(0);
-    expect(await worker.exited).toBe(0);
+    expect(await api.exited, `${api.out()}\n${api.err()}`).toBe(0);
+    expect(await worker.exited, `${worker.out()}\n${worker.err()}`).toBe(0);
 
-    expect(paths.every((p) => p === 'POST /v1/traces application/json')).toBe(true);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(
+      paths.every((p) => p === 'POST /v1/traces application/json'),
+      paths.join(', '),
+    ).toBe(true);
     const trace = received.filter((s) => s.traceId === TRACE_ID);
     const named = (name: string): ExportedSpan => {
       const found = trace.filter((s) => s.name === name);
