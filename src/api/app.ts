@@ -17,11 +17,12 @@ import Fastify, {
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RedisClient } from '../jobs/redis.js';
 import type { JobService } from '../jobs/types.js';
+import { fastifyTracing } from '../telemetry/instrumentation.js';
 import { type AuthOptions, identityPlugin } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
 import type { Limits } from './limits.js';
-import { createHttpMetrics } from './metrics.js';
+import { ApiMetrics } from './metrics.js';
 import { openapiInfo, transformObject } from './openapi.js';
 import { ParsePool } from './parse-pool.js';
 import { PROBLEM_JSON, toProblem } from './problems.js';
@@ -61,6 +62,8 @@ export interface AppDeps {
   pressureSampleIntervalMs?: number;
   /** the built dashboard (index.html, assets/); default dist/web (tests point it elsewhere) */
   dashboardRoot?: string;
+  /** the /metrics registry and series; default a new one (`npm start` adds its workers' series to it) */
+  metrics?: ApiMetrics;
 }
 
 /** The body limit of every route but POST /solve: their bodies are empty or a few fields. */
@@ -105,6 +108,9 @@ export function buildApp(deps: AppDeps): App {
   app.setSerializerCompiler(serializerCompiler);
 
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  // While tracing (telemetry/tracing.ts): a span per request, before any other hook or route.
+  const tracing = fastifyTracing();
+  if (tracing) app.register(tracing);
   // First of the hooks, so that an overloaded API refuses before doing any work for the request.
   app.register(loadShedding, {
     ...(deps.maxEventLoopDelayMs ? { maxEventLoopDelayMs: deps.maxEventLoopDelayMs } : {}),
@@ -120,17 +126,14 @@ export function buildApp(deps: AppDeps): App {
     ),
   );
 
-  const httpMetrics = createHttpMetrics();
+  const metrics = deps.metrics ?? new ApiMetrics();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw URL, so that job ids do not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched';
-    httpMetrics.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   app.register(fastifySwagger, {
@@ -157,13 +160,14 @@ export function buildApp(deps: AppDeps): App {
     closing: closing.signal,
     limits: deps.limits,
     maxBodyBytes: deps.maxBodyBytes,
+    onJobCreated: () => metrics.jobSubmitted(),
     parsePool: () => {
       parsePool ??= new ParsePool();
       return parsePool;
     },
   });
   app.register(jobRoutes, { jobs: deps.jobs, closing: closing.signal });
-  app.register(systemRoutes, { jobs: deps.jobs, httpMetrics });
+  app.register(systemRoutes, { jobs: deps.jobs, metrics });
   app.register(dashboardRoutes, deps.dashboardRoot ? { root: deps.dashboardRoot } : {});
   return app;
 }

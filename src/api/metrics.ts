@@ -1,117 +1,162 @@
 /**
- * Prometheus text exposition (format 0.0.4), written by hand: one labelled histogram kept in memory for HTTP
- * latency, and formatting for the job figures that `JobService.stats()` reads from Redis at scrape time.
+ * The API's Prometheus metrics, through prom-client, in a Registry of the app's own (several apps in one
+ * process, as in the tests, must not share series).
+ *
+ * Two kinds of series, and they aggregate differently across API replicas:
+ * - per process: what this process did or is (Node's default metrics, HTTP latency and request counts,
+ *   jobs submitted through it, whether the store answered its scrape). Counters and histograms of
+ *   several replicas add up: `sum by (...)` them.
+ * - cluster-wide: read from Redis at scrape time (jobs by state, queue depth, and the solve-time
+ *   histogram that every worker adds to in Redis). Every replica reports the same figures, so a sum over
+ *   N replicas counts N times: take `max by (...)` (their HELP says so).
  */
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricValueWithName,
+  Registry,
+} from 'prom-client';
 import { JOB_STATES, type QueueStats } from '../jobs/types.js';
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 /** Seconds; HTTP handling here is milliseconds except SSE streams, which run as long as their job. */
 export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-type Labels = Record<string, string>;
+const CLUSTER_WIDE =
+  'cluster-wide, read from Redis: every API replica reports the same value, aggregate with max';
 
-/** Label values escaped as the format requires (backslash, double quote, newline). */
-function formatLabels(labels: Labels, extra?: [string, string]): string {
-  const pairs = Object.entries(labels);
-  if (extra) pairs.push(extra);
-  if (pairs.length === 0) return '';
-  const body = pairs
-    .map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`)
-    .join(',');
-  return `{${body}}`;
-}
+type HttpLabels = 'method' | 'route' | 'status_code';
 
-function formatNumber(value: number): string {
-  if (value === Number.POSITIVE_INFINITY) return '+Inf';
-  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
-  return Number.isNaN(value) ? 'NaN' : String(value);
-}
+type Sample = MetricValueWithName<string>;
 
-interface Series {
-  labels: Labels;
-  /** per bucket, not cumulative (cumulated when written) */
-  counts: number[];
-  sum: number;
-  count: number;
-}
-
-export class Histogram {
-  private readonly series = new Map<string, Series>();
+/**
+ * A series read from Redis at scrape time (the jobs by state, the queue depth, the solve-time histogram
+ * the workers keep in Redis): prom-client writes it but does not count it, so a metric object of our own
+ * that hands the registry the samples of the last figures read, and none when the store did not answer.
+ */
+class ScrapedMetric {
+  readonly aggregator = 'max' as const;
+  private samples: Sample[] = [];
 
   constructor(
     readonly name: string,
     readonly help: string,
-    /** upper bounds, ascending, without +Inf */
-    readonly buckets: readonly number[],
+    readonly type: 'gauge' | 'histogram',
+    private readonly toSamples: (stats: QueueStats) => Sample[],
   ) {}
 
-  observe(labels: Labels, value: number): void {
-    const key = JSON.stringify(labels);
-    let series = this.series.get(key);
-    if (!series) {
-      series = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, series);
-    }
-    const index = this.buckets.findIndex((bound) => value <= bound);
-    if (index >= 0) series.counts[index]++;
-    series.sum += value;
-    series.count++;
+  update(stats: QueueStats | null): void {
+    this.samples = stats ? this.toSamples(stats) : [];
   }
 
-  write(lines: string[]): void {
-    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
-    for (const series of this.series.values()) {
-      let cumulative = 0;
-      this.buckets.forEach((bound, i) => {
-        cumulative += series.counts[i];
-        lines.push(
-          `${this.name}_bucket${formatLabels(series.labels, ['le', formatNumber(bound)])} ${cumulative}`,
-        );
-      });
-      lines.push(`${this.name}_bucket${formatLabels(series.labels, ['le', '+Inf'])} ${series.count}`);
-      lines.push(`${this.name}_sum${formatLabels(series.labels)} ${formatNumber(series.sum)}`);
-      lines.push(`${this.name}_count${formatLabels(series.labels)} ${series.count}`);
-    }
+  reset(): void {
+    this.samples = [];
+  }
+
+  // (prom-client's .d.ts types `type` as a numeric enum; at run time, and in the text, it is this string)
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
+    const { name, help, type, aggregator } = this;
+    return { name, help, type, aggregator, values: this.samples };
   }
 }
 
-export function createHttpMetrics(): Histogram {
-  return new Histogram(
-    'levinv_http_request_duration_seconds',
-    'HTTP request latency by method, route template and status code',
-    HTTP_BUCKETS,
-  );
-}
-
-function gauge(lines: string[], name: string, help: string, samples: [Labels, number][]): void {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-  for (const [labels, value] of samples) lines.push(`${name}${formatLabels(labels)} ${formatNumber(value)}`);
-}
-
-/** The job series; `stats` is null when the store could not be read (then only levinv_store_up 0). */
-export function writeJobMetrics(lines: string[], stats: QueueStats | null): void {
-  gauge(lines, 'levinv_store_up', 'whether the job store answered this scrape', [[{}, stats ? 1 : 0]]);
-  if (!stats) return;
-  gauge(
-    lines,
-    'levinv_jobs',
-    'retained jobs by state',
-    JOB_STATES.map((state) => [{ state }, stats.byState[state] ?? 0]),
-  );
-  gauge(lines, 'levinv_queue_depth', 'jobs waiting for a worker', [[{}, stats.queueDepth]]);
-
-  const h = stats.solveSeconds;
-  const name = 'levinv_solve_duration_seconds';
-  lines.push(`# HELP ${name} wall time of finished solves`, `# TYPE ${name} histogram`);
+/** The workers' histogram in Redis (cumulative counts per bound) as Prometheus samples. */
+function histogramSamples(name: string, h: QueueStats['solveSeconds']): Sample[] {
   // Infinity does not survive JSON (it comes back as null), so either spelling marks the last bucket.
   const isInf = (bound: number | null | undefined): boolean =>
     bound === null || bound === Number.POSITIVE_INFINITY;
-  h.bounds.forEach((bound, i) => {
-    const le = isInf(bound) ? '+Inf' : formatNumber(bound);
-    lines.push(`${name}_bucket${formatLabels({}, ['le', le])} ${h.counts[i]}`);
-  });
+  const samples: Sample[] = h.bounds.map((bound, i) => ({
+    metricName: `${name}_bucket`,
+    labels: { le: isInf(bound) ? '+Inf' : bound },
+    value: h.counts[i],
+  }));
   // The format requires a +Inf bucket even from a store that left it out.
-  if (!isInf(h.bounds.at(-1))) lines.push(`${name}_bucket{le="+Inf"} ${h.count}`);
-  lines.push(`${name}_sum ${formatNumber(h.sum)}`, `${name}_count ${h.count}`);
+  if (!isInf(h.bounds.at(-1)))
+    samples.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count });
+  samples.push({ metricName: `${name}_sum`, labels: {}, value: h.sum });
+  samples.push({ metricName: `${name}_count`, labels: {}, value: h.count });
+  return samples;
+}
+
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<HttpLabels>;
+  private readonly httpRequests: Counter<HttpLabels>;
+  private readonly jobsSubmitted: Counter;
+  private readonly storeUp: Gauge;
+  private readonly scraped: ScrapedMetric[];
+
+  constructor() {
+    const registers = [this.registry];
+    // process_*, nodejs_* (event-loop lag as nodejs_eventloop_lag_*, heap, GC, handles): per process
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({
+      name: 'levinv_http_request_duration_seconds',
+      help: 'HTTP request latency by method, route template and status code (per process)',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: 'levinv_http_requests_total',
+      help: 'HTTP requests answered by this process, by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.jobsSubmitted = new Counter({
+      name: 'levinv_jobs_submitted_total',
+      help: 'jobs created through this process (an idempotent replay creates none)',
+      registers,
+    });
+    this.storeUp = new Gauge({
+      name: 'levinv_store_up',
+      help: 'whether the job store answered this process at its last scrape (per process)',
+      registers,
+    });
+    const solve = 'levinv_solve_duration_seconds';
+    this.scraped = [
+      new ScrapedMetric('levinv_jobs', `retained jobs by state (${CLUSTER_WIDE})`, 'gauge', (stats) =>
+        JOB_STATES.map((state) => ({ labels: { state }, value: stats.byState[state] ?? 0 })),
+      ),
+      new ScrapedMetric(
+        'levinv_queue_depth',
+        `jobs waiting for a worker (${CLUSTER_WIDE})`,
+        'gauge',
+        (stats) => [{ labels: {}, value: stats.queueDepth }],
+      ),
+      new ScrapedMetric(
+        solve,
+        `wall time of finished solves, counted by the workers (${CLUSTER_WIDE})`,
+        'histogram',
+        (stats) => histogramSamples(solve, stats.solveSeconds),
+      ),
+    ];
+    // prom-client takes any object that answers get() like its own metrics
+    for (const metric of this.scraped) this.registry.registerMetric(metric as unknown as Metric);
+  }
+
+  /** One answered request; `route` is the route template, never the raw URL (job ids would explode it). */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    const labels = { method, route, status_code: String(statusCode) };
+    this.httpDuration.observe(labels, seconds);
+    this.httpRequests.inc(labels);
+  }
+
+  jobSubmitted(): void {
+    this.jobsSubmitted.inc();
+  }
+
+  /**
+   * The exposition, with the cluster-wide figures of `stats`; null: the store could not be read, then
+   * levinv_store_up is 0 and the Redis-read series have no samples (rather than stale ones).
+   */
+  render(stats: QueueStats | null): Promise<string> {
+    this.storeUp.set(stats ? 1 : 0);
+    for (const metric of this.scraped) metric.update(stats);
+    return this.registry.metrics();
+  }
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { readDeliveries } from '../webhooks/delivery-log.js';
 import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
 import { toHistogram } from './histogram.js';
@@ -134,6 +135,7 @@ class RedisJobService implements JobService {
       skipWaitingForReady: true,
       skipVersionCheck: true,
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+      ...queueTelemetry(),
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
     this.webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
@@ -142,6 +144,7 @@ class RedisJobService implements JobService {
       skipWaitingForReady: true,
       skipVersionCheck: true,
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+      ...queueTelemetry(),
     });
     this.webhookQueue.on('error', (error) => this.logger.warn({ err: error }, 'webhook queue error'));
     const notifier = new WebhookNotifier(this.webhookQueue, logger);

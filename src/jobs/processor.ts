@@ -30,6 +30,7 @@ import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullm
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
 import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/delivery-worker.js';
 import { Keys } from './keys.js';
@@ -47,11 +48,13 @@ import {
   WORKER_OPTIONS,
 } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
+import { observeSolve } from './solve-observer.js';
 import { CANCELLED_ERROR, type JobMeta, JobStore, toView } from './store.js';
 import { SolveThreadPool, solveThreadHeapMb, ThreadCrashError } from './thread-pool.js';
 import type { ThreadOutcome, ThreadTask } from './thread-protocol.js';
 import { isFinished, type JobError, type JobProgress, type JobState } from './types.js';
 import { type Follow, Wakeups } from './wakeups.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface StartWorkersOptions {
   redisUrl: string;
@@ -101,6 +104,8 @@ export interface StartWorkersOptions {
   solverThreads?: number;
   /** deliver webhooks from this process (WEBHOOK_SECRET set); jobs' messages are queued either way */
   webhooks?: WebhookDeliveryOptions;
+  /** this process's solve counters (worker-metrics.ts); absent: none kept */
+  metrics?: WorkerMetrics;
 }
 
 export interface WorkerHandle {
@@ -143,6 +148,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     connection: redis,
     prefix: keys.bullPrefix,
     skipWaitingForReady: true,
+    ...queueTelemetry(),
   });
   webhookQueue.on('error', (error) => logger.warn({ err: error }, 'webhook queue error'));
   const notifier = new WebhookNotifier(webhookQueue, logger);
@@ -254,6 +260,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
         );
       }
     });
+    // a span and this process's counters (after run, which throws when the pool is closed)
+    const observer = observeSolve(id, meta, task.resume?.checkpoint.iteration, opts.metrics);
     const stop = (why: StopReason): void => {
       if (stopReason) return;
       stopReason = why;
@@ -306,6 +314,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
       follow?.stop();
       running.delete(id);
     }
+    observer.end(ended);
     // A solve that ends with its result (and is not being handed back) stores its last iterates along with
     // the result (SEAL_BATCH); any other end has them written first, as they came.
     const sealing =
@@ -431,6 +440,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
     stalledInterval: opts.stalledIntervalMs ?? 10_000,
     // each stall is a worker death survived (resumed from the checkpoint); one more fails the job
     maxStalledCount: maxResumes,
+    ...queueTelemetry(),
   });
   // Without a listener, an 'error' (e.g. Redis going away) would crash the process.
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

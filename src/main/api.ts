@@ -5,6 +5,7 @@
  */
 import { buildApp } from '../api/app.js';
 import { createJobService } from '../jobs/index.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { createRateLimitRedis } from './rate-limit-redis.js';
 import {
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(PROGRAM);
   const auth = loadAuthOrExit(PROGRAM, config);
   const logger = createLogger(config, 'levinv-api');
+  // before the app and the queue exist: they install their instrumentation only when tracing is on
+  const tracing = startTracing(config, 'levinv-api');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
   const jobs = await createJobService({
     redisUrl,
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
     await app.close();
     await rateLimit.close();
     await jobs.close();
+    await tracing?.shutdown();
   });
 }
 

@@ -24,6 +24,9 @@ const nonNegativeInt = z.coerce
 export const MIN_SECRET_LENGTH = 16;
 export const SECRET_PATTERN = /^[\x21-\x7e]+$/;
 
+/** LOG_FORMAT: JSON lines or pino-pretty's readable ones (log-format.ts) */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
 export const configSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -55,6 +58,14 @@ export const configSchema = z.object({
   /** the default takes a 100000 x 20 problem as JSON (about 45 MB) */
   MAX_BODY_BYTES: positiveInt.default(64 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** unset: readable lines when stdout is a terminal, JSON lines otherwise */
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  /** traces go to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318); unset: tracing is off */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .optional(),
+  /** service.name of the traces; unset: levinv-api, levinv-worker or levinv (npm start) */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]+$/, 'letters, digits, ":", "_" and "-" only')
@@ -137,6 +148,8 @@ export const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt.optional(),
   /** the first retry's delay, doubled for each next one (default 120000: 6 tries over about an hour) */
   WEBHOOK_BACKOFF_MS: positiveInt.optional(),
+  /** when set, a worker process serves its own GET /metrics on this port (on HOST) */
+  WORKER_METRICS_PORT: port.optional(),
 });
 
 function isWebhookSecret(value: string): boolean {

@@ -9,6 +9,7 @@ import { redactRedisUrl } from '../jobs/log-safety.js';
 import { type KernelChoice, type KernelName, useKernels } from '../solver/index.js';
 import { authFromConfig } from './api-keys.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { chooseLogFormat, logDestination } from './log-format.js';
 
 /** EX_CONFIG from sysexits: the environment is wrong, restarting will not help. */
 export const EXIT_CONFIG = 78;
@@ -80,10 +81,15 @@ export const REDACTED_PATHS = [
   '*.*.password',
 ];
 
-/** The entry points' logger: JSON lines on stdout (or `destination`), secrets redacted. */
+/**
+ * The entry points' logger, secrets redacted: JSON lines on stdout (or `destination`), or readable lines
+ * when stdout is a terminal or LOG_FORMAT=pretty (log-format.ts).
+ */
 export function createLogger(config: Config, name: string, destination?: DestinationStream): Logger {
   const options = { level: config.LOG_LEVEL, name, redact: { paths: REDACTED_PATHS } };
-  return destination ? pino(options, destination) : pino(options);
+  const format = chooseLogFormat(config.LOG_FORMAT, process.stdout.isTTY);
+  const out = logDestination(format, destination);
+  return out ? pino(options, out) : pino(options);
 }
 
 /** The URL without its password, for logs. */

@@ -4,7 +4,10 @@
  * redis-server (no persistence) for as long as it runs.
  */
 import { buildApp } from '../api/app.js';
+import { ApiMetrics } from '../api/metrics.js';
 import { createJobService, startWorkers } from '../jobs/index.js';
+import { WorkerMetrics } from '../jobs/worker-metrics.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { RedisServerMissingError } from './local-redis.js';
 import { createRateLimitRedis } from './rate-limit-redis.js';
@@ -47,10 +50,20 @@ async function main(): Promise<void> {
     for (const close of closers.splice(0).reverse()) await close();
   };
   if (local) closers.push(local.stop);
+  // before the app, the queue and the workers: they install their instrumentation only when tracing is on
+  const tracing = startTracing(config, 'levinv');
+  if (tracing) closers.push(() => tracing.shutdown());
   try {
     const jobs = await createJobService({ ...common, maxRecordedIterates: config.MAX_RECORDED_ITERATES });
     closers.push(() => jobs.close());
-    const workers = await startWorkers({ ...common, ...workerOptionsFromConfig(config) });
+    // one process, one /metrics: the workers' solve counters go into the API's registry
+    const metrics = new ApiMetrics();
+    const workerMetrics = new WorkerMetrics(metrics.registry);
+    const workers = await startWorkers({
+      ...common,
+      ...workerOptionsFromConfig(config),
+      metrics: workerMetrics,
+    });
     closers.push(() => workers.close());
     const rateLimit = createRateLimitRedis(redisUrl, logger);
     closers.push(() => rateLimit.close());
@@ -59,6 +72,7 @@ async function main(): Promise<void> {
       logger,
       ...appOptionsFromConfig(config, auth),
       rateLimitRedis: rateLimit.redis,
+      metrics,
     });
     closers.push(() => app.close());
     await app.listen({ host: config.HOST, port: config.PORT });

@@ -14,6 +14,7 @@ import type { Keys } from '../jobs/keys.js';
 import { closeConnection, createClient, isClusterUrl, reconnect, WORKER_OPTIONS } from '../jobs/redis.js';
 import { type JobStore, toView } from '../jobs/store.js';
 import type { JobResult } from '../jobs/types.js';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { AddressGuard } from './address-guard.js';
 import { postWebhook } from './deliver.js';
 import { appendDelivery } from './delivery-log.js';
@@ -102,6 +103,7 @@ export function startWebhookDelivery(
     },
     prefix: keys.bullPrefix,
     concurrency: options.concurrency ?? 8,
+    ...queueTelemetry(),
     settings: {
       backoffStrategy: (attemptsMade, type) =>
         type === WEBHOOK_BACKOFF ? backoffMs * 2 ** Math.max(0, attemptsMade - 1) : backoffMs,

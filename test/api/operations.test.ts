@@ -68,7 +68,7 @@ describe('operations', () => {
     // Every sample line is `name{labels} number`.
     for (const line of text.split('\n')) {
       if (line === '' || line.startsWith('#')) continue;
-      expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$/);
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN|Nan)$/);
     }
   });
 

@@ -37,6 +37,8 @@ export interface SolveRouteOptions {
   maxLargeUploads?: number;
   /** aborts when the server closes: a request held by `Prefer: wait` is answered at once */
   closing?: AbortSignal;
+  /** called once per job this route creates (not for an idempotent replay): the per-process counter */
+  onJobCreated?: () => void;
 }
 
 export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app, options) => {
@@ -106,6 +108,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         ...(key === undefined ? {} : { idempotencyKey: key, fingerprint: submission.fingerprint }),
         ...(submission.webhook ? { webhook: submission.webhook } : {}),
       });
+      if (created) options.onJobCreated?.();
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
       const wait = preferredWait(request.headers.prefer);
       if (wait === undefined || job.done) {

@@ -2,16 +2,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { JobService, QueueStats } from '../../jobs/types.js';
-import { type Histogram, PROMETHEUS_CONTENT_TYPE, writeJobMetrics } from '../metrics.js';
+import { type ApiMetrics, PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
 import { HttpProblem, PROBLEM_TYPES } from '../problems.js';
 import { healthSchema, jsonResponse, problemResponse, unauthorizedResponse } from '../schemas.js';
 
 /** Probes and scrapes must get through however busy the clients are. */
 const NOT_RATE_LIMITED = { rateLimit: false } as const;
 
-export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics: Histogram }> = async (
+export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; metrics: ApiMetrics }> = async (
   app,
-  { jobs, httpMetrics },
+  { jobs, metrics },
 ) => {
   app.get('/healthz', {
     config: NOT_RATE_LIMITED,
@@ -58,9 +58,11 @@ export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description:
-        'levinv_jobs{state}, levinv_queue_depth, levinv_solve_duration_seconds (histogram), ' +
-        'levinv_http_request_duration_seconds{method,route,status_code} (histogram), levinv_store_up. ' +
-        'Needs `Authorization: Bearer <METRICS_TOKEN>` when that is set, else any API key when the ' +
+        'Per process (sum over replicas): Node.js process metrics (process_*, nodejs_*, e.g. ' +
+        'nodejs_eventloop_lag_seconds), levinv_http_request_duration_seconds{method,route,status_code} ' +
+        '(histogram), levinv_http_requests_total{method,route,status_code}, levinv_jobs_submitted_total, ' +
+        'levinv_store_up. Cluster-wide, read from Redis (the same on every replica: take max): ' +
+        'levinv_jobs{state}, levinv_queue_depth, levinv_solve_duration_seconds (histogram). Needs `Authorization: Bearer <METRICS_TOKEN>` when that is set, else any API key when the ' +
         'service has keys. Not rate-limited.',
       security: [{ metricsToken: [] }, { apiKey: [] }],
       response: {
@@ -79,12 +81,8 @@ export const systemRoutes: FastifyPluginAsyncZod<{ jobs: JobService; httpMetrics
         // A scrape during a Redis outage still reports HTTP figures, and levinv_store_up 0.
         request.log.warn({ err: error }, 'job stats unavailable for /metrics');
       }
-      const lines: string[] = [];
-      writeJobMetrics(lines, stats);
-      httpMetrics.write(lines);
-      lines.push('');
       // A string with its content type set is sent as is, past the route's serializer.
-      return reply.type(PROMETHEUS_CONTENT_TYPE).send(lines.join('\n'));
+      return reply.type(PROMETHEUS_CONTENT_TYPE).send(await metrics.render(stats));
     },
   });
 };
