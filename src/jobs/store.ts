@@ -194,8 +194,11 @@ export interface JobData {
 
 export class JobStore {
   readonly dataTtlSeconds: number;
-  /** called once a change of this store finished a job (FINISH, or CANCEL of a queued job): webhooks */
-  onFinished: ((meta: JobMeta) => void) | undefined;
+  /**
+   * Called when a change of this store finished a job (FINISH, or CANCEL of a queued job), and awaited before
+   * the job's CLOSE (webhooks: the `completed` message); must not reject.
+   */
+  onFinished: ((meta: JobMeta) => Promise<void>) | undefined;
 
   constructor(
     readonly redis: RedisClient,
@@ -406,8 +409,10 @@ export class JobStore {
     };
     if (end.error) view.error = end.error;
     recorded ??= await this.redis.llen(this.data(meta.id).iterates);
+    // Before CLOSE: a finisher that dies in between leaves the BullMQ job to be handed out again, and the
+    // worker that gets it runs closeFinished, which queues the message again (the same id: delivered once).
+    await this.onFinished?.(view);
     await this.close(toView(view, recorded), result);
-    this.onFinished?.(view);
     return true;
   }
 
@@ -433,10 +438,10 @@ export class JobStore {
     const job = await this.readJob(id, true);
     if (!job || !isFinished(job.meta.state)) return false;
     const { meta, data } = job;
-    const closed = await this.close(toView(meta, data.recorded), data.result ?? '');
-    // its finisher may have died before queueing the webhook too (a message is queued once: its id is fixed)
-    if (closed) this.onFinished?.(meta);
-    return closed;
+    // its finisher may have died before queueing the webhook too (queued again: its id is fixed, so BullMQ
+    // keeps one message)
+    await this.onFinished?.(meta);
+    return await this.close(toView(meta, data.recorded), data.result ?? '');
   }
 
   /**
@@ -494,8 +499,8 @@ export class JobStore {
     }
     if (outcome === 'cancelled') {
       const view: JobMeta = { ...meta, state: 'cancelled', finishedAt: now, error: CANCELLED_ERROR };
+      await this.onFinished?.(view);
       await this.close(toView(view, recorded));
-      this.onFinished?.(view);
     }
     return outcome;
   }

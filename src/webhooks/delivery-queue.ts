@@ -2,7 +2,8 @@
  * The producer side of webhook deliveries: a BullMQ queue of its own (`webhook`, under the same `{bullmq}`
  * prefix as the solve queue, so one slot on a Redis Cluster), fed by the job lifecycle: `start` when a job
  * first runs, `progress` at most once a second per job, `completed` at every final state. Enqueueing never
- * blocks or fails a solve: it is not awaited, and a failure is logged. Delivery (delivery-worker.ts) is at
+ * blocks or fails a solve: `start` and `progress` are not awaited, `completed` is awaited (at most 5 s)
+ * after the solve, before the job's CLOSE, so that a finisher's death cannot lose it; failures are logged. Delivery (delivery-worker.ts) is at
  * least once: each message has a fixed id (its `webhook-id`, also the BullMQ job id, so enqueueing the same
  * message twice delivers it once), retried with exponential backoff.
  */
@@ -20,6 +21,8 @@ export const WEBHOOK_BACKOFF = 'webhook';
 export const WEBHOOK_ATTEMPTS = 6;
 /** progress messages per job at most once per this many ms */
 export const PROGRESS_INTERVAL_MS = 1000;
+/** how long a job's close waits for its `completed` message to be queued (Redis slow or away) */
+const FINISHED_WAIT_MS = 5000;
 /** finished delivery jobs BullMQ keeps (by count; by age a day), for the dedupe of repeated enqueues */
 const RETAIN = { count: 1000, age: 24 * 60 * 60 };
 
@@ -79,11 +82,27 @@ export class WebhookNotifier {
     );
   }
 
-  /** The job reached a final state (succeeded, failed, cancelled). */
-  finished(meta: JobMeta): void {
+  /**
+   * The job reached a final state (succeeded, failed, cancelled). Awaited by the store before it closes the
+   * job (so a finisher that dies cannot lose the message), for at most FINISHED_WAIT_MS; never rejects.
+   */
+  async finished(meta: JobMeta): Promise<void> {
     this.lastProgress.delete(meta.id);
     if (!wants(meta, 'completed')) return;
-    this.safely(meta, 'completed', () => this.enqueue(meta, 'completed', deliveryIdOf(meta.id, 'completed')));
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FINISHED_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.enqueue(meta, 'completed', deliveryIdOf(meta.id, 'completed')), cap]);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, jobId: meta.id, event: 'completed' },
+        'could not queue a webhook delivery',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Whatever goes wrong here is logged, never thrown into the solve or the state change that called. */
@@ -95,14 +114,15 @@ export class WebhookNotifier {
     }
   }
 
-  private enqueue(meta: JobMeta, event: WebhookEvent, deliveryId: string, body?: string): void {
+  /** Resolves once queued (or failed: logged); never rejects. */
+  private enqueue(meta: JobMeta, event: WebhookEvent, deliveryId: string, body?: string): Promise<void> {
     const data: WebhookJobData = { jobId: meta.id, event, url: meta.webhook!.url, deliveryId };
     if (body !== undefined) data.body = body;
-    this.queue
-      .add(event, data, deliveryJobOptions(deliveryId))
-      .catch((error) =>
+    return this.queue.add(event, data, deliveryJobOptions(deliveryId)).then(
+      () => undefined,
+      (error) =>
         this.logger.warn({ err: error, jobId: meta.id, event }, 'could not queue a webhook delivery'),
-      );
+    );
   }
 }
 
