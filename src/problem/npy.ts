@@ -84,8 +84,14 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
   return { shape: header.shape, data };
 }
 
-/** Writes float64 `data` of `shape` as a version 1.0 `.npy` file (data 64-byte aligned, as NumPy does). */
-export function encodeNpy(data: Float64Array, shape: readonly number[]): Buffer {
+/** True where float64s are stored little-endian (every platform Node and browsers run on, in practice). */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * Writes float64 `data` of `shape` as a version 1.0 `.npy` file (data 64-byte aligned, as NumPy does).
+ * No Node Buffer: the typed client (src/client) sends these bytes from a browser too.
+ */
+export function npyBytes(data: Float64Array, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length)
     throw new RangeError(`shape (${shape.join(', ')}) does not hold ${data.length} values`);
@@ -94,12 +100,21 @@ export function encodeNpy(data: Float64Array, shape: readonly number[]): Buffer 
   const unpadded = 10 + header.length + 1;
   header += ' '.repeat((64 - (unpadded % 64)) % 64);
   header += '\n';
-  const out = Buffer.alloc(10 + header.length + data.length * 8);
+  const start = 10 + header.length;
+  const out = new Uint8Array(start + data.length * 8);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, 10 + header.length);
+  const view = new DataView(out.buffer);
+  view.setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), start);
+  else for (let i = 0; i < data.length; i++) view.setFloat64(start + 8 * i, data[i], true);
   return out;
+}
+
+/** npyBytes as a Buffer (no copy), for Node's streams, files and HTTP replies. */
+export function encodeNpy(data: Float64Array, shape: readonly number[]): Buffer {
+  const bytes = npyBytes(data, shape);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
