@@ -4,14 +4,11 @@
  * recover xStar from the analytic centre of the cell sign(s*).
  */
 import { findStart, leverageScores, type Problem, SolverError } from '../solver/index.js';
+import { drawProblem, SIGN_PATTERNS, type SignPattern, toRows } from './draw.js';
 import { InputError, makeIssue } from './errors.js';
 import { createRng } from './random.js';
 
-export type SignPattern = 'positive' | 'mixed';
-export const SIGN_PATTERNS: readonly SignPattern[] = ['positive', 'mixed'];
-
-/** Share of negative slacks in a 'mixed' problem. */
-export const MIXED_NEGATIVE_FRACTION = 0.3;
+export { MIXED_NEGATIVE_FRACTION, SIGN_PATTERNS, type SignPattern } from './draw.js';
 /** Draws tried before giving up on finding a cell with an analytic centre. */
 export const MAX_DRAWS = 20;
 
@@ -62,20 +59,7 @@ export function generateProblem(params: GenerateParams): GeneratedProblem {
 
   for (let draw = 0; draw < MAX_DRAWS; draw++) {
     // Redraws continue the same stream, so the result still depends on the seed alone.
-    const A = new Float64Array(n * d);
-    for (let k = 0; k < A.length; k++) A[k] = rng.normal();
-    const xStar = new Float64Array(d);
-    for (let j = 0; j < d; j++) xStar[j] = rng.normal();
-    const b = new Float64Array(n);
-    const signVector = new Int8Array(n);
-    for (let i = 0; i < n; i++) {
-      const magnitude = rng.uniform(0.5, 1.5);
-      const sign = signs === 'mixed' && rng.next() < MIXED_NEGATIVE_FRACTION ? -1 : 1;
-      let ax = 0;
-      for (let j = 0; j < d; j++) ax += A[i * d + j] * xStar[j];
-      b[i] = ax - sign * magnitude;
-      signVector[i] = sign;
-    }
+    const { A, xStar, b, signs: signVector } = drawProblem(rng, n, d, signs);
 
     // findStart only needs the cell; placeholder scores (valid, summing to d) keep the problem well-formed.
     const problem: Problem = { n, d, A, b, sigma: new Float64Array(n).fill(d / n), signs: signVector };
@@ -87,10 +71,8 @@ export function generateProblem(params: GenerateParams): GeneratedProblem {
     }
 
     const sigma = leverageScores(problem, xStar);
-    const rows: number[][] = [];
-    for (let i = 0; i < n; i++) rows.push(Array.from(A.subarray(i * d, (i + 1) * d)));
     return {
-      A: rows,
+      A: toRows(A, n, d),
       b: Array.from(b),
       sigma: Array.from(sigma),
       ...(signs === 'mixed' ? { signs: Array.from(signVector) } : {}),

@@ -1,16 +1,14 @@
 /**
- * `levinv generate` in the browser: the same seeded draws as src/problem/generate.ts (its PRNG is shared
- * as it is), so a seed gives the CLI's problem, with sigma = sigma(xStar) computed here from the normal
+ * `levinv generate` in the browser: the same seeded draw as src/problem/generate.ts (src/problem/draw.ts and
+ * its PRNG, bundled as they are), so a seed gives the CLI's problem, with sigma = sigma(xStar) computed here from the normal
  * equations (the solver itself is not bundled: it needs Node's threads and files). One difference: the
  * CLI redraws when a draw's cell has no analytic centre; this sends the first draw, and the solver then
  * says so (EMPTY_CELL / UNBOUNDED_CELL), which for n well above d practically never happens.
  */
+import { drawProblem, type SignPattern, toRows } from '../../src/problem/draw.js';
 import { createRng } from '../../src/problem/random.js';
 
-export type SignPattern = 'positive' | 'mixed';
-
-/** as in src/problem/generate.ts */
-const MIXED_NEGATIVE_FRACTION = 0.3;
+export type { SignPattern };
 
 export interface GeneratedProblem {
   A: number[][];
@@ -84,29 +82,13 @@ export function leverageAt(
 export function generateProblem(n: number, d: number, seed: number, signs: SignPattern): GeneratedProblem {
   const bad = checkParams(n, d, seed);
   if (bad) throw new Error(bad);
-  const rng = createRng(seed);
-  // The draw order of src/problem/generate.ts: A, xStar, then per row its slack's size and sign.
-  const A = new Float64Array(n * d);
-  for (let k = 0; k < A.length; k++) A[k] = rng.normal();
-  const xStar = new Float64Array(d);
-  for (let j = 0; j < d; j++) xStar[j] = rng.normal();
-  const b = new Float64Array(n);
-  const signVector: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const magnitude = rng.uniform(0.5, 1.5);
-    const sign = signs === 'mixed' && rng.next() < MIXED_NEGATIVE_FRACTION ? -1 : 1;
-    let ax = 0;
-    for (let j = 0; j < d; j++) ax += A[i * d + j] * xStar[j];
-    b[i] = ax - sign * magnitude;
-    signVector.push(sign);
-  }
-  const rows: number[][] = [];
-  for (let i = 0; i < n; i++) rows.push(Array.from(A.subarray(i * d, (i + 1) * d)));
+  // the CLI's first draw (src/problem/draw.ts), so a seed gives the CLI's problem
+  const { A, xStar, b, signs: signVector } = drawProblem(createRng(seed), n, d, signs);
   return {
-    A: rows,
+    A: toRows(A, n, d),
     b: Array.from(b),
     sigma: leverageAt(A, b, xStar, n, d),
-    ...(signs === 'mixed' ? { signs: signVector } : {}),
+    ...(signs === 'mixed' ? { signs: Array.from(signVector) } : {}),
     xStar: Array.from(xStar),
   };
 }
