@@ -10,7 +10,7 @@ import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { readDeliveries } from '../webhooks/delivery-log.js';
-import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
+import { notifyWebhooks, type WebhookJobData } from '../webhooks/delivery-queue.js';
 import { toHistogram } from './histogram.js';
 import { type DataKeys, dataKeyList, isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
@@ -138,17 +138,7 @@ class RedisJobService implements JobService {
       ...queueTelemetry(),
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
-    this.webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
-      connection: redis,
-      prefix: this.keys.bullPrefix,
-      skipWaitingForReady: true,
-      skipVersionCheck: true,
-      streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
-      ...queueTelemetry(),
-    });
-    this.webhookQueue.on('error', (error) => this.logger.warn({ err: error }, 'webhook queue error'));
-    const notifier = new WebhookNotifier(this.webhookQueue, logger);
-    this.store.onFinished = (meta) => notifier.finished(meta);
+    this.webhookQueue = notifyWebhooks(this.store, redis, this.keys, this.logger).queue;
     this.pruner = setInterval(() => {
       this.store.prune().catch((error) => this.logger.debug({ err: error }, 'prune'));
     }, PRUNE_EVERY_MS).unref();

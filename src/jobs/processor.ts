@@ -26,12 +26,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
-import { WEBHOOK_QUEUE_NAME, type WebhookJobData, WebhookNotifier } from '../webhooks/delivery-queue.js';
+import { notifyWebhooks } from '../webhooks/delivery-queue.js';
 import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/delivery-worker.js';
 import { Keys } from './keys.js';
 import { safeLogger } from './log-safety.js';
@@ -144,15 +144,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
   );
   const store = new JobStore(redis, keys, opts.jobTtlSeconds);
   // Webhooks: messages are queued here (never awaited by a solve) and delivered by their own worker.
-  const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
-    connection: redis,
-    prefix: keys.bullPrefix,
-    skipWaitingForReady: true,
-    ...queueTelemetry(),
-  });
-  webhookQueue.on('error', (error) => logger.warn({ err: error }, 'webhook queue error'));
-  const notifier = new WebhookNotifier(webhookQueue, logger);
-  store.onFinished = (meta) => notifier.finished(meta);
+  const { queue: webhookQueue, notifier } = notifyWebhooks(store, redis, keys, logger);
   const webhooks = opts.webhooks
     ? startWebhookDelivery(opts.webhooks, { redisUrl: opts.redisUrl, keys, store, logger })
     : undefined;

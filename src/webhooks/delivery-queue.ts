@@ -7,10 +7,14 @@
  * least once: each message has a fixed id (its `webhook-id`, also the BullMQ job id, so enqueueing the same
  * message twice delivers it once), retried with exponential backoff.
  */
-import type { JobsOptions, Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { JobMeta } from '../jobs/store.js';
+import type { Keys } from '../jobs/keys.js';
+import { QUEUE_EVENTS_MAX_LEN } from '../jobs/queue.js';
+import type { RedisClient } from '../jobs/redis.js';
+import type { JobMeta, JobStore } from '../jobs/store.js';
 import type { JobProgress, JobView } from '../jobs/types.js';
+import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { jobJson } from './job-json.js';
 import type { WebhookEvent } from './schema.js';
 
@@ -127,3 +131,29 @@ export class WebhookNotifier {
 }
 
 const wants = (meta: JobMeta, event: WebhookEvent): boolean => meta.webhook?.events.includes(event) ?? false;
+
+/**
+ * The producer side for one process's store (the API's, for cancels of queued jobs; a worker's): the
+ * webhook queue on `redis`, and the store's finished jobs queued as `completed`. Returns the notifier (for
+ * start and progress) and the queue, for the caller to close.
+ */
+export function notifyWebhooks(
+  store: JobStore,
+  redis: RedisClient,
+  keys: Keys,
+  logger: Logger,
+): { queue: Queue<WebhookJobData>; notifier: WebhookNotifier } {
+  const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
+    connection: redis,
+    prefix: keys.bullPrefix,
+    // as the solve queue: never wait for a connection or ask for the server version while Redis is down
+    skipWaitingForReady: true,
+    skipVersionCheck: true,
+    streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+    ...queueTelemetry(),
+  });
+  queue.on('error', (error) => logger.warn({ err: error }, 'webhook queue error'));
+  const notifier = new WebhookNotifier(queue, logger);
+  store.onFinished = (meta) => notifier.finished(meta);
+  return { queue, notifier };
+}
