@@ -148,6 +148,10 @@ export const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt.optional(),
   /** the first retry's delay, doubled for each next one (default 120000: 6 tries over about an hour) */
   WEBHOOK_BACKOFF_MS: positiveInt.optional(),
+  /** webhook deliveries in flight at once per worker process (default 8) */
+  WEBHOOK_CONCURRENCY: positiveInt.optional(),
+  /** of those, at most this many for one API key, so one key's dead receivers cannot hold them all (default 2) */
+  WEBHOOK_CONCURRENCY_PER_KEY: positiveInt.optional(),
   /** when set, a worker process serves its own GET /metrics on this port (on HOST) */
   WORKER_METRICS_PORT: port.optional(),
 });

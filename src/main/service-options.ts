@@ -33,6 +33,8 @@ export function webhookOptionsFromConfig(config: Config): WebhookDeliveryOptions
       .filter(Boolean),
     ...(config.WEBHOOK_TIMEOUT_MS ? { timeoutMs: config.WEBHOOK_TIMEOUT_MS } : {}),
     ...(config.WEBHOOK_BACKOFF_MS ? { backoffMs: config.WEBHOOK_BACKOFF_MS } : {}),
+    ...(config.WEBHOOK_CONCURRENCY ? { concurrency: config.WEBHOOK_CONCURRENCY } : {}),
+    ...(config.WEBHOOK_CONCURRENCY_PER_KEY ? { perKeyConcurrency: config.WEBHOOK_CONCURRENCY_PER_KEY } : {}),
   };
 }
 

@@ -5,10 +5,16 @@
  * runs in). The check runs after DNS, inside the socket's own `lookup`, so the address checked is the
  * address connected to: a name that resolves to 127.0.0.1, or changes its answer between a check and the
  * connection (DNS rebinding), is refused. Hosts named in WEBHOOK_ALLOW_HOSTS skip the check, by their
- * exact name or address as written in the URL (allowing `127.0.0.1` does not allow `localhost`).
+ * exact name or address as written in the URL string (host-as-written.ts: allowing `127.0.0.1` allows
+ * neither `localhost` nor `2130706433`).
+ *
+ * A refusal reads the same to the client whatever the name resolved to, and so does a name that does not
+ * resolve at all: otherwise the delivery log would tell a client which internal names exist and where they
+ * point. The detail is kept for the operator's log only.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { hostAsWritten } from './host-as-written.js';
 
 const blocked = new BlockList();
 const V4: [string, number][] = [
@@ -61,16 +67,27 @@ export function isBlockedAddress(address: string): boolean {
   }
 }
 
-/** A delivery refused because of where it would go: final, never retried. */
+/** What the client reads for every refusal, and for a name that does not resolve. */
+export const REFUSED_MESSAGE =
+  'refused: the host has no address a webhook may reach (public, or allowed by WEBHOOK_ALLOW_HOSTS)';
+
+/** lookup errors that mean "no such name" (not a DNS outage, which is retried as a network error) */
+const UNKNOWN_NAME = new Set(['ENOTFOUND', 'ENODATA']);
+
+/** A delivery refused because of where it would go, or because its name does not resolve: final. */
 export class RefusedAddressError extends Error {
   readonly code = 'WEBHOOK_ADDRESS_REFUSED';
-  constructor(host: string, address: string) {
-    super(
-      host === address
-        ? `refused: ${address} is a loopback, private, link-local or reserved address (WEBHOOK_ALLOW_HOSTS)`
-        : `refused: ${host} resolves to ${address}, a loopback, private, link-local or reserved address (WEBHOOK_ALLOW_HOSTS)`,
-    );
+  /** for the operator's log only: what the name resolved to, or why it did not */
+  readonly detail: string;
+  constructor(host: string, found: { address: string } | { lookupError: string }) {
+    super(REFUSED_MESSAGE);
     this.name = 'RefusedAddressError';
+    this.detail =
+      'address' in found
+        ? host === found.address
+          ? `${host} is a blocked address`
+          : `${host} resolves to ${found.address}, a blocked address`
+        : `${host}: ${found.lookupError}`;
   }
 }
 
@@ -93,19 +110,21 @@ export class AddressGuard {
     this.allowed = new Set(allowHosts.map((h) => bareHost(h.trim())).filter((h) => h !== ''));
   }
 
-  /** The host (as written in the URL) is in WEBHOOK_ALLOW_HOSTS: no address check. */
-  allows(hostname: string): boolean {
-    return this.allowed.has(bareHost(hostname));
+  /** The URL's host, as its string spells it, is in WEBHOOK_ALLOW_HOSTS: no address check. */
+  allowsUrl(url: string): boolean {
+    const host = hostAsWritten(url);
+    return host !== undefined && this.allowed.has(bareHost(host));
   }
 
   /**
    * Throws RefusedAddressError for a URL whose host is a blocked literal address (the socket does no lookup
-   * for those, so `lookup` below never sees them).
+   * for those, so `lookup` below never sees them). `hostname` is the parsed URL's (normalised: `127.1` is
+   * `127.0.0.1` here); `allowed` is allowsUrl's answer for the URL.
    */
-  checkLiteral(hostname: string): void {
+  checkLiteral(hostname: string, allowed: boolean): void {
     const host = bareHost(hostname);
-    if (!this.allows(host) && isIP(host) !== 0 && isBlockedAddress(host)) {
-      throw new RefusedAddressError(host, host);
+    if (!allowed && isIP(host) !== 0 && isBlockedAddress(host)) {
+      throw new RefusedAddressError(host, { address: host });
     }
   }
 
@@ -117,16 +136,22 @@ export class AddressGuard {
     const all: LookupAllOptions = { ...(options as LookupAllOptions), all: true };
     dnsLookup(hostname, all, (error, addresses) => {
       if (error) {
-        callback(error, '', 0);
+        // an unknown name reads as a refusal: the client must not tell it from an internal one
+        const code = error.code ?? '';
+        callback(
+          UNKNOWN_NAME.has(code) ? new RefusedAddressError(hostname, { lookupError: code }) : error,
+          '',
+          0,
+        );
         return;
       }
       const bad = addresses.find((a) => isBlockedAddress(a.address));
       if (bad) {
-        callback(new RefusedAddressError(hostname, bad.address), '', 0);
+        callback(new RefusedAddressError(hostname, bad), '', 0);
         return;
       }
       if (addresses.length === 0) {
-        callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+        callback(new RefusedAddressError(hostname, { lookupError: 'no address' }), '', 0);
         return;
       }
       if ((options as { all?: boolean }).all) callback(null, addresses);

@@ -2,6 +2,8 @@
  * One delivery attempt: a POST of the signed body with node:http(s), no connection reuse (every attempt
  * resolves and checks its address again: address-guard.ts), a deadline for the whole exchange, no
  * redirects followed, and at most a few KB of the answer read. The outcome says whether to try again.
+ * Its `error` is shown to the client (GET /jobs/{id}/deliveries), so it never carries an address the
+ * worker resolved or connected to; `detail` has those, for the operator's log.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,7 +14,11 @@ export interface DeliveryOutcome {
   /** worth another attempt: a network error, a timeout, 429 or 5xx */
   retry: boolean;
   statusCode?: number;
+  /** for the client: a status, a timeout, a refusal or a network error's code, never an address */
   error?: string;
+  /** for the operator's log: the error as Node reported it, or what a refused name resolved to */
+  detail?: string;
+  /** 0 for a refusal: nothing was sent, and a refusal must not be timed apart from an unknown name */
   durationMs: number;
 }
 
@@ -34,21 +40,22 @@ export async function postWebhook(
   const started = performance.now();
   const took = (): number => Math.round((performance.now() - started) * 10) / 10;
   const target = new URL(url);
+  const allowed = guard.allowsUrl(url);
   try {
-    guard.checkLiteral(target.hostname);
+    guard.checkLiteral(target.hostname, allowed);
   } catch (error) {
-    return { ok: false, retry: false, error: (error as Error).message, durationMs: took() };
+    return refusal(error as RefusedAddressError);
   }
   const payload = Buffer.from(body);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<DeliveryOutcome>((resolve) => {
     let settled = false;
-    const finish = (outcome: Omit<DeliveryOutcome, 'durationMs'>): void => {
+    const finish = (outcome: Omit<DeliveryOutcome, 'durationMs'> | DeliveryOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       req.destroy();
-      resolve({ ...outcome, durationMs: took() });
+      resolve({ durationMs: took(), ...outcome });
     };
     const req = request(target, {
       method: 'POST',
@@ -59,7 +66,7 @@ export async function postWebhook(
         'content-length': String(payload.length),
         'user-agent': USER_AGENT,
       },
-      ...(guard.allows(target.hostname) ? {} : { lookup: guard.lookup }),
+      ...(allowed ? {} : { lookup: guard.lookup }),
     });
     const deadline = setTimeout(
       () => finish({ ok: false, retry: true, error: `no answer within ${timeoutMs} ms` }),
@@ -67,11 +74,7 @@ export async function postWebhook(
     );
     req.on('error', (error) => {
       const refused = findRefusal(error);
-      finish(
-        refused
-          ? { ok: false, retry: false, error: refused.message }
-          : { ok: false, retry: true, error: describe(error) },
-      );
+      finish(refused ? refusal(refused) : { ok: false, retry: true, ...describe(error) });
     });
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
@@ -104,8 +107,19 @@ function findRefusal(error: unknown): RefusedAddressError | undefined {
   return Array.isArray(inner) ? inner.map(findRefusal).find(Boolean) : undefined;
 }
 
-const describe = (error: Error): string => {
+const refusal = (error: RefusedAddressError): DeliveryOutcome => ({
+  ok: false,
+  retry: false,
+  error: error.message,
+  detail: error.detail,
+  durationMs: 0,
+});
+
+/** A network error for the client by its code only: Node's messages name the address connected to. */
+const describe = (error: Error): { error: string; detail: string } => {
   const code = (error as NodeJS.ErrnoException).code;
-  const message = error.message.slice(0, 200);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
+  return {
+    error: code ? `network error (${code})` : 'network error',
+    detail: error.message.slice(0, 200),
+  };
 };

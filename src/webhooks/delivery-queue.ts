@@ -3,9 +3,12 @@
  * prefix as the solve queue, so one slot on a Redis Cluster), fed by the job lifecycle: `start` when a job
  * first runs, `progress` at most once a second per job, `completed` at every final state. Enqueueing never
  * blocks or fails a solve: `start` and `progress` are not awaited, `completed` is awaited (at most 5 s)
- * after the solve, before the job's CLOSE, so that a finisher's death cannot lose it; failures are logged. Delivery (delivery-worker.ts) is at
- * least once: each message has a fixed id (its `webhook-id`, also the BullMQ job id, so enqueueing the same
- * message twice delivers it once), retried with exponential backoff.
+ * after the solve, before the job's CLOSE, so that a finisher's death cannot lose it; failures are logged.
+ * Delivery (delivery-worker.ts) of `start` and `completed` is at least once: each message has a fixed id
+ * (its `webhook-id`, also the BullMQ job id, so enqueueing the same message twice delivers it once),
+ * retried with exponential backoff. `progress` is at most once: a newer one supersedes it, so it is tried
+ * once, not kept afterwards, and a job's next one is not queued while its last is still pending, so a
+ * receiver that never answers holds at most one progress message per job in Redis.
  */
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -32,6 +35,8 @@ const RETAIN = { count: 1000, age: 24 * 60 * 60 };
 
 export interface WebhookJobData {
   jobId: string;
+  /** the job's API key name ('' on an open service): deliveries are shared fairly between keys */
+  owner?: string;
   event: WebhookEvent;
   url: string;
   /** the `webhook-id` */
@@ -40,7 +45,17 @@ export interface WebhookJobData {
   body?: string;
 }
 
-export function deliveryJobOptions(deliveryId: string): JobsOptions {
+export function deliveryJobOptions(deliveryId: string, event: WebhookEvent, jobId: string): JobsOptions {
+  if (event === 'progress') {
+    return {
+      jobId: deliveryId,
+      attempts: 1,
+      removeOnComplete: true,
+      removeOnFail: true,
+      // dropped while this job's previous progress message is waiting, deferred or being sent
+      deduplication: { id: progressDedupId(jobId) },
+    };
+  }
   return {
     jobId: deliveryId,
     attempts: WEBHOOK_ATTEMPTS,
@@ -49,6 +64,9 @@ export function deliveryJobOptions(deliveryId: string): JobsOptions {
     removeOnFail: RETAIN,
   };
 }
+
+/** The BullMQ deduplication id that holds a job's one pending progress message. */
+export const progressDedupId = (jobId: string): string => `progress_${jobId}`;
 
 /** The webhook-id of a message: one per job and event (per iteration for progress). */
 export const deliveryIdOf = (jobId: string, event: WebhookEvent, iteration?: number): string =>
@@ -120,9 +138,15 @@ export class WebhookNotifier {
 
   /** Resolves once queued (or failed: logged); never rejects. */
   private enqueue(meta: JobMeta, event: WebhookEvent, deliveryId: string, body?: string): Promise<void> {
-    const data: WebhookJobData = { jobId: meta.id, event, url: meta.webhook!.url, deliveryId };
+    const data: WebhookJobData = {
+      jobId: meta.id,
+      owner: meta.owner,
+      event,
+      url: meta.webhook!.url,
+      deliveryId,
+    };
     if (body !== undefined) data.body = body;
-    return this.queue.add(event, data, deliveryJobOptions(deliveryId)).then(
+    return this.queue.add(event, data, deliveryJobOptions(deliveryId, event, meta.id)).then(
       () => undefined,
       (error) =>
         this.logger.warn({ err: error, jobId: meta.id, event }, 'could not queue a webhook delivery'),

@@ -5,20 +5,26 @@
  * `webhook-signature`), POSTs it (deliver.ts), and appends a record to the job's delivery log. A network
  * error, a timeout, 429 or 5xx is retried with exponential backoff (base WEBHOOK_BACKOFF_MS); a refused
  * address, a redirect or another 4xx is final. Pending retries are BullMQ delayed jobs, so they survive a
- * restart. A job deleted or expired meanwhile is not delivered.
+ * restart. A job deleted or expired meanwhile is not delivered, nor a progress message of a job that has
+ * finished since (its `completed` supersedes it).
+ *
+ * Fairness: each API key has at most `perKeyConcurrency` deliveries in flight in this process
+ * (fair-share.ts). A message over its key's share goes back to the delayed set for about a second, without
+ * using up an attempt, and a free slot takes the next message in line, another key's.
  */
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { Keys } from '../jobs/keys.js';
 import { closeConnection, createClient, isClusterUrl, reconnect, WORKER_OPTIONS } from '../jobs/redis.js';
 import { type JobStore, toView } from '../jobs/store.js';
-import type { JobResult } from '../jobs/types.js';
+import { isFinished, type JobResult } from '../jobs/types.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { AddressGuard } from './address-guard.js';
 import { postWebhook } from './deliver.js';
 import { appendDelivery } from './delivery-log.js';
 import { WEBHOOK_BACKOFF, WEBHOOK_QUEUE_NAME, type WebhookJobData } from './delivery-queue.js';
+import { FairShare, shareKeyOf } from './fair-share.js';
 import { jobJson } from './job-json.js';
 
 export interface WebhookDeliveryOptions {
@@ -30,12 +36,22 @@ export interface WebhookDeliveryOptions {
   timeoutMs?: number;
   /** the first retry's delay, doubled for each next one (WEBHOOK_BACKOFF_MS); default 120000 */
   backoffMs?: number;
-  /** deliveries in flight at once per worker process; default 8 */
+  /** deliveries in flight at once per worker process (WEBHOOK_CONCURRENCY); default 8 */
   concurrency?: number;
+  /** of those, at most this many for one API key (WEBHOOK_CONCURRENCY_PER_KEY); default 2 */
+  perKeyConcurrency?: number;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 export const DEFAULT_WEBHOOK_BACKOFF_MS = 120_000;
+export const DEFAULT_WEBHOOK_CONCURRENCY = 8;
+export const DEFAULT_WEBHOOK_CONCURRENCY_PER_KEY = 2;
+/**
+ * How long a message over its key's share waits before it is offered again (plus up to as much again at
+ * random, so a key's deferred messages do not all come back at once): short against a delivery's
+ * deadline, long enough that a big backlog costs Redis little while it waits.
+ */
+const DEFER_MS = 500;
 
 export interface WebhookDelivery {
   close(): Promise<void>;
@@ -50,11 +66,13 @@ export function startWebhookDelivery(
   const guard = new AddressGuard(options.allowHosts);
   const timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const backoffMs = options.backoffMs ?? DEFAULT_WEBHOOK_BACKOFF_MS;
+  const share = new FairShare(options.perKeyConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY_PER_KEY);
 
   const deliver = async (job: { data: WebhookJobData; attemptsMade: number }): Promise<string> => {
     const { jobId, event, url, deliveryId } = job.data;
     const found = await store.readJob(jobId, job.data.body === undefined);
     if (!found) return 'gone';
+    if (event === 'progress' && isFinished(found.meta.state)) return 'superseded';
     let body = job.data.body;
     if (body === undefined) {
       const { meta, data } = found;
@@ -81,8 +99,9 @@ export function startWebhookDelivery(
       deliveryId,
     });
     if (outcome.ok) return 'delivered';
+    // the detail (what a name resolved to, the address connected to) is for the operator, not the client
     logger.info(
-      { jobId, event, attempt, statusCode: outcome.statusCode, retry: outcome.retry },
+      { jobId, event, attempt, statusCode: outcome.statusCode, retry: outcome.retry, detail: outcome.detail },
       'webhook delivery failed',
     );
     if (!outcome.retry) throw new UnrecoverableError(outcome.error ?? 'refused');
@@ -94,7 +113,20 @@ export function startWebhookDelivery(
     ? createClient(deps.redisUrl, WORKER_OPTIONS, 'levinv-webhooks-bullmq')
     : null;
   cluster?.on('error', (error) => logger.warn({ err: error }, 'webhook queue connection error'));
-  const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, deliver, {
+  const takeTurn = async (job: Job<WebhookJobData>, token?: string): Promise<string> => {
+    const key = shareKeyOf(job.data);
+    if (!share.tryTake(key)) {
+      await job.moveToDelayed(Date.now() + DEFER_MS + Math.random() * DEFER_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      return await deliver(job);
+    } finally {
+      share.release(key);
+    }
+  };
+
+  const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, takeTurn, {
     connection: cluster ?? {
       url: deps.redisUrl,
       maxRetriesPerRequest: null,
@@ -102,7 +134,7 @@ export function startWebhookDelivery(
       connectionName: 'levinv-webhooks-bullmq',
     },
     prefix: keys.bullPrefix,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? DEFAULT_WEBHOOK_CONCURRENCY,
     ...queueTelemetry(),
     settings: {
       backoffStrategy: (attemptsMade, type) =>

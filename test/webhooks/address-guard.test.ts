@@ -1,14 +1,17 @@
 /**
  * The address classifier and the guard's decisions, on address strings only: no test here opens a
- * connection, and none resolves anything but `localhost`.
+ * connection, and none resolves anything but `localhost` and a `.invalid` name (which never exists).
  */
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   AddressGuard,
   bareHost,
   isBlockedAddress,
+  REFUSED_MESSAGE,
   RefusedAddressError,
 } from '../../src/webhooks/address-guard.js';
+import { hostAsWritten } from '../../src/webhooks/host-as-written.js';
 
 describe('isBlockedAddress', () => {
   it.each([
@@ -63,44 +66,73 @@ describe('isBlockedAddress', () => {
 });
 
 describe('AddressGuard', () => {
-  it('allows listed hosts by their name as written, brackets and case aside', () => {
+  it('allows listed hosts by their name as written in the URL, brackets and case aside', () => {
     const guard = new AddressGuard(['127.0.0.1', ' Hooks.Internal ', '[::1]']);
-    expect(guard.allows('127.0.0.1')).toBe(true);
-    expect(guard.allows('hooks.internal')).toBe(true);
-    expect(guard.allows('[::1]')).toBe(true);
-    expect(guard.allows('localhost')).toBe(false);
-    expect(guard.allows('127.0.0.2')).toBe(false);
+    expect(guard.allowsUrl('http://127.0.0.1:8080/hook')).toBe(true);
+    expect(guard.allowsUrl('https://user:pw@HOOKS.internal/x?y#z')).toBe(true);
+    expect(guard.allowsUrl('http://[::1]:9/')).toBe(true);
+    expect(guard.allowsUrl('http://localhost/')).toBe(false);
+    expect(guard.allowsUrl('http://127.0.0.2/')).toBe(false);
     expect(bareHost('[FE80::1]')).toBe('fe80::1');
+  });
+
+  it.each([
+    'http://2130706433/',
+    'http://0x7f000001/',
+    'http://0x7f.1/',
+    'http://127.1/',
+    'http://0177.0.0.1/',
+    'http://127.0.0.1./',
+    'http://127%2E0.0.1/',
+    'http://[0:0:0:0:0:0:0:1]/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://hooks.internal./',
+    'http://127.0.0.1@127.0.0.2/',
+  ])('%s is not an allowed spelling, and goes through the address check', (url) => {
+    const guard = new AddressGuard(['127.0.0.1', '[::1]', 'hooks.internal']);
+    expect(guard.allowsUrl(url)).toBe(false);
+    const host = new URL(url).hostname;
+    if (isIP(bareHost(host)) !== 0) {
+      expect(() => guard.checkLiteral(host, guard.allowsUrl(url))).toThrow(RefusedAddressError);
+    }
+  });
+
+  it('hostAsWritten reads the authority as the URL parser does, or not at all', () => {
+    expect(hostAsWritten('http://a:b@Example.COM:80/p')).toBe('example.com');
+    expect(hostAsWritten('http://127.0.0.1\\@10.0.0.1/')).toBe('127.0.0.1');
+    expect(hostAsWritten('http://[::1]/')).toBe('[::1]');
+    expect(hostAsWritten('http://2130706433/')).toBe('2130706433');
+    // a string the parser reads differently (leading blank, a tab in the host) is never "as written"
+    expect(hostAsWritten(' http://127.0.0.1/')).toBeUndefined();
+    expect(hostAsWritten('http://127.0.\t0.1/')).toBeUndefined();
+    expect(hostAsWritten('http://127%2E0.0.1/')).toBeUndefined();
   });
 
   it('refuses blocked literal addresses unless allowed, and lets public ones through', () => {
     const guard = new AddressGuard(['127.0.0.1']);
-    expect(() => guard.checkLiteral('127.0.0.1')).not.toThrow();
-    expect(() => guard.checkLiteral('127.0.0.2')).toThrow(RefusedAddressError);
-    expect(() => guard.checkLiteral('[::1]')).toThrow(/refused: ::1 is a loopback/);
-    expect(() => guard.checkLiteral('169.254.169.254')).toThrow(RefusedAddressError);
-    expect(() => guard.checkLiteral('8.8.8.8')).not.toThrow();
-    // other spellings of loopback in a URL: the URL parser normalises them to the address it means
-    for (const url of [
-      'http://0x7f000001/',
-      'http://2130706433/',
-      'http://127.1/',
-      'http://0177.0.0.1/',
-      'http://[::ffff:127.0.0.1]/',
-      'http://[0:0:0:0:0:0:0:1]/',
-    ]) {
-      expect(() => new AddressGuard().checkLiteral(new URL(url).hostname), url).toThrow(RefusedAddressError);
-    }
+    expect(() => guard.checkLiteral('127.0.0.1', true)).not.toThrow();
+    expect(() => guard.checkLiteral('127.0.0.2', false)).toThrow(RefusedAddressError);
+    expect(() => guard.checkLiteral('[::1]', false)).toThrow(REFUSED_MESSAGE);
+    expect(() => guard.checkLiteral('169.254.169.254', false)).toThrow(RefusedAddressError);
+    expect(() => guard.checkLiteral('8.8.8.8', false)).not.toThrow();
     // a name is checked after DNS, by lookup
-    expect(() => guard.checkLiteral('example.com')).not.toThrow();
+    expect(() => guard.checkLiteral('example.com', false)).not.toThrow();
   });
 
-  it('lookup refuses a name that resolves to loopback, and says which address', async () => {
+  it('lookup refuses a name that resolves to loopback and one that does not resolve, alike', async () => {
     const guard = new AddressGuard(['127.0.0.1']);
-    const error = await new Promise<Error | null>((resolve) =>
-      guard.lookup('localhost', {}, (err) => resolve(err)),
-    );
-    expect(error).toBeInstanceOf(RefusedAddressError);
-    expect(error?.message).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback/);
+    const refusal = (name: string) =>
+      new Promise<Error | null>((resolve) => guard.lookup(name, {}, (err) => resolve(err)));
+    const [loopback, unknown] = await Promise.all([
+      refusal('localhost'),
+      refusal('levinv-no-such-name.invalid'),
+    ]);
+    for (const error of [loopback, unknown]) {
+      expect(error).toBeInstanceOf(RefusedAddressError);
+      expect(error?.message).toBe(REFUSED_MESSAGE);
+    }
+    // the operator's detail says what happened
+    expect((loopback as RefusedAddressError).detail).toMatch(/^localhost resolves to (127\.0\.0\.1|::1)/);
+    expect((unknown as RefusedAddressError).detail).toBe('levinv-no-such-name.invalid: ENOTFOUND');
   });
 });

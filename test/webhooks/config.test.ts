@@ -19,19 +19,23 @@ describe('webhook configuration', () => {
     expect(limitsFromConfig(config).webhooksEnabled).toBeUndefined();
   });
 
-  it('reads the secret, the allowed hosts, the timeout and the backoff', () => {
+  it('reads the secret, the allowed hosts, the timeout, the backoff and the concurrency', () => {
     const key = secret(32);
     const config = loadConfig({
       WEBHOOK_SECRET: key,
       WEBHOOK_ALLOW_HOSTS: '127.0.0.1, hooks.internal ,[::1]',
       WEBHOOK_TIMEOUT_MS: '2500',
       WEBHOOK_BACKOFF_MS: '100',
+      WEBHOOK_CONCURRENCY: '16',
+      WEBHOOK_CONCURRENCY_PER_KEY: '3',
     });
     expect(webhookOptionsFromConfig(config)).toEqual({
       secret: key,
       allowHosts: ['127.0.0.1', 'hooks.internal', '[::1]'],
       timeoutMs: 2500,
       backoffMs: 100,
+      concurrency: 16,
+      perKeyConcurrency: 3,
     });
     expect(workerOptionsFromConfig(config).webhooks).toEqual(webhookOptionsFromConfig(config));
     expect(limitsFromConfig(config).webhooksEnabled).toBe(true);
@@ -62,6 +66,8 @@ describe('webhook configuration', () => {
     ],
     ['WEBHOOK_TIMEOUT_MS', '0', 'expected a whole number > 0'],
     ['WEBHOOK_BACKOFF_MS', 'soon', 'expected a whole number > 0'],
+    ['WEBHOOK_CONCURRENCY', '0', 'expected a whole number > 0'],
+    ['WEBHOOK_CONCURRENCY_PER_KEY', '1.5', 'expected a whole number > 0'],
   ])('a bad %s=%s stops start-up', (name, value, detail) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `invalid environment variable ${name}=${JSON.stringify(value)}: ${detail}`,
