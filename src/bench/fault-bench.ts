@@ -5,13 +5,16 @@
  *   {bench: 'redis-restart', jobs, succeeded, lost, doneEvents, non503During, outageSeconds}
  *   {bench: 'fuzz', sent, status5xx, notProblemJson, alive}
  *   {bench: 'event-loop', clients, n, d, healthzP99Ms, jobGetP99Ms, ...}
+ *   {bench: 'npy-header', crafted, headerKB, statuses, healthzMaxMs, bigJsonMs, ...}
+ *   {bench: 'upload-gate', slowClients, uploads, statuses, uploadP50Ms, slowAnswers, ...}
  *
  * Redis is src/main/private-redis.ts with append-only persistence. The API and workers run with the defaults a deployment gets (LOCK_DURATION_MS, STALLED_INTERVAL_MS
  * unset), except that the rate limit is off so that the probes themselves are not refused.
  *
- * Usage: node dist/bench/fault-bench.js [sigkill|redis-restart|fuzz|event-loop ...]   (default: all)
+ * Usage: node dist/bench/fault-bench.js [sigkill|redis-restart|fuzz|event-loop|npy-header|upload-gate ...]   (default: all)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +25,7 @@ import type { JobView } from '../jobs/types.js';
 import { freePort } from '../main/local-redis.js';
 import { type PrivateRedis, privateRedis } from '../main/private-redis.js';
 import { generateProblem } from '../problem/generate.js';
+import { encodeNpy } from '../problem/npy.js';
 import { fuzzRequests } from './fuzz-bodies.js';
 
 const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
@@ -77,12 +81,12 @@ interface Setup {
   env: Record<string, string>;
 }
 
-async function setUp(name: string): Promise<Setup> {
+async function setUp(name: string, extraEnv: Record<string, string> = {}): Promise<Setup> {
   const redis = await privateRedis({ persistent: true });
   const redisUrl = redis.url;
   const prefix = `faults-${name}`;
   const port = await freePort();
-  const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '0' };
+  const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '0', ...extraEnv };
   const api = startNode('api.js', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
   await waitFor('the API', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 20_000);
@@ -438,11 +442,208 @@ async function eventLoop(): Promise<void> {
   }
 }
 
+/** A multipart/form-data body of .npy parts (and an optional json part), as `levinv submit DIR` sends. */
+function multipartBody(parts: Record<string, Buffer>, boundary: string): Buffer {
+  const pieces: Buffer[] = [];
+  for (const [name, bytes] of Object.entries(parts)) {
+    const file = name === 'json' ? '' : `; filename="${name}.npy"`;
+    const type = name === 'json' ? 'application/json' : 'application/octet-stream';
+    pieces.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file}\r\nContent-Type: ${type}\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    );
+  }
+  pieces.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(pieces);
+}
+
+/**
+ * An `A` part whose .npy header (version 2.0, so it may exceed 64 KB) is `'shape':(` repeated to `bytes`:
+ * a pattern that backtracks over the whole header at every repeat took seconds of CPU on it.
+ */
+function craftedHeaderNpy(bytes: number): Buffer {
+  const head = "{'descr': '<f8', 'fortran_order': False, ";
+  const text = head + "'shape':(".repeat(Math.ceil((bytes - head.length) / 9));
+  const out = Buffer.alloc(12 + text.length);
+  out.write('\x93NUMPY', 0, 'latin1');
+  out[6] = 2;
+  out[7] = 0;
+  out.writeUInt32LE(text.length, 8);
+  out.write(text, 12, 'latin1');
+  return out;
+}
+
+/**
+ * Five crafted .npy headers of 250 KB at once, then one of 700 KB (the parse-thread path) beside an ordinary
+ * 400 KB JSON problem: the crafted ones' answers, /healthz latency (the event loop's delay) meanwhile, and
+ * how long the ordinary upload took.
+ */
+async function npyHeader(): Promise<void> {
+  const s = await setUp('npy-header');
+  try {
+    const problem = generateProblem({ n: 20, d: 3, seed: 4 });
+    const small = (v: number[]) => encodeNpy(Float64Array.from(v), [v.length]);
+    const parts = (headerBytes: number) => ({
+      A: craftedHeaderNpy(headerBytes),
+      b: small(problem.b),
+      sigma: small(problem.sigma),
+    });
+    const post = async (body: Buffer, contentType: string) => {
+      const t0 = performance.now();
+      const response = await fetch(`${s.base}/solve`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+      const text = await response.text();
+      return { status: response.status, ms: performance.now() - t0, text };
+    };
+    const boundary = 'levinvbench';
+    const multipart = `multipart/form-data; boundary=${boundary}`;
+    const five = multipartBody(parts(250_000), boundary);
+    const crafted: { status: number; ms: number }[] = [];
+    const during5 = await probeWhile(s.base, '/readyz', async () => {
+      crafted.push(...(await Promise.all(Array.from({ length: 5 }, () => post(five, multipart)))));
+    });
+    await sleep(3000); // the load shedding the first part may have caused is over
+    const big = multipartBody(parts(700_000), boundary);
+    const json = Buffer.from(JSON.stringify(generateProblem({ n: 2500, d: 8, seed: 6 })));
+    let bigAnswer = { status: 0, ms: 0 };
+    let jsonAnswer = { status: 0, ms: 0 };
+    await probeWhile(s.base, '/readyz', async () => {
+      const first = post(big, multipart);
+      await sleep(20);
+      [bigAnswer, jsonAnswer] = await Promise.all([first, post(json, 'application/json')]);
+    });
+    line({
+      bench: 'npy-header',
+      crafted: crafted.length,
+      headerKB: 250,
+      statuses: [...new Set(crafted.map((c) => c.status))],
+      craftedMaxMs: percentile(
+        crafted.map((c) => c.ms),
+        100,
+      ),
+      healthzP50Ms: percentile(during5.healthz, 50),
+      healthzMaxMs: percentile(during5.healthz, 100),
+      bigHeaderKB: 700,
+      bigHeaderStatus: bigAnswer.status,
+      bigHeaderMs: Number(bigAnswer.ms.toFixed(1)),
+      jsonKB: Math.round(json.length / 1000),
+      jsonStatus: jsonAnswer.status,
+      jsonMs: Number(jsonAnswer.ms.toFixed(1)),
+    });
+  } finally {
+    await tearDown(s);
+  }
+}
+
+/**
+ * Sends a chunked multipart POST /solve that dribbles one byte every `everyMs` and resolves with the status
+ * of the answer (0: the connection closed without one) and when it came.
+ */
+function slowUpload(base: string, token: string, everyMs: number): Promise<{ status: number; ms: number }> {
+  const { hostname, port } = new URL(base);
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearInterval(timer);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+      resolve({ status, ms: performance.now() - t0 });
+      socket.destroy();
+    };
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', () => {});
+    socket.write(
+      `POST /solve HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\n` +
+        'Content-Type: multipart/form-data; boundary=slow\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    const prefix = '--slow\r\nContent-Disposition: form-data; name="A"; filename="A.npy"\r\n\r\n';
+    socket.write(`${prefix.length.toString(16)}\r\n${prefix}\r\n`);
+    timer = setInterval(() => {
+      if (!socket.destroyed) socket.write(Buffer.from('1\r\n\x93\r\n', 'latin1'));
+    }, everyMs);
+  });
+}
+
+/**
+ * Two slow clients of one key dribble a byte every 2 s into large uploads; meanwhile another key posts
+ * ordinary large uploads (100000 x 20 as .npy parts, one after the other): their statuses and latency, and
+ * what the slow ones were answered, and when.
+ */
+async function uploadGate(): Promise<void> {
+  const alice = 'alice-secret-0123456789';
+  const bob = 'bob-secret-0123456789ab';
+  const s = await setUp('upload-gate', { API_KEYS: `alice:${alice},bob:${bob}` });
+  try {
+    const problem = generateProblem({ n: 100_000, d: 20, seed: 8 });
+    const boundary = 'levinvbench';
+    const body = multipartBody(
+      {
+        A: encodeNpy(Float64Array.from(problem.A.flat()), [100_000, 20]),
+        b: encodeNpy(Float64Array.from(problem.b), [100_000]),
+        sigma: encodeNpy(Float64Array.from(problem.sigma), [100_000]),
+      },
+      boundary,
+    );
+    const slow = [slowUpload(s.base, alice, 2000), slowUpload(s.base, alice, 2000)];
+    await sleep(1000);
+    const uploads: { status: number; ms: number }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const response = await fetch(`${s.base}/solve`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${bob}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+        },
+        body,
+      });
+      await response.arrayBuffer();
+      uploads.push({ status: response.status, ms: performance.now() - t0 });
+    }
+    const slowAnswers = await Promise.race([
+      Promise.all(slow),
+      sleep(180_000).then(() => [] as { status: number; ms: number }[]),
+    ]);
+    line({
+      bench: 'upload-gate',
+      slowClients: slow.length,
+      uploads: uploads.length,
+      uploadMB: Number((body.length / 1e6).toFixed(1)),
+      statuses: uploads.map((u) => u.status),
+      uploadP50Ms: percentile(
+        uploads.map((u) => u.ms),
+        50,
+      ),
+      uploadMaxMs: percentile(
+        uploads.map((u) => u.ms),
+        100,
+      ),
+      slowAnswers: slowAnswers.map((a) => ({ status: a.status, seconds: Number((a.ms / 1000).toFixed(1)) })),
+    });
+  } finally {
+    await tearDown(s);
+  }
+}
+
 const BENCHES: Record<string, () => Promise<void>> = {
   sigkill,
   'redis-restart': redisRestart,
   fuzz,
   'event-loop': eventLoop,
+  'npy-header': npyHeader,
+  'upload-gate': uploadGate,
 };
 
 async function main(): Promise<void> {
