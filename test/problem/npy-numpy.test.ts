@@ -103,7 +103,7 @@ function withHeader(header: string, values: number[] = [0.5]): Uint8Array {
   out[6] = 2;
   out.writeUInt32LE(text.length, 8);
   text.copy(out, 12);
-  values.forEach((v, i) => out.writeDoubleLE(v, 12 + text.length + 8 * i));
+  for (const [i, v] of values.entries()) out.writeDoubleLE(v, 12 + text.length + 8 * i);
   return new Uint8Array(out);
 }
 
