@@ -52,7 +52,7 @@ describe('ParsePool', () => {
     expect(again.ok).toBe(true);
   });
 
-  it('reports a thread that dies of something other than memory as a server error, not a 413', async () => {
+  it('reports a thread that dies of something other than memory as a server error, running out of memory as 413', async () => {
     pool = new ParsePool({ size: 1 });
     expect((await pool.parse([small()], false)).ok).toBe(true);
     const running = pool.parse([bigBody(400_000)], false);
@@ -63,6 +63,14 @@ describe('ParsePool', () => {
     expect(error).not.toBeInstanceOf(HttpProblem);
     expect(error.message).toBe('the parse thread stopped: it exited');
     expect((await pool.parse([small()], false)).ok).toBe(true);
+    await pool.close();
+    // while a body that needs more than the heap cap is the client's: 413
+    // (not much less than 64 MB: under about 40 MB V8 aborts the whole process instead of the thread)
+    pool = new ParsePool({ size: 1, maxHeapMb: 64 });
+    const tooBig = await refusal(pool.parse([bigBody(400_000)], false));
+    expect(tooBig).toBeInstanceOf(HttpProblem);
+    expect((tooBig as HttpProblem).status).toBe(413);
+    expect(tooBig.message).toBe('the body needs more memory to parse than the server allows for one request');
   });
 
   it('sends only a chunk’s own bytes to the thread: an unaligned .npy part viewed inside a larger buffer', async () => {
