@@ -7,7 +7,8 @@
  *
  * Layout: the magic `\x93NUMPY`, major and minor version bytes, the header length (u16 in 1.0, u32 after),
  * a Python dict literal such as `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }` padded with
- * spaces and a newline so that the data starts at a multiple of 64 bytes, then the data.
+ * spaces and a newline, then the data. NumPy pads so that the data starts at a multiple of 64 bytes; other
+ * writers need not, so the data may start at any byte.
  */
 
 export class NpyError extends Error {
@@ -19,7 +20,10 @@ export class NpyError extends Error {
 
 export interface NpyArray {
   shape: number[];
-  /** a view on the input bytes when they are 8-byte aligned there, else a copy */
+  /**
+   * a view on exactly the data's bytes when they are 8-byte aligned in the input's buffer (its `.buffer` is
+   * the input's: go through byteOffset and byteLength), else a copy of just those bytes
+   */
   data: Float64Array;
 }
 
