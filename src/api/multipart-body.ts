@@ -9,6 +9,7 @@ import { type SolveSubmission, toSubmission } from './body-parser.js';
 import { NPY_PARTS, type NpyPart, prepareNpyBody } from './npy-body.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem } from './problems.js';
+import { whileArriving } from './upload-gate.js';
 
 const isNpyPart = (name: string): name is NpyPart => (NPY_PARTS as readonly string[]).includes(name);
 const PART_NAMES = `${NPY_PARTS.join(', ')} (.npy files) and json`;
@@ -22,7 +23,7 @@ export async function readMultipartSolve(
 ): Promise<SolveSubmission> {
   let read: Awaited<ReturnType<typeof readParts>>;
   try {
-    read = await readParts(request);
+    read = await whileArriving(request, readParts(request));
   } catch (error) {
     // The multipart parser's own errors ("Boundary not found", "Unexpected end of multipart data") carry no
     // status: they are the client's malformed body. Its limit errors carry theirs (413).
