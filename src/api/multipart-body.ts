@@ -16,6 +16,24 @@ const PART_NAMES = `${NPY_PARTS.join(', ')} (.npy files) and json`;
 /** The json part is small: method and options (per-row arrays come as .npy parts). */
 const MAX_JSON_BYTES = 64 * 1024;
 
+/**
+ * An onRequest hook: a multipart body with a Content-Encoding is a 415 before a byte of it is read.
+ * @fastify/multipart reads the raw request, so @fastify/compress's inflater never applies to it (the
+ * compressed bytes reached the multipart parser as they were, and a body the inflater was left to hold
+ * hung the request). Refused rather than inflated: .npy parts of float64 data shrink little when
+ * compressed, and a JSON body can be compressed instead.
+ */
+export async function refuseEncodedMultipart(request: FastifyRequest): Promise<void> {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return;
+  if (!/^\s*multipart\//i.test(request.headers['content-type'] ?? '')) return;
+  throw new HttpProblem(
+    415,
+    `a multipart/form-data body cannot have Content-Encoding '${encoding.slice(0, 40)}': send it ` +
+      'uncompressed (float64 .npy data hardly compresses), or compress a JSON body instead',
+  );
+}
+
 export async function readMultipartSolve(
   request: FastifyRequest,
   pool: () => ParsePool,

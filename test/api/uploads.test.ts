@@ -1,17 +1,27 @@
 /**
  * Large uploads against real apps on loopback ports (private Redis, real JobService, no workers): slow
- * clients take only their own key's (or address's) upload slots, and a body that arrives too slowly is a
- * 408 that frees its slot.
+ * clients take only their own key's (or address's) upload slots, a body that arrives too slowly is a 408
+ * that frees its slot, and compressed multipart bodies are refused at once.
  */
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/api/app.js';
 import { createJobService } from '../../src/jobs/index.js';
 import type { JobService } from '../../src/jobs/types.js';
 import { generateProblem } from '../../src/problem/generate.js';
+import { encodeNpy } from '../../src/problem/npy.js';
 import { type TestRedis, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { apiKeys, TEST_LIMITS, vectorBody } from './harness.js';
-import { type Answer, type Dribbler, dribble, parseRaw, send } from './slow-clients.js';
+import {
+  type Answer,
+  BOUNDARY,
+  type Dribbler,
+  dribble,
+  multipartBody,
+  type Part,
+  parseRaw,
+  send,
+} from './slow-clients.js';
 
 const ALICE = 'alice-secret-0123456789';
 const BOB = 'bob-secret-0123456789';
@@ -51,6 +61,7 @@ async function start(extra: Partial<Parameters<typeof buildApp>[0]>): Promise<st
 
 const bearer = (secret: string): Record<string, string> => ({ authorization: `Bearer ${secret}` });
 const json = { 'content-type': 'application/json' };
+const multipart = { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
 
 /** Over the 256 KiB threshold: a large body, parsed on a thread. */
 const largeDoc = JSON.stringify(generateProblem({ n: 3000, d: 20, seed: 3 }));
@@ -195,4 +206,72 @@ describe('minimum receive rate', () => {
       expect(again.status, again.text).toBe(202);
     }
   }, 60_000);
+});
+
+describe('compressed multipart bodies', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await start({});
+  });
+
+  function npyParts(n: number, d: number): Part[] {
+    const p = generateProblem({ n, d, seed: n });
+    const vector = (name: string, v: number[]): Part => ({
+      name,
+      filename: `${name}.npy`,
+      data: encodeNpy(Float64Array.from(v), [v.length]),
+    });
+    return [
+      { name: 'A', filename: 'A.npy', data: encodeNpy(Float64Array.from(p.A.flat()), [n, d]) },
+      vector('b', p.b),
+      vector('sigma', p.sigma),
+      { name: 'json', data: JSON.stringify({ method: 'newton' }) },
+    ];
+  }
+
+  it('refuses gzip, deflate and br multipart bodies of any size with 415, before reading them', async () => {
+    const bodies = {
+      small: multipartBody(npyParts(30, 3)),
+      '70 KB': multipartBody(npyParts(1000, 8)),
+      'over 256 KiB': multipartBody(npyParts(4000, 8)),
+    };
+    const encoders = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+    for (const [size, plain] of Object.entries(bodies)) {
+      for (const [encoding, encode] of Object.entries(encoders)) {
+        const body = encode(plain);
+        if (size === '70 KB') expect(body.length).toBeGreaterThan(60_000);
+        if (size === 'over 256 KiB') expect(body.length).toBeGreaterThan(256 * 1024);
+        const answer = await send(base, '/solve', body, { ...multipart, 'content-encoding': encoding });
+        expect(expectProblem(answer, 415).detail, `${encoding} ${size}`).toBe(
+          `a multipart/form-data body cannot have Content-Encoding '${encoding}': send it uncompressed ` +
+            '(float64 .npy data hardly compresses), or compress a JSON body instead',
+        );
+      }
+    }
+    // the same body, uncompressed or labelled identity, is a problem
+    for (const headers of [multipart, { ...multipart, 'content-encoding': 'identity' }]) {
+      const answer = await send(base, '/solve', bodies.small, headers);
+      expect(answer.status, answer.text).toBe(202);
+      expect(answer.json).toMatchObject({ n: 30, d: 3 });
+    }
+  }, 60_000);
+
+  it('refuses a plain multipart body labelled br (415), never reading it as plain', async () => {
+    const answer = await send(base, '/solve', multipartBody(npyParts(30, 3)), {
+      ...multipart,
+      'content-encoding': 'br',
+    });
+    expect(expectProblem(answer, 415).detail).toMatch(
+      /^a multipart\/form-data body cannot have Content-Encoding 'br'/,
+    );
+  });
+
+  it('answers a slow (chunked) compressed multipart upload at once with 415', async () => {
+    const slow = dribble(base, { headers: { 'content-encoding': 'gzip' } });
+    const { status, type, body } = parseRaw(await slow.answer);
+    slow.stop();
+    expect(status).toBe(415);
+    expect(type).toMatch(/^application\/problem\+json/);
+    expect(body.detail).toMatch(/^a multipart\/form-data body cannot have Content-Encoding 'gzip'/);
+  }, 30_000);
 });

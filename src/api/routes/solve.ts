@@ -9,7 +9,7 @@ import {
   useSolveBodyParser,
 } from '../body-parser.js';
 import { applyLimits, checkWebhookAllowed, type Limits } from '../limits.js';
-import { readMultipartSolve } from '../multipart-body.js';
+import { readMultipartSolve, refuseEncodedMultipart } from '../multipart-body.js';
 import type { ParsePool } from '../parse-pool.js';
 import { preferredWait } from '../prefer.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
@@ -50,11 +50,10 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
 
   app.post('/solve', {
     bodyLimit: options.maxBodyBytes,
-    onRequest: uploadGate({
-      ...DEFAULT_UPLOAD_LIMITS,
-      ...options.uploads,
-      thresholdBytes: INLINE_PARSE_BYTES,
-    }),
+    onRequest: [
+      refuseEncodedMultipart,
+      uploadGate({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads, thresholdBytes: INLINE_PARSE_BYTES }),
+    ],
     validatorCompiler: solveBodyValidator,
     preValidation: async (request) => {
       if (request.isMultipart()) {
