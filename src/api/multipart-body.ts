@@ -15,6 +15,7 @@ const isNpyPart = (name: string): name is NpyPart => (NPY_PARTS as readonly stri
 const PART_NAMES = `${NPY_PARTS.join(', ')} (.npy files) and json`;
 /** The json part is small: method and options (per-row arrays come as .npy parts). */
 const MAX_JSON_BYTES = 64 * 1024;
+const JSON_TOO_LARGE = `the json part exceeds ${MAX_JSON_BYTES} bytes`;
 
 /**
  * An onRequest hook: a multipart body with a Content-Encoding is a 415 before a byte of it is read.
@@ -46,9 +47,16 @@ export async function readMultipartSolve(
     // The multipart parser's own errors ("Boundary not found", "Unexpected end of multipart data") carry no
     // status: they are the client's malformed body. Its limit errors carry theirs (413).
     const status = (error as { statusCode?: unknown }).statusCode;
-    if (error instanceof HttpProblem || (typeof status === 'number' && status >= 400 && status < 500)) {
-      throw error;
+    if (error instanceof HttpProblem) throw error;
+    // A json part sent with Content-Type application/json that is not JSON, or that busboy cut at
+    // MAX_JSON_BYTES: the plugin parses it and gives no way to tell which (its error is a 406).
+    if ((error as { code?: unknown }).code === 'FST_INVALID_JSON_FIELD_ERROR') {
+      throw new HttpProblem(
+        400,
+        `the json part is not valid JSON, or exceeds ${MAX_JSON_BYTES} bytes (it is cut there)`,
+      );
     }
+    if (typeof status === 'number' && status >= 400 && status < 500) throw error;
     const message = String((error as Error).message).slice(0, 200);
     throw new HttpProblem(400, `the multipart body is malformed: ${message}`);
   }
@@ -93,20 +101,23 @@ async function readParts(
     if (part.type === 'field') {
       if (name !== 'json')
         throw new HttpProblem(400, `${name}: expected an .npy file part, got a text field`);
-      json = String(part.value);
+      // busboy cuts a field at fieldSize and says so (never the field name: multipart names are not cut)
+      if (part.valueTruncated) throw new HttpProblem(413, JSON_TOO_LARGE);
+      // with Content-Type application/json the plugin has parsed it already
+      json = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
       continue;
     }
     const chunks: Buffer[] = [];
+    let partBytes = 0;
     for await (const chunk of part.file as AsyncIterable<Buffer>) {
       total += chunk.length;
+      partBytes += chunk.length;
       if (total > limit) throw new HttpProblem(413, `the parts exceed the body limit of ${limit} bytes`);
+      if (name === 'json' && partBytes > MAX_JSON_BYTES) throw new HttpProblem(413, JSON_TOO_LARGE);
       chunks.push(chunk);
     }
     if (name === 'json') {
-      const text = Buffer.concat(chunks);
-      if (text.length > MAX_JSON_BYTES)
-        throw new HttpProblem(413, `the json part exceeds ${MAX_JSON_BYTES} bytes`);
-      json = text.toString('utf8');
+      json = Buffer.concat(chunks).toString('utf8');
     } else {
       files[name] = chunks;
     }

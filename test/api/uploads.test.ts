@@ -1,7 +1,8 @@
 /**
  * Large uploads against real apps on loopback ports (private Redis, real JobService, no workers): slow
  * clients take only their own key's (or address's) upload slots, a body that arrives too slowly is a 408
- * that frees its slot, and compressed multipart bodies are refused at once.
+ * that frees its slot, compressed multipart bodies are refused at once, and a json part over its limit is a
+ * 413.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,4 +275,59 @@ describe('compressed multipart bodies', () => {
     expect(type).toMatch(/^application\/problem\+json/);
     expect(body.detail).toMatch(/^a multipart\/form-data body cannot have Content-Encoding 'gzip'/);
   }, 30_000);
+});
+
+describe('the json part', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await start({});
+  });
+  const parts = (jsonPart: Part): Part[] => {
+    const p = generateProblem({ n: 30, d: 3, seed: 1 });
+    const vector = (name: string, v: number[]): Part => ({
+      name,
+      filename: `${name}.npy`,
+      data: encodeNpy(Float64Array.from(v), [v.length]),
+    });
+    return [
+      { name: 'A', filename: 'A.npy', data: encodeNpy(Float64Array.from(p.A.flat()), [30, 3]) },
+      vector('b', p.b),
+      vector('sigma', p.sigma),
+      jsonPart,
+    ];
+  };
+  const padded = JSON.stringify({ method: 'newton', pad: 'x'.repeat(70 * 1024) });
+
+  it('over 64 KiB is a 413, as a text field and as a file part', async () => {
+    for (const part of [
+      { name: 'json', data: padded },
+      { name: 'json', filename: 'problem.json', type: 'application/json', data: padded },
+    ]) {
+      const answer = await send(base, '/solve', multipartBody(parts(part)), multipart);
+      expect(expectProblem(answer, 413).detail).toBe('the json part exceeds 65536 bytes');
+    }
+  });
+
+  it('as a text field with Content-Type application/json that is not JSON is a 400', async () => {
+    const answer = await send(
+      base,
+      '/solve',
+      multipartBody(parts({ name: 'json', type: 'application/json', data: '{"method": ' })),
+      multipart,
+    );
+    expect(expectProblem(answer, 400).detail).toBe(
+      'the json part is not valid JSON, or exceeds 65536 bytes (it is cut there)',
+    );
+  });
+
+  it('may be a text field with Content-Type application/json', async () => {
+    const answer = await send(
+      base,
+      '/solve',
+      multipartBody(parts({ name: 'json', type: 'application/json', data: '{"method": "gauss-newton"}' })),
+      multipart,
+    );
+    expect(answer.status, answer.text).toBe(202);
+    expect(answer.json).toMatchObject({ n: 30, d: 3, method: 'gauss-newton' });
+  });
 });
