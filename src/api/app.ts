@@ -30,6 +30,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { solveRoutes } from './routes/solve.js';
 import { systemRoutes } from './routes/system.js';
 import { serializerCompiler } from './serializer.js';
+import type { UploadLimits } from './upload-gate.js';
 import { validatorCompiler } from './validation.js';
 
 export type App = FastifyInstance<
@@ -64,6 +65,8 @@ export interface AppDeps {
   dashboardRoot?: string;
   /** the /metrics registry and series; default a new one (`npm start` adds its workers' series to it) */
   metrics?: ApiMetrics;
+  /** large POST /solve bodies received at once, in all and per key, and their minimum rate */
+  uploads?: Partial<UploadLimits>;
 }
 
 /** The body limit of every route but POST /solve: their bodies are empty or a few fields. */
@@ -160,6 +163,7 @@ export function buildApp(deps: AppDeps): App {
     closing: closing.signal,
     limits: deps.limits,
     maxBodyBytes: deps.maxBodyBytes,
+    ...(deps.uploads ? { uploads: deps.uploads } : {}),
     onJobCreated: () => metrics.jobSubmitted(),
     parsePool: () => {
       parsePool ??= new ParsePool();

@@ -12,6 +12,7 @@ import type { WebhookConfig } from '../webhooks/schema.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem, RequestValidationError } from './problems.js';
 import { prepareSolveBody, type SolveBodyOutcome } from './solve-body.js';
+import { whileArriving } from './upload-gate.js';
 import { validatorCompiler } from './validation.js';
 
 /** Bodies up to this size are parsed on the event loop (a few ms at most). */
@@ -96,7 +97,7 @@ function readChunks(
 export function useSolveBodyParser(scope: FastifyInstance, pool: () => ParsePool): void {
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
-    const { chunks, length } = await readChunks(request, payload);
+    const { chunks, length } = await whileArriving(request, readChunks(request, payload));
     const withFingerprint = request.headers['idempotency-key'] !== undefined;
     const outcome =
       length <= INLINE_PARSE_BYTES

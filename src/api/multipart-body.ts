@@ -9,11 +9,31 @@ import { type SolveSubmission, toSubmission } from './body-parser.js';
 import { NPY_PARTS, type NpyPart, prepareNpyBody } from './npy-body.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem } from './problems.js';
+import { whileArriving } from './upload-gate.js';
 
 const isNpyPart = (name: string): name is NpyPart => (NPY_PARTS as readonly string[]).includes(name);
 const PART_NAMES = `${NPY_PARTS.join(', ')} (.npy files) and json`;
 /** The json part is small: method and options (per-row arrays come as .npy parts). */
 const MAX_JSON_BYTES = 64 * 1024;
+const JSON_TOO_LARGE = `the json part exceeds ${MAX_JSON_BYTES} bytes`;
+
+/**
+ * An onRequest hook: a multipart body with a Content-Encoding is a 415 before a byte of it is read.
+ * @fastify/multipart reads the raw request, so @fastify/compress's inflater never applies to it (the
+ * compressed bytes reached the multipart parser as they were, and a body the inflater was left to hold
+ * hung the request). Refused rather than inflated: .npy parts of float64 data shrink little when
+ * compressed, and a JSON body can be compressed instead.
+ */
+export async function refuseEncodedMultipart(request: FastifyRequest): Promise<void> {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return;
+  if (!/^\s*multipart\//i.test(request.headers['content-type'] ?? '')) return;
+  throw new HttpProblem(
+    415,
+    `a multipart/form-data body cannot have Content-Encoding '${encoding.slice(0, 40)}': send it ` +
+      'uncompressed (float64 .npy data hardly compresses), or compress a JSON body instead',
+  );
+}
 
 export async function readMultipartSolve(
   request: FastifyRequest,
@@ -22,14 +42,21 @@ export async function readMultipartSolve(
 ): Promise<SolveSubmission> {
   let read: Awaited<ReturnType<typeof readParts>>;
   try {
-    read = await readParts(request);
+    read = await whileArriving(request, readParts(request));
   } catch (error) {
     // The multipart parser's own errors ("Boundary not found", "Unexpected end of multipart data") carry no
     // status: they are the client's malformed body. Its limit errors carry theirs (413).
     const status = (error as { statusCode?: unknown }).statusCode;
-    if (error instanceof HttpProblem || (typeof status === 'number' && status >= 400 && status < 500)) {
-      throw error;
+    if (error instanceof HttpProblem) throw error;
+    // A json part sent with Content-Type application/json that is not JSON, or that busboy cut at
+    // MAX_JSON_BYTES: the plugin parses it and gives no way to tell which (its error is a 406).
+    if ((error as { code?: unknown }).code === 'FST_INVALID_JSON_FIELD_ERROR') {
+      throw new HttpProblem(
+        400,
+        `the json part is not valid JSON, or exceeds ${MAX_JSON_BYTES} bytes (it is cut there)`,
+      );
     }
+    if (typeof status === 'number' && status >= 400 && status < 500) throw error;
     const message = String((error as Error).message).slice(0, 200);
     throw new HttpProblem(400, `the multipart body is malformed: ${message}`);
   }
@@ -74,20 +101,23 @@ async function readParts(
     if (part.type === 'field') {
       if (name !== 'json')
         throw new HttpProblem(400, `${name}: expected an .npy file part, got a text field`);
-      json = String(part.value);
+      // busboy cuts a field at fieldSize and says so (never the field name: multipart names are not cut)
+      if (part.valueTruncated) throw new HttpProblem(413, JSON_TOO_LARGE);
+      // with Content-Type application/json the plugin has parsed it already
+      json = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
       continue;
     }
     const chunks: Buffer[] = [];
+    let partBytes = 0;
     for await (const chunk of part.file as AsyncIterable<Buffer>) {
       total += chunk.length;
+      partBytes += chunk.length;
       if (total > limit) throw new HttpProblem(413, `the parts exceed the body limit of ${limit} bytes`);
+      if (name === 'json' && partBytes > MAX_JSON_BYTES) throw new HttpProblem(413, JSON_TOO_LARGE);
       chunks.push(chunk);
     }
     if (name === 'json') {
-      const text = Buffer.concat(chunks);
-      if (text.length > MAX_JSON_BYTES)
-        throw new HttpProblem(413, `the json part exceeds ${MAX_JSON_BYTES} bytes`);
-      json = text.toString('utf8');
+      json = Buffer.concat(chunks).toString('utf8');
     } else {
       files[name] = chunks;
     }

@@ -106,6 +106,14 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: positiveInt.default(120_000),
   /** event-loop delay above which the API sheds load with 503 */
   MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
+  /** large POST /solve bodies (over 256 KiB, chunked or compressed) received at once, in all (503 past it) */
+  MAX_LARGE_UPLOADS: positiveInt.default(4),
+  /** the same per API key, or per client address when open (429 past it) */
+  MAX_LARGE_UPLOADS_PER_KEY: positiveInt.default(2),
+  /** a large body arriving slower than this, over any UPLOAD_GRACE_MS, is a 408; 0: no minimum */
+  MIN_UPLOAD_BYTES_PER_SECOND: nonNegativeInt.default(16 * 1024),
+  /** the window of MIN_UPLOAD_BYTES_PER_SECOND, the first one starting when the headers arrive */
+  UPLOAD_GRACE_MS: positiveInt.default(5000),
 
   // Workers: a dead worker's job is taken over after at most LOCK_DURATION_MS + STALLED_INTERVAL_MS.
   LOCK_DURATION_MS: positiveInt.default(15_000),

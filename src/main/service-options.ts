@@ -44,6 +44,12 @@ export function httpOptionsFromConfig(config: Config) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    uploads: {
+      max: config.MAX_LARGE_UPLOADS,
+      maxPerKey: config.MAX_LARGE_UPLOADS_PER_KEY,
+      minBytesPerSecond: config.MIN_UPLOAD_BYTES_PER_SECOND,
+      graceMs: config.UPLOAD_GRACE_MS,
+    },
   };
 }
 

@@ -258,14 +258,14 @@ describe('slow and malformed HTTP (raw sockets)', () => {
     expect(elapsed).toBeLessThan(4000);
   });
 
-  it('takes at most 2 large bodies at once: a third gets 503 with Retry-After, small ones still pass', async () => {
+  it('takes at most 2 large bodies at once per client: a third gets 429 with Retry-After, small ones still pass', async () => {
     const head = (length: number): string =>
       `POST /solve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"A":`;
     // two uploads of 1 MB that stall after a few bytes hold both places until the request timeout (600 ms)
     const slow = [raw([head(1_000_000)]), raw([head(1_000_000)])];
     await new Promise((resolve) => setTimeout(resolve, 150));
     const third = await postJson(large);
-    expect(expectProblem(third, 503).detail).toContain('large problem bodies are being received');
+    expect(expectProblem(third, 429).detail).toContain('this client address already has 2 large bodies');
     expect(third.headers.get('retry-after')).toBe('1');
     const small = await postJson(generateProblem({ n: 30, d: 3, seed: 1 }));
     expect(small.status, small.text).toBe(202);

@@ -4,7 +4,11 @@ import { isClusterUrl, parseRedisTarget } from '../../src/jobs/redis.js';
 import { authFromConfig } from '../../src/main/api-keys.js';
 import { ConfigError, loadConfig } from '../../src/main/config.js';
 import { redactUrl } from '../../src/main/runtime.js';
-import { limitsFromConfig, workerOptionsFromConfig } from '../../src/main/service-options.js';
+import {
+  httpOptionsFromConfig,
+  limitsFromConfig,
+  workerOptionsFromConfig,
+} from '../../src/main/service-options.js';
 
 const DEFAULT_MAX_SOLVE_MEMORY_MB = 1024;
 
@@ -27,6 +31,10 @@ describe('loadConfig', () => {
       MAX_RECORDED_ITERATES: 10_000,
       REQUEST_TIMEOUT_MS: 120_000,
       MAX_EVENT_LOOP_DELAY_MS: 1000,
+      MAX_LARGE_UPLOADS: 4,
+      MAX_LARGE_UPLOADS_PER_KEY: 2,
+      MIN_UPLOAD_BYTES_PER_SECOND: 16 * 1024,
+      UPLOAD_GRACE_MS: 5000,
       LOCK_DURATION_MS: 15_000,
       STALLED_INTERVAL_MS: 10_000,
       MAX_RESUMES: 5,
@@ -196,6 +204,24 @@ describe('what the config means for the app and the workers', () => {
       maxSolveSeconds: 90,
       maxRecordedIterates: 10_000,
     });
+  });
+
+  it('maps the upload limits; a minimum rate of 0 is off, no upload slots at all is refused', () => {
+    const config = loadConfig({
+      MAX_LARGE_UPLOADS: '6',
+      MAX_LARGE_UPLOADS_PER_KEY: '1',
+      MIN_UPLOAD_BYTES_PER_SECOND: '0',
+      UPLOAD_GRACE_MS: '2000',
+    });
+    expect(httpOptionsFromConfig(config).uploads).toEqual({
+      max: 6,
+      maxPerKey: 1,
+      minBytesPerSecond: 0,
+      graceMs: 2000,
+    });
+    expect(() => loadConfig({ MAX_LARGE_UPLOADS: '0' })).toThrow(
+      'invalid environment variable MAX_LARGE_UPLOADS="0": expected a whole number > 0',
+    );
   });
 });
 

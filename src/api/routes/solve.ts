@@ -9,11 +9,11 @@ import {
   useSolveBodyParser,
 } from '../body-parser.js';
 import { applyLimits, checkWebhookAllowed, type Limits } from '../limits.js';
-import { readMultipartSolve } from '../multipart-body.js';
+import { readMultipartSolve, refuseEncodedMultipart } from '../multipart-body.js';
 import type { ParsePool } from '../parse-pool.js';
 import { preferredWait } from '../prefer.js';
 import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
-import { uploadGate } from '../upload-gate.js';
+import { DEFAULT_UPLOAD_LIMITS, type UploadLimits, uploadGate } from '../upload-gate.js';
 
 /** Seconds a client should wait before polling a job in `state`. */
 export function retryAfterSeconds(job: JobView): string {
@@ -33,8 +33,8 @@ export interface SolveRouteOptions {
   maxBodyBytes: number;
   /** the threads that parse large bodies */
   parsePool: () => ParsePool;
-  /** large bodies received at once (default 2: one parsed while the next arrives) */
-  maxLargeUploads?: number;
+  /** how many large bodies are received at once, and how slowly they may arrive (DEFAULT_UPLOAD_LIMITS) */
+  uploads?: Partial<UploadLimits>;
   /** aborts when the server closes: a request held by `Prefer: wait` is answered at once */
   closing?: AbortSignal;
   /** called once per job this route creates (not for an idempotent replay): the per-process counter */
@@ -50,7 +50,10 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
 
   app.post('/solve', {
     bodyLimit: options.maxBodyBytes,
-    onRequest: uploadGate({ max: options.maxLargeUploads ?? 2, thresholdBytes: INLINE_PARSE_BYTES }),
+    onRequest: [
+      refuseEncodedMultipart,
+      uploadGate({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads, thresholdBytes: INLINE_PARSE_BYTES }),
+    ],
     validatorCompiler: solveBodyValidator,
     preValidation: async (request) => {
       if (request.isMultipart()) {
