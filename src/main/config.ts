@@ -29,7 +29,11 @@ export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 export const configSchema = z.object({
   PORT: port.default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * loopback unless set: reaching the service from elsewhere is a choice made here (the image sets 0.0.0.0),
+   * with API keys or without
+   */
+  HOST: z.string().min(1).default('127.0.0.1'),
   /** unset: `npm start` looks at the default address and may start a private redis-server */
   // `redis://` / `rediss://` (one server) or `redis+cluster://host:port,host:port,...` (a Redis Cluster)
   REDIS_URL: z

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
   it('has defaults for everything', () => {
     expect(loadConfig({})).toEqual({
       PORT: 3000,
-      HOST: '0.0.0.0',
+      HOST: '127.0.0.1',
       WORKER_CONCURRENCY: 1,
       JOB_TTL_SECONDS: 86400,
       MAX_BODY_BYTES: 64 * 1024 * 1024,
