@@ -1,14 +1,16 @@
 /**
  * Identity: API keys (Bearer tokens, checked by @fastify/bearer-auth in constant time), the owner of each
- * request, and the per-key rate limit. With keys, every route but the public ones needs a key; /metrics
- * takes the metrics token when one is set. Without keys (and without a metrics token) the service is open
- * and every request's owner is ''.
+ * request, and the per-key limits of requests: their rate, and how many a key holds open (held-requests.ts,
+ * `app.heldRequests`). With keys, every route but the public ones needs a key; /metrics takes the metrics
+ * token when one is set. Without keys (and without a metrics token) the service is open and every request's
+ * owner is ''.
  */
 import fastifyBearerAuth from '@fastify/bearer-auth';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RedisClient } from '../jobs/redis.js';
+import { HeldRequests } from './held-requests.js';
 import type { Limits } from './limits.js';
 import { HttpProblem } from './problems.js';
 import { rateLimitOptions } from './rate-limit.js';
@@ -87,6 +89,7 @@ function unauthorized(request: FastifyRequest, what: string): HttpProblem {
 export const identityPlugin = fp<IdentityOptions>(
   async (app, { auth, limits, rateLimitRedis }) => {
     app.decorateRequest('owner', '');
+    app.decorate('heldRequests', new HeldRequests(limits.maxHeldRequestsPerKey ?? 0));
 
     const keys = auth?.keys ?? new Map<string, string>();
     const metricsToken = auth?.metricsToken;

@@ -90,6 +90,8 @@ export const configSchema = z.object({
   // Quotas, per API key (per client address when the service is open); 0 turns a limit off.
   RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
   MAX_ACTIVE_JOBS_PER_KEY: nonNegativeInt.default(100),
+  /** event streams and `Prefer: wait` requests open at once per key, in each API process */
+  MAX_HELD_REQUESTS_PER_KEY: nonNegativeInt.default(32),
 
   // Per job.
   /** n x d of one problem */

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       KEY_PREFIX: 'levinv',
       RATE_LIMIT_PER_SECOND: 50,
       MAX_ACTIVE_JOBS_PER_KEY: 100,
+      MAX_HELD_REQUESTS_PER_KEY: 32,
       MAX_PROBLEM_CELLS: 4_000_000,
       MAX_SOLVE_SECONDS: 3600,
       MAX_ITERATIONS: 100_000,
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', ''],
     ['KEY_PREFIX', 'a b', 'letters, digits, ":", "_" and "-" only'],
     ['RATE_LIMIT_PER_SECOND', '-1', 'expected a whole number >= 0'],
+    ['MAX_HELD_REQUESTS_PER_KEY', '1.5', 'expected a whole number >= 0'],
     ['MAX_PROBLEM_CELLS', '0', 'expected a whole number > 0'],
     ['MAX_SOLVE_SECONDS', 'forever', 'expected a whole number > 0'],
     ['LOCK_DURATION_MS', '2.5', 'expected a whole number > 0'],
@@ -180,10 +182,12 @@ describe('what the config means for the app and the workers', () => {
       MAX_SOLVE_SECONDS: '90',
       MAX_RESUMES: '3',
       LOCK_DURATION_MS: '4000',
+      MAX_HELD_REQUESTS_PER_KEY: '3',
     });
     expect(limitsFromConfig(config)).toEqual({
       ratePerSecond: 7,
       maxActiveJobsPerKey: 0,
+      maxHeldRequestsPerKey: 3,
       maxProblemCells: 4_000_000,
       maxSolveSeconds: 90,
       maxIterations: 100_000,
