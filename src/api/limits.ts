@@ -19,6 +19,8 @@ export interface Limits {
    * this process; absent or 0: off
    */
   maxHeldRequestsPerKey?: number;
+  /** wrong credentials one client address may send per window before it gets 429; absent or limit 0: off */
+  authFailures?: { limit: number; windowSeconds: number };
   /** n x d */
   maxProblemCells: number;
   /** caps options.maxSeconds, and is its default */

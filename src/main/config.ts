@@ -92,6 +92,9 @@ export const configSchema = z.object({
   MAX_ACTIVE_JOBS_PER_KEY: nonNegativeInt.default(100),
   /** event streams and `Prefer: wait` requests open at once per key, in each API process */
   MAX_HELD_REQUESTS_PER_KEY: nonNegativeInt.default(32),
+  /** wrong API keys (or metrics tokens) one client address may send per window; then 429 until it ends */
+  AUTH_FAILURE_LIMIT: nonNegativeInt.default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
 
   // Per job.
   /** n x d of one problem */
