@@ -86,21 +86,21 @@ const externalAddresses = Object.values(networkInterfaces())
 describe('the listen address', () => {
   it('npm start without API_KEYS and without HOST listens on 127.0.0.1 only, and says so', async () => {
     const { port, logs } = await launch('start', {});
+    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+    expect(await tryConnect('127.0.0.2', port)).toBe('ECONNREFUSED');
+    for (const address of externalAddresses) expect(await tryConnect(address, port)).toBe('ECONNREFUSED');
+
     const listening = logs.find((line) => /listening/.test(line.msg) && line.url)!;
     expect(listening.address).toBe('127.0.0.1');
     expect(listening.msg).toContain('loopback only: set HOST');
     // still open to whoever is on this machine: the warning stays
     expect(logs.filter((line) => line.msg === OPEN_SERVICE_WARNING)).toHaveLength(1);
-
-    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
-    expect(await tryConnect('127.0.0.2', port)).toBe('ECONNREFUSED');
-    for (const address of externalAddresses) expect(await tryConnect(address, port)).toBe('ECONNREFUSED');
   });
 
   it('with API keys and without HOST it listens on loopback too', async () => {
     const { port, logs } = await launch('api', { API_KEYS: 'alice:alice-secret-0123456789' });
-    expect(logs.find((line) => /listening/.test(line.msg) && line.url)!.address).toBe('127.0.0.1');
     expect(await tryConnect('127.0.0.2', port)).toBe('ECONNREFUSED');
+    expect(logs.find((line) => /listening/.test(line.msg) && line.url)!.address).toBe('127.0.0.1');
   });
 
   it('HOST=0.0.0.0 listens on every interface, and says so', async () => {
