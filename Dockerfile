@@ -29,6 +29,9 @@ ENV NODE_ENV=production
 # The worker rewrites this file every 5 s while its queue runs and Redis answers; the worker's healthcheck
 # (`node dist/main/healthcheck.js worker`) fails once it is 20 s old. The API role ignores it.
 ENV WORKER_HEALTH_FILE=/tmp/levinv-worker.alive
+# Outside a container HOST defaults to loopback; in one, loopback is the container's own and unreachable
+# through a published port, so the image listens on every interface (the API, and a worker's metrics port).
+ENV HOST=0.0.0.0
 # package.json is read at run time (the version in /healthz, the OpenAPI document and the CLI)
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

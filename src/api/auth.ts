@@ -1,14 +1,17 @@
 /**
  * Identity: API keys (Bearer tokens, checked by @fastify/bearer-auth in constant time), the owner of each
- * request, and the per-key rate limit. With keys, every route but the public ones needs a key; /metrics
- * takes the metrics token when one is set. Without keys (and without a metrics token) the service is open
- * and every request's owner is ''.
+ * request, the throttle of failed authentication (auth-throttle.ts), and the per-key limits of requests:
+ * their rate, and how many a key holds open (held-requests.ts, `app.heldRequests`). With keys, every route
+ * but the public ones needs a key; /metrics takes the metrics token when one is set. Without keys (and
+ * without a metrics token) the service is open and every request's owner is ''.
  */
 import fastifyBearerAuth from '@fastify/bearer-auth';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RedisClient } from '../jobs/redis.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { HeldRequests } from './held-requests.js';
 import type { Limits } from './limits.js';
 import { HttpProblem } from './problems.js';
 import { rateLimitOptions } from './rate-limit.js';
@@ -87,6 +90,7 @@ function unauthorized(request: FastifyRequest, what: string): HttpProblem {
 export const identityPlugin = fp<IdentityOptions>(
   async (app, { auth, limits, rateLimitRedis }) => {
     app.decorateRequest('owner', '');
+    app.decorate('heldRequests', new HeldRequests(limits.maxHeldRequestsPerKey ?? 0));
 
     const keys = auth?.keys ?? new Map<string, string>();
     const metricsToken = auth?.metricsToken;
@@ -106,17 +110,36 @@ export const identityPlugin = fp<IdentityOptions>(
           ? verifyKey
           : app.verifyBearerAuthFactory?.({ ...common, keys: [metricsToken] });
 
+      const failures = limits.authFailures;
+      const throttle =
+        failures && failures.limit > 0
+          ? new AuthThrottle({
+              ...failures,
+              log: app.log,
+              ...(rateLimitRedis ? { redis: rateLimitRedis } : {}),
+            })
+          : undefined;
+
       app.addHook('onRequest', (request, reply, done) => {
         const route = request.routeOptions.url;
         if (isPublicRoute(route)) return done();
         const metrics = route === METRICS_ROUTE;
         const verify = metrics ? verifyMetrics : verifyKey;
         if (verify === undefined) return done();
+        // Before the key is looked at: a throttled address learns nothing from its guesses.
+        const refused = throttle?.refusal(request.ip);
+        if (refused) return done(refused);
         verify(request, reply, (error) => {
-          if (error)
-            return done(unauthorized(request, metrics && metricsToken ? 'metrics token' : 'API key'));
-          if (!metrics) request.owner = ownerOf.get(bearerToken(request) ?? '') ?? '';
-          done();
+          if (!error) {
+            if (!metrics) request.owner = ownerOf.get(bearerToken(request) ?? '') ?? '';
+            return done();
+          }
+          const problem = unauthorized(request, metrics && metricsToken ? 'metrics token' : 'API key');
+          if (throttle === undefined || bearerToken(request) === undefined) return done(problem);
+          throttle.failed(request).then(
+            (tooMany) => done(tooMany ?? problem),
+            () => done(problem),
+          );
         });
       });
     }

@@ -2,7 +2,8 @@
  * Per-key quotas and per-job limits. `applyLimits` checks one parsed problem against the per-job limits
  * before anything is stored: a problem too large (cells, estimated working memory) is a 413, options past
  * a cap are a 422, each naming the limit. The per-key limits are applied elsewhere: the request rate by the
- * identity plugin, the active jobs by the job store at submit.
+ * identity plugin, the held requests by their routes (held-requests.ts), the active jobs by the job store at
+ * submit.
  */
 import type { ParsedProblem } from '../problem/parse.js';
 import { estimateSolveBytes, resolveOptions } from '../solver/index.js';
@@ -13,6 +14,13 @@ export interface Limits {
   ratePerSecond: number;
   /** jobs queued or running at once per key; 0: off */
   maxActiveJobsPerKey: number;
+  /**
+   * event streams and `Prefer: wait` requests held open at once per key (per client address when open), in
+   * this process; absent or 0: off
+   */
+  maxHeldRequestsPerKey?: number;
+  /** wrong credentials one client address may send per window before it gets 429; absent or limit 0: off */
+  authFailures?: { limit: number; windowSeconds: number };
   /** n x d */
   maxProblemCells: number;
   /** caps options.maxSeconds, and is its default */

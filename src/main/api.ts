@@ -9,8 +9,10 @@ import { startTracing } from '../telemetry/tracing.js';
 import { DEFAULT_REDIS_URL } from './config.js';
 import { createRateLimitRedis } from './rate-limit-redis.js';
 import {
+  boundAddress,
   createLogger,
   exitWithError,
+  listenReach,
   listenUrl,
   loadAuthOrExit,
   loadConfigOrExit,
@@ -57,8 +59,9 @@ async function main(): Promise<void> {
       redis: redactUrl(redisUrl),
       keyPrefix: config.KEY_PREFIX,
       apiKeys: auth?.keys.size ?? 0,
+      address: boundAddress(app.server),
     },
-    'API listening (API reference at /docs)',
+    `API listening on ${listenUrl(app.server)}, ${listenReach(app.server)} (API reference at /docs)`,
   );
   onShutdown(logger, async () => {
     await app.close();

@@ -29,7 +29,11 @@ export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 export const configSchema = z.object({
   PORT: port.default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * loopback unless set: reaching the service from elsewhere is a choice made here (the image sets 0.0.0.0),
+   * with API keys or without
+   */
+  HOST: z.string().min(1).default('127.0.0.1'),
   /** unset: `npm start` looks at the default address and may start a private redis-server */
   // `redis://` / `rediss://` (one server) or `redis+cluster://host:port,host:port,...` (a Redis Cluster)
   REDIS_URL: z
@@ -86,6 +90,11 @@ export const configSchema = z.object({
   // Quotas, per API key (per client address when the service is open); 0 turns a limit off.
   RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
   MAX_ACTIVE_JOBS_PER_KEY: nonNegativeInt.default(100),
+  /** event streams and `Prefer: wait` requests open at once per key, in each API process */
+  MAX_HELD_REQUESTS_PER_KEY: nonNegativeInt.default(32),
+  /** wrong API keys (or metrics tokens) one client address may send per window; then 429 until it ends */
+  AUTH_FAILURE_LIMIT: nonNegativeInt.default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
 
   // Per job.
   /** n x d of one problem */

@@ -144,3 +144,29 @@ export function listenUrl(server: Server): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;
 }
+
+/** Loopback: 127.0.0.0/8, ::1, and 127.x written as IPv4-mapped IPv6. */
+function isLoopback(host: string): boolean {
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return v4.startsWith('127.') || host === '::1' || host === 'localhost';
+}
+
+/**
+ * Who can reach a listening server, for the start-up line: loopback only (HOST's default, and how an open
+ * service is safe), every interface, or the one address HOST names.
+ */
+export function listenReach(server: Server): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string') return 'a local socket';
+  const host = address.address;
+  if (isLoopback(host))
+    return 'loopback only: set HOST (e.g. HOST=0.0.0.0) to take requests from other machines';
+  if (host === '0.0.0.0' || host === '::') return 'on every interface';
+  return `on ${host} only`;
+}
+
+/** The address a listening server is bound to, as is (0.0.0.0 stays 0.0.0.0): for the start-up line's fields. */
+export function boundAddress(server: Server): string | undefined {
+  const address = server.address();
+  return address === null || typeof address === 'string' ? undefined : address.address;
+}

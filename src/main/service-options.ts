@@ -14,6 +14,8 @@ export function limitsFromConfig(config: Config): Limits {
   return {
     ratePerSecond: config.RATE_LIMIT_PER_SECOND,
     maxActiveJobsPerKey: config.MAX_ACTIVE_JOBS_PER_KEY,
+    maxHeldRequestsPerKey: config.MAX_HELD_REQUESTS_PER_KEY,
+    authFailures: { limit: config.AUTH_FAILURE_LIMIT, windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS },
     maxProblemCells: config.MAX_PROBLEM_CELLS,
     maxSolveSeconds: config.MAX_SOLVE_SECONDS,
     maxIterations: config.MAX_ITERATIONS,

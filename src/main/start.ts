@@ -13,8 +13,10 @@ import { RedisServerMissingError } from './local-redis.js';
 import { createRateLimitRedis } from './rate-limit-redis.js';
 import { resolveRedis } from './redis-address.js';
 import {
+  boundAddress,
   createLogger,
   exitWithError,
+  listenReach,
   listenUrl,
   loadAuthOrExit,
   loadConfigOrExit,
@@ -86,8 +88,9 @@ async function main(): Promise<void> {
         apiKeys: auth?.keys.size ?? 0,
         kernels,
         solverThreads: workerOptionsFromConfig(config).solverThreads,
+        address: boundAddress(app.server),
       },
-      `levinv listening on ${listenUrl(app.server)} (API reference at /docs)`,
+      `levinv listening on ${listenUrl(app.server)}, ${listenReach(app.server)} (API reference at /docs)`,
     );
   } catch (error) {
     // Never leave a private redis-server behind.

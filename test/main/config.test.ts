@@ -16,7 +16,7 @@ describe('loadConfig', () => {
   it('has defaults for everything', () => {
     expect(loadConfig({})).toEqual({
       PORT: 3000,
-      HOST: '0.0.0.0',
+      HOST: '127.0.0.1',
       WORKER_CONCURRENCY: 1,
       JOB_TTL_SECONDS: 86400,
       MAX_BODY_BYTES: 64 * 1024 * 1024,
@@ -24,6 +24,9 @@ describe('loadConfig', () => {
       KEY_PREFIX: 'levinv',
       RATE_LIMIT_PER_SECOND: 50,
       MAX_ACTIVE_JOBS_PER_KEY: 100,
+      MAX_HELD_REQUESTS_PER_KEY: 32,
+      AUTH_FAILURE_LIMIT: 30,
+      AUTH_FAILURE_WINDOW_SECONDS: 60,
       MAX_PROBLEM_CELLS: 4_000_000,
       MAX_SOLVE_SECONDS: 3600,
       MAX_ITERATIONS: 100_000,
@@ -70,6 +73,9 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', ''],
     ['KEY_PREFIX', 'a b', 'letters, digits, ":", "_" and "-" only'],
     ['RATE_LIMIT_PER_SECOND', '-1', 'expected a whole number >= 0'],
+    ['MAX_HELD_REQUESTS_PER_KEY', '1.5', 'expected a whole number >= 0'],
+    ['AUTH_FAILURE_LIMIT', 'many', 'expected a whole number >= 0'],
+    ['AUTH_FAILURE_WINDOW_SECONDS', '0', 'expected a whole number > 0'],
     ['MAX_PROBLEM_CELLS', '0', 'expected a whole number > 0'],
     ['MAX_SOLVE_SECONDS', 'forever', 'expected a whole number > 0'],
     ['LOCK_DURATION_MS', '2.5', 'expected a whole number > 0'],
@@ -188,10 +194,14 @@ describe('what the config means for the app and the workers', () => {
       MAX_SOLVE_SECONDS: '90',
       MAX_RESUMES: '3',
       LOCK_DURATION_MS: '4000',
+      MAX_HELD_REQUESTS_PER_KEY: '3',
+      AUTH_FAILURE_LIMIT: '0',
     });
     expect(limitsFromConfig(config)).toEqual({
       ratePerSecond: 7,
       maxActiveJobsPerKey: 0,
+      maxHeldRequestsPerKey: 3,
+      authFailures: { limit: 0, windowSeconds: 60 },
       maxProblemCells: 4_000_000,
       maxSolveSeconds: 90,
       maxIterations: 100_000,

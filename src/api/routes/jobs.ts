@@ -163,17 +163,24 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
     handler: async (request, reply) => {
       const { id } = request.params;
       const { owner } = request;
-      // Checked before the stream starts, while a 404 can still be a status code.
-      if (!(await jobs.exists(id, owner))) throw jobNotFound(id);
-      const lastEventId = request.headers['last-event-id'] || request.query.lastEventId;
-      reply.hijack();
-      await streamEvents(
-        reply.raw,
-        { 'x-request-id': request.id },
-        (signal) => jobs.events(id, owner, lastEventId, signal),
-        request.log,
-        closing,
-      );
+      // Held until the stream ends, whichever way: the job is done, the client goes, the server closes.
+      const lease = app.heldRequests.tryHold(request);
+      if (!lease) throw app.heldRequests.refusal(request);
+      try {
+        // Checked before the stream starts, while a 404 can still be a status code.
+        if (!(await jobs.exists(id, owner))) throw jobNotFound(id);
+        const lastEventId = request.headers['last-event-id'] || request.query.lastEventId;
+        reply.hijack();
+        await streamEvents(
+          reply.raw,
+          { 'x-request-id': request.id },
+          (signal) => jobs.events(id, owner, lastEventId, signal),
+          request.log,
+          closing,
+        );
+      } finally {
+        lease.release();
+      }
     },
   });
 

@@ -114,7 +114,10 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
       if (created) options.onJobCreated?.();
       reply.header('location', `/jobs/${encodeURIComponent(job.id)}`);
       const wait = preferredWait(request.headers.prefer);
-      if (wait === undefined || job.done) {
+      // A key already holding MAX_HELD_REQUESTS_PER_KEY requests gets no wait, not a 429: the job is queued
+      // by now, and a preference may go unapplied (RFC 7240); the answer is the 202 it handles anyway.
+      const lease = wait === undefined || job.done ? undefined : app.heldRequests.tryHold(request);
+      if (wait === undefined || lease === undefined) {
         if (!job.done) reply.header('retry-after', retryAfterSeconds(job));
         return reply.code(created ? 202 : 200).send(job);
       }
@@ -129,6 +132,7 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         if (!now.done) reply.header('retry-after', retryAfterSeconds(now));
         return reply.code(now.done || !created ? 200 : 202).send(now);
       } finally {
+        lease.release();
         reply.raw.off('close', onClose);
         options.closing?.removeEventListener('abort', onClose);
       }
