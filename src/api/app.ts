@@ -65,6 +65,8 @@ export interface AppDeps {
   dashboardRoot?: string;
   /** the /metrics registry and series; default a new one (`npm start` adds its workers' series to it) */
   metrics?: ApiMetrics;
+  /** how long a parse thread may spend on one large body (config PARSE_DEADLINE_MS; default 30 s) */
+  parseDeadlineMs?: number;
   /** large POST /solve bodies received at once, in all and per key, and their minimum rate */
   uploads?: Partial<UploadLimits>;
 }
@@ -166,7 +168,7 @@ export function buildApp(deps: AppDeps): App {
     ...(deps.uploads ? { uploads: deps.uploads } : {}),
     onJobCreated: () => metrics.jobSubmitted(),
     parsePool: () => {
-      parsePool ??= new ParsePool();
+      parsePool ??= new ParsePool(deps.parseDeadlineMs ? { deadlineMs: deps.parseDeadlineMs } : {});
       return parsePool;
     },
   });

@@ -115,6 +115,8 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: positiveInt.default(120_000),
   /** event-loop delay above which the API sheds load with 503 */
   MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
+  /** how long one large body may take on a parse thread (from when the thread starts on it); 413 past it */
+  PARSE_DEADLINE_MS: positiveInt.default(30_000),
   /** large POST /solve bodies (over 256 KiB, chunked or compressed) received at once, in all (503 past it) */
   MAX_LARGE_UPLOADS: positiveInt.default(4),
   /** the same per API key, or per client address when open (429 past it) */

@@ -46,6 +46,7 @@ export function httpOptionsFromConfig(config: Config) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    parseDeadlineMs: config.PARSE_DEADLINE_MS,
     uploads: {
       max: config.MAX_LARGE_UPLOADS,
       maxPerKey: config.MAX_LARGE_UPLOADS_PER_KEY,

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       MAX_RECORDED_ITERATES: 10_000,
       REQUEST_TIMEOUT_MS: 120_000,
       MAX_EVENT_LOOP_DELAY_MS: 1000,
+      PARSE_DEADLINE_MS: 30_000,
       MAX_LARGE_UPLOADS: 4,
       MAX_LARGE_UPLOADS_PER_KEY: 2,
       MIN_UPLOAD_BYTES_PER_SECOND: 16 * 1024,
@@ -216,7 +217,7 @@ describe('what the config means for the app and the workers', () => {
     });
   });
 
-  it('maps the upload limits; a minimum rate of 0 is off, no upload slots at all is refused', () => {
+  it('maps the upload limits and the parse deadline; a minimum rate of 0 is off, no upload slots at all is refused', () => {
     const config = loadConfig({
       MAX_LARGE_UPLOADS: '6',
       MAX_LARGE_UPLOADS_PER_KEY: '1',
@@ -229,6 +230,10 @@ describe('what the config means for the app and the workers', () => {
       minBytesPerSecond: 0,
       graceMs: 2000,
     });
+    expect(httpOptionsFromConfig(loadConfig({ PARSE_DEADLINE_MS: '1500' })).parseDeadlineMs).toBe(1500);
+    expect(() => loadConfig({ PARSE_DEADLINE_MS: '-1' })).toThrow(
+      'invalid environment variable PARSE_DEADLINE_MS="-1": expected a whole number > 0',
+    );
     expect(() => loadConfig({ MAX_LARGE_UPLOADS: '0' })).toThrow(
       'invalid environment variable MAX_LARGE_UPLOADS="0": expected a whole number > 0',
     );
