@@ -198,8 +198,9 @@ export const unauthorizedResponse = problemResponse(
 
 /** 429 on every rate-limited route. */
 export const rateLimitedResponse = problemResponse(
-  'more requests per second from this API key than RATE_LIMIT_PER_SECOND; `Retry-After` and the ' +
-    '`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers say when to retry',
+  'more requests per second from this API key than RATE_LIMIT_PER_SECOND (`Retry-After` and the ' +
+    '`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers say when to retry), or more ' +
+    'failed authentications from this address than AUTH_FAILURE_LIMIT (`urn:levinv:problem:auth-throttled`)',
 );
 
 export const solveBodySchema = solveDocSchema.meta({

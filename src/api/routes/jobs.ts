@@ -146,7 +146,9 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       description:
         'Events `state` (a state change), `progress` (iteration, loss, gradNorm; throttled) and a final ' +
         '`done` carrying the finished job, after which the stream ends. Each event has an `id:`; a ' +
-        'reconnecting client sends `Last-Event-ID` (or `?lastEventId=`) and receives only later events.',
+        'reconnecting client sends `Last-Event-ID` (or `?lastEventId=`) and receives only later events. ' +
+        'Open streams and `Prefer: wait` requests count against MAX_HELD_REQUESTS_PER_KEY: a stream over ' +
+        'it is a 429 (`urn:levinv:problem:too-many-held-requests`) with `Retry-After`.',
       params: jobIdParamsSchema,
       querystring: eventsQuerySchema,
       headers: eventsHeadersSchema,

@@ -77,7 +77,11 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         'result (one round trip for a small problem), otherwise the 202 as without it; ' +
         '`Preference-Applied: wait=N` says it waited. With `webhook: {url, events}` the job is POSTed to ' +
         '`url` (the JSON of GET /jobs/{id}, signed per Standard Webhooks) on `start`, `progress` (at most ' +
-        'once a second) and `completed` (the default: any final state); see GET /jobs/{id}/deliveries.',
+        'once a second) and `completed` (the default: any final state); see GET /jobs/{id}/deliveries. ' +
+        'A key already holding MAX_HELD_REQUESTS_PER_KEY event streams and waits gets no wait: the ' +
+        'immediate 202, without Preference-Applied. A large body (over 256 KiB, chunked or compressed) takes ' +
+        "one of its key's MAX_LARGE_UPLOADS_PER_KEY upload slots while it arrives, and must keep arriving " +
+        'at MIN_UPLOAD_BYTES_PER_SECOND. A multipart body is never compressed.',
       headers: solveHeadersSchema,
       body: solveBodySchema,
       response: {
@@ -87,13 +91,27 @@ export const solveRoutes: FastifyPluginAsyncZod<SolveRouteOptions> = async (app,
         ),
         202: jsonResponse('the queued job', jobSchema),
         400: problemResponse('the body is not a valid problem; `errors` has one JSON pointer per bad field'),
-        413: problemResponse('the body, or the problem, is larger than the configured limits'),
-        415: problemResponse('the body is not JSON, or its Content-Encoding is not supported'),
+        408: problemResponse(
+          'the body did not arrive within REQUEST_TIMEOUT_MS, or a large body arrived slower than ' +
+            'MIN_UPLOAD_BYTES_PER_SECOND over an UPLOAD_GRACE_MS window',
+        ),
+        413: problemResponse(
+          'the body, the problem or the multipart `json` part is larger than the configured limits, or ' +
+            'the body takes longer than PARSE_DEADLINE_MS to parse',
+        ),
+        415: problemResponse(
+          'the body is not JSON or multipart, its Content-Encoding is not supported, or a multipart body ' +
+            'is compressed',
+        ),
         422: problemResponse(
           'the Idempotency-Key was used with another body, a per-job limit is exceeded, or the body has a ' +
             '`webhook` and the server has no WEBHOOK_SECRET (`urn:levinv:problem:webhooks-disabled`)',
         ),
-        429: problemResponse('too many requests, or too many jobs queued or running for this API key'),
+        429: problemResponse(
+          'too many requests, too many jobs queued or running, or too many large uploads arriving ' +
+            '(`urn:levinv:problem:too-many-uploads`) for this API key, or too many failed authentications ' +
+            'from this address (`urn:levinv:problem:auth-throttled`); `Retry-After` says when to retry',
+        ),
         503: problemResponse('the job store is unavailable, or the server is overloaded'),
       },
     },
