@@ -4,26 +4,18 @@
  * server bound to 127.0.0.1 refuses a connection to 127.0.0.2 (also loopback on Linux, but another
  * address), and to this machine's own non-loopback address; one bound to 0.0.0.0 takes both.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OPEN_SERVICE_WARNING } from '../../src/main/runtime.js';
+import { type LogLine, launchEntry } from '../helpers/entry-points.js';
 import { redisForFile, uniquePrefix } from '../helpers/redis.js';
 
-const entry = (name: string): string => fileURLToPath(new URL(`../../dist/main/${name}.js`, import.meta.url));
 const redis = redisForFile();
 
-interface LogLine {
-  msg: string;
-  level: number;
-  url?: string;
-  address?: string;
-}
-
-const children: ChildProcessWithoutNullStreams[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const child of children.splice(0)) {
     if (child.exitCode !== null) continue;
@@ -34,35 +26,10 @@ afterEach(async () => {
 
 /** Starts an entry point with exactly `env` (no HOST unless given) and resolves with its log so far. */
 async function launch(name: string, env: Record<string, string>): Promise<{ port: number; logs: LogLine[] }> {
-  const child = spawn(process.execPath, [entry(name)], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      REDIS_URL: redis.url,
-      KEY_PREFIX: uniquePrefix(name),
-      ...env,
-    },
-  });
-  children.push(child);
-  const logs: LogLine[] = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = JSON.parse(buffer.slice(0, nl)) as LogLine;
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        if (/listening/.test(line.msg) && line.url) resolve(Number(new URL(line.url).port));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${stderr}`)));
-  });
-  return { port, logs };
+  const service = launchEntry(name, { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix(name), ...env });
+  children.push(service.child);
+  const url = await service.listening;
+  return { port: Number(new URL(url).port), logs: service.logs };
 }
 
 /** 'connected', or the error code of a connection to host:port. */

@@ -1,52 +1,15 @@
 /** `npm start` (dist/main/start.js) and `npm run api` (dist/main/api.js) as real processes. */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { OPEN_SERVICE_WARNING } from '../../src/main/runtime.js';
 import { generateProblem } from '../../src/problem/generate.js';
+import { launchEntry } from '../helpers/entry-points.js';
 import { redisForFile, uniquePrefix } from '../helpers/redis.js';
-
-const entry = (name: string): string => fileURLToPath(new URL(`../../dist/main/${name}.js`, import.meta.url));
 
 const redis = redisForFile();
 
-interface LogLine {
-  msg: string;
-  level?: number;
-  url?: string;
-  [key: string]: unknown;
-}
-
-/** Starts an entry point and resolves with its URL once it logs that it listens. */
-function launch(name: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [entry(name)], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: LogLine[] = [];
-  let stderr = '';
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const listening = new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = JSON.parse(buffer.slice(0, nl)) as LogLine;
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        if (/listening/.test(line.msg) && line.url) resolve(line.url);
-      }
-    });
-    void exited.then((code) => reject(new Error(`${name} exited ${code}: ${stderr}`)));
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  // A launch that is expected to fail never listens; its rejection is then not an error of the test.
-  listening.catch(() => undefined);
-  return { child, logs, exited, listening, stderr: () => stderr };
-}
+/** Starts an entry point on loopback (HOST given, as a deployment would) with `env`. */
+const launch = (name: string, env: Record<string, string>) =>
+  launchEntry(name, { HOST: '127.0.0.1', ...env });
 
 describe('npm start', () => {
   it('serves the API with workers in one process, solves a job, and exits 0 on SIGTERM', async () => {
