@@ -6,7 +6,7 @@
  * element (2 million, 5 s). The loops keep the same messages and paths but stop recording after a few issues.
  */
 import { z } from 'zod';
-import { LINE_SEARCHES, METHODS } from '../solver/index.js';
+import { LINE_SEARCHES, METHODS, START_CHOICES } from '../solver/index.js';
 import { count, describeValue } from './issues.js';
 
 /** Issues recorded per array before the rest are summarised in one issue. */
@@ -203,6 +203,8 @@ export const optionsSchema = z
     lineSearch: z.enum(LINE_SEARCHES),
     stepSize: z.number().positive(),
     maxSeconds: z.number().positive(),
+    // without x0: the point found from the scores alone (and its cell), or the cell's analytic centre
+    start: z.enum(START_CHOICES),
     record: recordSchema,
   })
   .partial();

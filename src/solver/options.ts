@@ -1,6 +1,6 @@
 /** Solver options: defaults and validation. */
 import { SolverError } from './errors.js';
-import { LINE_SEARCHES, METHODS, type SolveOptions } from './types.js';
+import { LINE_SEARCHES, METHODS, type SolveOptions, START_CHOICES } from './types.js';
 
 const DEFAULT_MAX_ITERATIONS = { newton: 100, 'gauss-newton': 100, gd: 20_000 } as const;
 /** RecordOptions.limit when not given: bounds the result (10000 iterates with x at d = 100 are ~8 MB). */
@@ -19,7 +19,12 @@ export function resolveOptions(options: Partial<SolveOptions> = {}): SolveOption
       `lineSearch must be one of ${LINE_SEARCHES.join(', ')}, got ${String(lineSearch)}`,
     );
   }
+  const start = options.start ?? 'global';
+  if (!START_CHOICES.includes(start)) {
+    throw invalid('start', `start must be one of ${START_CHOICES.join(', ')}, got ${String(start)}`);
+  }
   const resolved: SolveOptions = {
+    start,
     method,
     lineSearch,
     maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS[method],

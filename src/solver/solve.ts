@@ -4,12 +4,13 @@
  * hooks.resume continues from), and hooks.signal and maxSeconds stop the run from inside its long phases.
  */
 import { SolverError } from './errors.js';
+import { HOMOGENEOUS } from './global-start.js';
 import { type Derivatives, LeverageModel, type Point } from './leverage-model.js';
 import { searchStep, wallLimit } from './line-search.js';
 import { resolveOptions } from './options.js';
 import { IterateRecorder } from './recorder.js';
 import { stepBelowRounding } from './settled.js';
-import { analyticCentre } from './start-point.js';
+import { cellOf, chooseStart } from './start-choice.js';
 import { type Direction, gaussNewtonDirection, newtonDirection } from './step-direction.js';
 import { Stopper, StopRequested } from './stop.js';
 import type {
@@ -19,6 +20,7 @@ import type {
   SolveHooks,
   SolveOptions,
   SolveResult,
+  StartInfo,
   StopReason,
 } from './types.js';
 import { validateCheckpoint, validateProblem } from './validate.js';
@@ -44,6 +46,8 @@ export function solve(
   // Until the first iterate exists there is no result to return: a stop is an error.
   let model: LeverageModel;
   let start: Float64Array;
+  let startInfo: StartInfo;
+  let startWarning: string | undefined;
   let startMs: number;
   let point: Point;
   let gradNorm: number;
@@ -53,10 +57,15 @@ export function solve(
     // Bad input is reported as such even when the run is also asked to stop.
     stop.check();
     model = new LeverageModel(problem, stop);
-    start = resume
-      ? Float64Array.from(resume.start)
-      : (problem.x0?.slice() ??
-        analyticCentre(problem, stop, model.kernels, (buffer) => model.reuse(buffer)));
+    if (resume) {
+      start = Float64Array.from(resume.start);
+      startInfo = resume.startInfo ?? { method: problem.x0 ? 'x0' : 'centre' };
+    } else {
+      const chosen = chooseStart(problem, opts.start, model.kernels, stop, (buffer) => model.reuse(buffer));
+      start = chosen.x;
+      startInfo = chosen.info;
+      startWarning = chosen.warning;
+    }
     startMs = resume ? resume.startMs : now() - began;
     point = model.at(resume ? Float64Array.from(resume.x) : start);
     gradNorm = checkedNorm(point, model.derivatives(point, {}), resume?.iteration ?? 0);
@@ -66,6 +75,7 @@ export function solve(
   stop.deadline = deadline;
 
   const warnings = targetWarnings(problem);
+  if (startWarning) warnings.push(startWarning);
   // the start never changes: one copy for every checkpoint (a gd run reports tens of thousands)
   const startList = Array.from(start);
   const recorder = new IterateRecorder(opts.record);
@@ -84,6 +94,7 @@ export function solve(
       start: startList,
       startMs,
       elapsedMs: spentMs + now() - began,
+      startInfo,
     };
     hooks.onIterate?.(it, checkpoint);
     recorder.offer(it);
@@ -157,6 +168,9 @@ export function solve(
     );
   }
   const totalMs = spentMs + now() - began;
+  const cell = cellOf(problem, point.x);
+  // b = 0: sigma(c x) = sigma(x) for every c != 0, and -x is the one in the opposite cell
+  const homogeneous = problem.b.every((v) => v === 0);
   return {
     method,
     x: Array.from(point.x),
@@ -168,6 +182,14 @@ export function solve(
     leverage: Array.from(point.lev),
     maxAbsResidual,
     start: Array.from(start),
+    startMethod: startInfo.method,
+    signs: cell.signs,
+    negativeSlacks: cell.negative,
+    ...(homogeneous
+      ? { ambiguity: HOMOGENEOUS, alternatives: [Array.from(point.x, (v) => -v)] }
+      : startInfo.ambiguity
+        ? { ambiguity: startInfo.ambiguity }
+        : {}),
     timings: {
       startMs,
       solveMs: totalMs - startMs,

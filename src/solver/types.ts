@@ -6,6 +6,17 @@
 export type Method = 'newton' | 'gauss-newton' | 'gd';
 export const METHODS: readonly Method[] = ['newton', 'gauss-newton', 'gd'];
 
+/**
+ * Where a run starts when the problem has no x0. `global` (the default): the point with the target scores
+ * found from the scores alone, and with it the cell (global-start.ts; with `signs`, the point in that
+ * cell); `centre`: the analytic centre of the cell `signs` names, or of the all-positive one.
+ */
+export type StartChoice = 'global' | 'centre';
+export const START_CHOICES: readonly StartChoice[] = ['global', 'centre'];
+
+/** How a run's start was found: given (x0), by the global start without or with signs, or the centre. */
+export type StartMethod = 'x0' | 'global' | 'global-signs' | 'centre';
+
 /** `armijo`: fraction-to-boundary plus backtracking (the default). `none`: the paper's plain step. */
 export type LineSearch = 'armijo' | 'none';
 export const LINE_SEARCHES: readonly LineSearch[] = ['armijo', 'none'];
@@ -27,7 +38,7 @@ export interface Problem {
    * of its slacks), or all +1 without x0
    */
   signs?: Int8Array;
-  /** start point, length d, strictly inside the cell; default the analytic centre of the cell */
+  /** start point, length d, strictly inside the cell; default per SolveOptions.start */
   x0?: Float64Array;
   /** regularizer weights w: one number for every row, or one per row; default none (w = 0) */
   regularization?: number | Float64Array;
@@ -58,6 +69,8 @@ export interface SolveOptions {
   lineSearch: LineSearch;
   /** gd with lineSearch `none`: the fixed step eta; otherwise the first trial step; default 1 */
   stepSize: number;
+  /** where to start without x0; default `global` */
+  start: StartChoice;
   record: RecordOptions;
 }
 
@@ -94,6 +107,14 @@ export interface Checkpoint {
   /** ms the start-point search took, and ms spent from the beginning of the run up to this iterate */
   startMs: number;
   elapsedMs: number;
+  /** how the start was found and what it left open (absent in checkpoints written before it existed) */
+  startInfo?: StartInfo;
+}
+
+export interface StartInfo {
+  method: StartMethod;
+  /** set when other points may have the same scores: why, and what would settle it */
+  ambiguity?: string;
 }
 
 export interface SolveHooks {
@@ -148,6 +169,16 @@ export interface SolveResult {
   maxAbsResidual: number;
   /** the start point actually used */
   start: number[];
+  /** how it was found: `x0`, `global` (no signs given), `global-signs`, or `centre` */
+  startMethod: StartMethod;
+  /** the cell of x: the sign of each slack a_i^T x - b_i */
+  signs: number[];
+  /** how many slacks at x are negative */
+  negativeSlacks: number;
+  /** set when other points may have the same scores (b = 0, too few rows, ...): why, and what would settle it */
+  ambiguity?: string;
+  /** other points with exactly the scores of x (b = 0: -x) */
+  alternatives?: number[][];
   /** threads: those the row loops of the Newton phase ran on (SOLVER_THREADS; 1 for small problems) */
   timings: { startMs: number; solveMs: number; totalMs: number; threads: number };
   warnings: string[];
