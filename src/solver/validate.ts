@@ -148,7 +148,9 @@ export function validateCheckpoint(problem: Problem, checkpoint: Checkpoint): vo
       throw bad(`${name} must be a finite number >= 0, got ${String(v)}`);
     }
   }
-  const cell = cellSigns(problem);
+  // Without signs or x0 the run's cell is the one its start was found in (the global start's, or the
+  // all-positive one whose centre it is): the start lies strictly inside it.
+  const cell = cellSigns(problem) ?? signsAt(problem, start);
   for (let i = 0; i < n; i++) {
     let s = -b[i];
     for (let j = 0; j < d; j++) s += A[i * d + j] * x[j];
@@ -169,13 +171,19 @@ export function validateCheckpoint(problem: Problem, checkpoint: Checkpoint): vo
  * undefined (all +1). Assumes a validated problem, so x0 is on no wall.
  */
 export function cellSigns(problem: Problem): Int8Array | undefined {
-  const { n, d, A, b, signs, x0 } = problem;
+  const { signs, x0 } = problem;
   if (signs || !x0) return signs;
+  return signsAt(problem, x0);
+}
+
+/** The signs of the slacks at x (+1 where a slack is 0). */
+function signsAt(problem: Problem, x: ArrayLike<number>): Int8Array {
+  const { n, d, A, b } = problem;
   const out = new Int8Array(n);
   for (let i = 0; i < n; i++) {
     let s = -b[i];
-    for (let j = 0; j < d; j++) s += A[i * d + j] * x0[j];
-    out[i] = s > 0 ? 1 : -1;
+    for (let j = 0; j < d; j++) s += A[i * d + j] * x[j];
+    out[i] = s >= 0 ? 1 : -1;
   }
   return out;
 }

@@ -132,7 +132,10 @@ describe('generate, solve, leverage', () => {
   it('solves a 150000-row problem (an n-length spread overflowed the stack from about 130k)', async () => {
     const big = await generated(['--n', '150000', '--d', '2', '--seed', '5']);
     const { code, stdout, stderr } = await run(['solve', '-'], {
-      stdin: JSON.stringify({ ...big, options: { maxIterations: 2, record: { includeX: false } } }),
+      stdin: JSON.stringify({
+        ...big,
+        options: { maxIterations: 2, start: 'centre', record: { includeX: false } },
+      }),
     });
     expect(stderr).toBe('');
     expect(code).toBe(EXIT_OK);

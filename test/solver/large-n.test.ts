@@ -14,7 +14,7 @@ describe('n = 1,000,000', () => {
     for (let i = 0; i < problem.n; i++) if (-problem.b[i] <= 0) outside++;
     expect(outside).toBeGreaterThan(1000);
 
-    const result = solve(problem, { maxIterations: 2 });
+    const result = solve(problem, { maxIterations: 2, start: 'centre' });
     expect(result.iterations).toBeGreaterThanOrEqual(1);
     expect(result.iterates[0].iteration).toBe(0);
     expect(result.x.every(Number.isFinite)).toBe(true);

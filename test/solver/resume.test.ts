@@ -10,13 +10,15 @@ import {
 import { randomProblem } from '../helpers/random-problem.js';
 
 const { problem } = randomProblem({ n: 80, d: 5, seed: 32, negative: 0.4 });
+/** From the analytic centre: the global start of an exact problem is its answer, with no iterations to resume. */
+const CENTRE = { start: 'centre' } as const;
 
 /** What a store would hold: the checkpoint after a trip through JSON. */
 const roundTrip = (cp: Checkpoint): Checkpoint => JSON.parse(JSON.stringify(cp)) as Checkpoint;
 
 function runAll(options: Partial<SolveOptions>) {
   const seen: Array<{ it: Iterate; cp: Checkpoint }> = [];
-  const result = solve(problem, options, { onIterate: (it, cp) => seen.push({ it, cp }) });
+  const result = solve(problem, { ...CENTRE, ...options }, { onIterate: (it, cp) => seen.push({ it, cp }) });
   return { result, seen };
 }
 
@@ -24,15 +26,19 @@ function runAll(options: Partial<SolveOptions>) {
 function runUntil(options: Partial<SolveOptions>, k: number) {
   const signal = { aborted: false };
   let stored: Checkpoint | undefined;
-  const result = solve(problem, options, {
-    signal,
-    onIterate: (it, cp) => {
-      if (it.iteration !== k) return;
-      stored = roundTrip(cp);
-      expect(stored).toEqual(cp);
-      signal.aborted = true;
+  const result = solve(
+    problem,
+    { ...CENTRE, ...options },
+    {
+      signal,
+      onIterate: (it, cp) => {
+        if (it.iteration !== k) return;
+        stored = roundTrip(cp);
+        expect(stored).toEqual(cp);
+        signal.aborted = true;
+      },
     },
-  });
+  );
   return { result, checkpoint: stored! };
 }
 
@@ -62,7 +68,11 @@ describe('resume continues a run exactly', () => {
     }
 
     const rest: Iterate[] = [];
-    const resumed = solve(problem, options, { resume: cp, onIterate: (it) => rest.push(it) });
+    const resumed = solve(
+      problem,
+      { ...CENTRE, ...options },
+      { resume: cp, onIterate: (it) => rest.push(it) },
+    );
     expect(rest.map((it) => it.iteration)).toEqual(full.seen.slice(k + 1).map((s) => s.it.iteration));
     // Deterministic: the same x sequence, bit for bit.
     expect(rest.map((it) => it.x)).toEqual(full.seen.slice(k + 1).map((s) => s.it.x));
@@ -84,7 +94,7 @@ describe('resume continues a run exactly', () => {
     const full = runAll(options);
     expect(full.result.reason).toBe('loss-change');
     const last = roundTrip(full.seen[full.seen.length - 1].cp);
-    const resumed = solve(problem, options, { resume: last });
+    const resumed = solve(problem, { ...CENTRE, ...options }, { resume: last });
     expect([resumed.reason, resumed.iterations, resumed.iterates]).toEqual([
       'loss-change',
       full.result.iterations,
@@ -106,10 +116,38 @@ describe('resume continues a run exactly', () => {
   it('maxSeconds counts the time the checkpoint already spent', () => {
     const { seen } = runAll({ method: 'gd', maxIterations: 5 });
     const cp = { ...roundTrip(seen[3].cp), elapsedMs: 10_000 };
-    const resumed = solve(problem, { method: 'gd', maxSeconds: 5 }, { resume: cp });
+    const resumed = solve(problem, { ...CENTRE, method: 'gd', maxSeconds: 5 }, { resume: cp });
     expect([resumed.reason, resumed.iterations, resumed.iterates]).toEqual(['max-seconds', 3, []]);
     expect(resumed.x).toEqual(cp.x);
     expect(resumed.timings.totalMs).toBeGreaterThanOrEqual(10_000);
+  });
+});
+
+describe('how the start was found survives a resume', () => {
+  it('a global start with its ambiguity note, and a centre', () => {
+    // regularized: the loss minimum is not the global start, so Newton iterates from it
+    const { problem: regularized } = randomProblem({
+      n: 30,
+      d: 4,
+      seed: 5,
+      negative: 0.3,
+      regularization: 0.05,
+    });
+    const { signs: _signs, ...unsigned } = regularized;
+    for (const [given, options, method] of [
+      [unsigned, {}, 'global'],
+      [regularized, {}, 'global-signs'],
+      [regularized, CENTRE, 'centre'],
+    ] as const) {
+      const checkpoints: Checkpoint[] = [];
+      const full = solve(given, options, { onIterate: (_it, cp) => checkpoints.push(roundTrip(cp)) });
+      expect(full.iterations).toBeGreaterThanOrEqual(1);
+      expect(full.startMethod).toBe(method);
+      expect(checkpoints[0].startInfo?.method).toBe(method);
+      const resumed = solve(given, options, { resume: checkpoints[0] });
+      expect([resumed.startMethod, resumed.ambiguity]).toEqual([full.startMethod, full.ambiguity]);
+      expect(resumed.x).toEqual(full.x);
+    }
   });
 });
 

@@ -40,8 +40,10 @@ describe('hooks and recording', () => {
   });
 
   it('record.every keeps every k-th iterate plus the last, and includeX drops x', () => {
+    // from the centre: the global start is already the answer, and gd would stop at iteration 0
     const result = solve(mixed.problem, {
       method: 'gd',
+      start: 'centre',
       record: { every: 3, includeX: false, limit: 10000 },
     });
     const kept = result.iterates.map((it) => it.iteration);
@@ -107,7 +109,7 @@ describe('hooks and recording', () => {
     const controller = new AbortController();
     const result = solve(
       problem,
-      { method: 'gd' },
+      { method: 'gd', start: 'centre' },
       {
         onIterate: (it) => {
           if (it.iteration === 2) controller.abort();
@@ -122,7 +124,7 @@ describe('hooks and recording', () => {
 
 describe('stopping rules', () => {
   it('maxIterations', () => {
-    const result = solve(problem, { method: 'gd', maxIterations: 3 });
+    const result = solve(problem, { method: 'gd', maxIterations: 3, start: 'centre' });
     expect([result.reason, result.iterations, result.converged]).toEqual(['max-iterations', 3, false]);
     expect(result.warnings).toContainEqual(
       expect.stringMatching(/^stopped \(max-iterations\) after 3 iterations/),
@@ -131,7 +133,11 @@ describe('stopping rules', () => {
 
   it('maxSeconds, on an injected clock that advances 0.4 s per reading', () => {
     let t = 0;
-    const result = solve(problem, { method: 'gd', maxSeconds: 1 }, { now: () => (t += 400) });
+    const result = solve(
+      problem,
+      { method: 'gd', maxSeconds: 1, start: 'centre' },
+      { now: () => (t += 400) },
+    );
     expect(result.reason).toBe('max-seconds');
     expect(result.iterations).toBeLessThan(3);
   });
