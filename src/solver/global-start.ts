@@ -5,12 +5,15 @@
  *    the slacks' sizes r_i = w_i^(-1/2) are known up to a factor alpha > 0: |a_i^T x - b_i| = alpha r_i.
  * 2. With the signs known this is linear in (x, alpha): s_i (a_i^T x - b_i) = alpha r_i, solved in least
  *    squares relative to r_i over all rows (one thin QR, O(n d^2)). With the signs unknown, write
- *    y = (x, 1) and e_i = (a_i, -b_i) / r_i: (e_i^T y)^2 = alpha^2, i.e. e_i^T U e_i = 1 with
- *    U = y y^T / alpha^2, linear in the (d+1)(d+2)/2 entries of the symmetric U. A sample of rows twice
+ *    y = (x, 1), e_i = (a_i, -b_i) / r_i and u = y / alpha: |e_i^T u| = 1 for every row, a real phase
+ *    retrieval problem. Alternating projections (the signs of E u, then u from them in least squares: one
+ *    QR of E, then O(n d) a round) from the spectral start (the leading eigenvector of
+ *    sum_i r_i^2 (a_i, -b_i)(a_i, -b_i)^T) solve it on most problems, up to d = 100. Heavy-tailed rows
+ *    can mislead the spectral start; then the lifted system does not need one: squared, e_i^T U e_i = 1
+ *    with U = u u^T is linear in the (d+1)(d+2)/2 entries of the symmetric U, a sample of rows twice
  *    that many determines U (exactly, for exact scores and rows in general position; the dense sample is
- *    m x K with K = (d+1)(d+2)/2, never n x K), its leading eigenvector gives y up to sign and scale, and
- *    y's last entry fixes both: x = y_1..d / y_d+1. The signs of A x - b are the cell; step 2's linear
- *    fit with them, alternated with re-reading the signs, polishes x over all rows.
+ *    m x K, never n x K), and its leading eigenvector starts the alternation again. y's last entry fixes
+ *    u's sign and scale: x = u_1..d / u_d+1, and the signs of A x - b are the cell.
  *
  * The answer may not be unique: b = 0 makes every c x (c != 0) score the same, and n below the lifting
  * size or rows not in general position may leave several cells that fit; `ambiguity` says so.
@@ -21,9 +24,6 @@ import type { Kernels } from './kernels.js';
 import { leverageWeights } from './leverage-weights.js';
 import type { Stopper } from './stop.js';
 import type { Problem } from './types.js';
-
-/** How the start was found, as the result reports it. */
-export type StartMethod = 'x0' | 'global' | 'global-signs' | 'centre';
 
 export interface GlobalStart {
   x: Float64Array;
@@ -45,8 +45,6 @@ export const HOMOGENEOUS =
 
 /** Largest d whose lifted system (K = (d+1)(d+2)/2 unknowns) is solved densely on a row sample. */
 export const MAX_LIFTED_D = 40;
-/** Rounds of (signs from x, then x from the signs) that polish the lifted answer. */
-const POLISH_ROUNDS = 12;
 
 /**
  * Returns undefined when the targets cannot define weights (a score of 0, or a row of zeros): the caller
@@ -85,32 +83,16 @@ export function globalStart(
 
   let homogeneous = true;
   for (let i = 0; i < n && homogeneous; i++) homogeneous = b[i] === 0;
-  const lifted = homogeneous ? liftHomogeneous(A, n, d, r, stop) : lift(A, b, n, d, r, stop);
-  let x = lifted.x;
-  let cell = signsOf(A, b, n, d, x);
-  for (let round = 0; round < POLISH_ROUNDS; round++) {
-    const next = fitWithSigns(A, b, n, d, r, cell, stop);
-    if (!next) break;
-    const nextCell = signsOf(A, b, n, d, next);
-    x = next;
-    if (nextCell.every((s, i) => s === cell[i])) break;
-    cell = nextCell;
-  }
-  cell = signsOf(A, b, n, d, x);
-  if (homogeneous) {
-    return {
-      x,
-      signs: cell,
-      ...found,
-      ambiguity: HOMOGENEOUS,
-      alternatives: [x.map((v) => -v)],
-    };
-  }
+  const found2 = homogeneous ? recoverHomogeneous(A, n, d, r, stop) : recover(A, b, n, d, r, stop);
+  const { x } = found2;
+  const cell = signsOf(A, b, n, d, x);
+  if (homogeneous)
+    return { x, signs: cell, ...found, ambiguity: HOMOGENEOUS, alternatives: [x.map((v) => -v)] };
   return {
     x,
     signs: cell,
     ...found,
-    ...(lifted.ambiguity ? { ambiguity: lifted.ambiguity } : {}),
+    ...(found2.ambiguity ? { ambiguity: found2.ambiguity } : {}),
     alternatives: [],
   };
 }
@@ -191,44 +173,194 @@ function sampleRows(n: number, unknowns: number): Int32Array {
   return order.slice(0, m).sort();
 }
 
-interface Lifted {
+/** Rows e_i (length k) of the sign-free system |e_i^T u| = 1, row-major, with their QR. */
+interface SignFree {
+  n: number;
+  k: number;
+  rows: Float64Array;
+  qr: HouseholderQr;
+}
+
+function signFree(
+  n: number,
+  k: number,
+  fill: (i: number, out: Float64Array) => void,
+  stop: Stopper,
+): SignFree {
+  const rows = new Float64Array(n * k);
+  const row = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    fill(i, row);
+    rows.set(row, i * k);
+  }
+  stop.tick(2 * n * k * k);
+  return { n, k, rows, qr: new HouseholderQr(toColumnMajor(rows, n, k), n, k, stop) };
+}
+
+/** The signs of E u (+1 for 0). */
+function signsOfRows({ n, k, rows }: SignFree, u: Float64Array): Float64Array {
+  const c = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let t = 0;
+    for (let j = 0; j < k; j++) t += rows[i * k + j] * u[j];
+    c[i] = t < 0 ? -1 : 1;
+  }
+  return c;
+}
+
+/**
+ * Alternating projections for |e_i^T u| = 1: the signs c of E u, then u = argmin ||E u - c|| (one QR for
+ * all rounds: O(n k) a round), until the signs settle. Returns u and the misfit max_i ||e_i^T u| - 1|.
+ */
+function alternate(
+  system: SignFree,
+  start: Float64Array,
+  stop: Stopper,
+): { u: Float64Array; misfit: number } {
+  let u = start;
+  let c = signsOfRows(system, u);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    stop.tick(4 * system.n * system.k);
+    u = system.qr.solveLeastSquares(c);
+    const next = signsOfRows(system, u);
+    if (next.every((v, i) => v === c[i])) break;
+    c = next;
+  }
+  const { n, k, rows } = system;
+  let misfit = 0;
+  for (let i = 0; i < n; i++) {
+    let t = 0;
+    for (let j = 0; j < k; j++) t += rows[i * k + j] * u[j];
+    misfit = Math.max(misfit, Math.abs(Math.abs(t) - 1));
+  }
+  return { u, misfit: Number.isFinite(misfit) ? misfit : Number.POSITIVE_INFINITY };
+}
+
+/** Rounds of alternating projections at most (they settled in 4 to 76 on generated problems). */
+const MAX_ROUNDS = 200;
+/** A misfit this small means the scores are fitted exactly: no second method is tried. */
+const EXACT = 1e-9;
+
+/**
+ * The leading eigenvector of sum_i r_i^4 e_i e_i^T = sum_i r_i^2 (a~_i a~_i^T) (the spectral start of phase
+ * retrieval, the measured sizes as weights): it leans towards u, since rows with large slacks weigh most.
+ */
+function spectralStart({ n, k, rows }: SignFree, r: Float64Array): Float64Array {
+  const M = Matrix.zeros(k, k);
+  for (let i = 0; i < n; i++) {
+    const w = r[i] ** 4;
+    for (let p = 0; p < k; p++) {
+      const ep = rows[i * k + p] * w;
+      for (let q = p; q < k; q++) M.set(p, q, M.get(p, q) + ep * rows[i * k + q]);
+    }
+  }
+  for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) M.set(p, q, M.get(q, p));
+  return leadingVector(M);
+}
+
+interface Recovered {
   x: Float64Array;
   ambiguity?: string;
 }
 
+const NOT_DETERMINED =
+  'the rows do not determine the cell (n is below the lifting size (d+1)(d+2)/2, or A is not in ' +
+  'general position): other cells may fit the scores as well; give signs to settle it';
+
+const liftTooLarge = (d: number): string =>
+  `the scores are not fitted exactly from the spectral start, and d = ${d} is above ${MAX_LIFTED_D}, where ` +
+  'the lifted system is not solved: other cells may fit them better; give signs to settle it';
+
 /**
- * Solves e_i^T U e_i = 1 for symmetric U (K = k(k+1)/2 unknowns, k the length of e_i) on sampled rows,
- * and returns U's leading eigenvector scaled by the root of its eigenvalue, with the fit's conditioning.
+ * u (with |e_i^T u| = 1) by alternating projections from the spectral start, and when that does not fit
+ * exactly (heavy-tailed rows can mislead the spectral start), from the lifted system's answer too (d at
+ * most MAX_LIFTED_D); the better fit wins.
  */
-function liftedVector(
-  e: (i: number, out: Float64Array) => void,
-  n: number,
-  k: number,
+function solveSignFree(
+  system: SignFree,
+  r: Float64Array,
   stop: Stopper,
-): { u: Float64Array; determined: boolean } {
+): { u: Float64Array; ambiguity?: string } {
+  const spectral = alternate(system, spectralStart(system, r), stop);
+  if (spectral.misfit <= EXACT) return { u: spectral.u };
+  const k = system.k;
+  if (k - 1 > MAX_LIFTED_D) return { u: spectral.u, ambiguity: liftTooLarge(k - 1) };
+  const lifted = liftedVector(system, stop);
+  const polished = alternate(system, lifted.u, stop);
+  const best = polished.misfit <= spectral.misfit ? polished : spectral;
+  return lifted.determined ? { u: best.u } : { u: best.u, ambiguity: NOT_DETERMINED };
+}
+
+/** e_i = (a_i, -b_i) / r_i and u = (x, 1) / alpha: x = u_1..d / u_d+1 (the sign of u cancels). */
+function recover(
+  A: Float64Array,
+  b: Float64Array,
+  n: number,
+  d: number,
+  r: Float64Array,
+  stop: Stopper,
+): Recovered {
+  const system = signFree(
+    n,
+    d + 1,
+    (i, out) => {
+      for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
+      out[d] = -b[i] / r[i];
+    },
+    stop,
+  );
+  const { u, ambiguity } = solveSignFree(system, r, stop);
+  const x = new Float64Array(d);
+  if (u[d] !== 0 && Number.isFinite(u[d])) for (let j = 0; j < d; j++) x[j] = u[j] / u[d];
+  return ambiguity ? { x, ambiguity } : { x };
+}
+
+/** b = 0: e_i = a_i / r_i and u = x / alpha, any multiple of which scores the same. */
+function recoverHomogeneous(
+  A: Float64Array,
+  n: number,
+  d: number,
+  r: Float64Array,
+  stop: Stopper,
+): Recovered {
+  const system = signFree(
+    n,
+    d,
+    (i, out) => {
+      for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
+    },
+    stop,
+  );
+  const { u, ambiguity } = solveSignFree(system, r, stop);
+  return ambiguity ? { x: u, ambiguity } : { x: u };
+}
+
+/**
+ * Solves e_i^T U e_i = 1 for symmetric U (K = k(k+1)/2 unknowns) on sampled rows (m about 2K: the dense
+ * system is m x K, never n x K) and returns U's leading eigenvector scaled by the root of its eigenvalue;
+ * `determined` is false when the rows cannot determine U (too few, or not in general position).
+ */
+function liftedVector({ n, k, rows }: SignFree, stop: Stopper): { u: Float64Array; determined: boolean } {
   const unknowns = (k * (k + 1)) / 2;
   const sample = sampleRows(n, unknowns);
   const m = sample.length;
-  const columns = new Float64Array(m * unknowns);
-  const row = new Float64Array(k);
-  for (let t = 0; t < m; t++) {
-    e(sample[t], row);
-    let c = 0;
-    for (let p = 0; p < k; p++) {
-      for (let q = p; q < k; q++) {
-        columns[c * m + t] = (p === q ? 1 : 2) * row[p] * row[q];
-        c++;
+  const U = Matrix.zeros(k, k);
+  if (m >= unknowns) {
+    const columns = new Float64Array(m * unknowns);
+    for (let t = 0; t < m; t++) {
+      const at = sample[t] * k;
+      let c = 0;
+      for (let p = 0; p < k; p++) {
+        for (let q = p; q < k; q++) {
+          columns[c * m + t] = (p === q ? 1 : 2) * rows[at + p] * rows[at + q];
+          c++;
+        }
       }
     }
-  }
-  stop.tick(2 * m * unknowns * unknowns);
-  const determined = m >= unknowns;
-  const U = Matrix.zeros(k, k);
-  if (determined) {
+    stop.tick(2 * m * unknowns * unknowns);
     const qr = new HouseholderQr(columns, m, unknowns, stop);
-    const solution =
-      qr.diagonalRatio() > 1e-11 ? qr.solveLeastSquares(new Float64Array(m).fill(1)) : undefined;
-    if (solution) {
+    if (qr.diagonalRatio() > 1e-11) {
+      const solution = qr.solveLeastSquares(new Float64Array(m).fill(1));
       let c = 0;
       for (let p = 0; p < k; p++) {
         for (let q = p; q < k; q++) {
@@ -240,11 +372,11 @@ function liftedVector(
       return { u: leadingVector(U), determined: true };
     }
   }
-  // Too few rows, or rows not in general position: U is not determined. The weighted second moment of the
-  // e_i leans towards y (the rows with the smallest slacks weigh most), a start the polish improves on.
+  // not determined: the plain second moment of the e_i, a start the alternation improves on
   for (let i = 0; i < n; i++) {
-    e(i, row);
-    for (let p = 0; p < k; p++) for (let q = p; q < k; q++) U.set(p, q, U.get(p, q) + row[p] * row[q]);
+    for (let p = 0; p < k; p++) {
+      for (let q = p; q < k; q++) U.set(p, q, U.get(p, q) + rows[i * k + p] * rows[i * k + q]);
+    }
   }
   for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) U.set(p, q, U.get(q, p));
   return { u: leadingVector(U), determined: false };
@@ -257,73 +389,4 @@ function leadingVector(U: Matrix): Float64Array {
   for (let i = 1; i < values.length; i++) if (values[i] > values[top]) top = i;
   const scale = Math.sqrt(Math.max(values[top], 0));
   return Float64Array.from(evd.eigenvectorMatrix.getColumn(top), (v) => v * scale);
-}
-
-const NOT_DETERMINED =
-  'the rows do not determine the cell (n is below the lifting size (d+1)(d+2)/2, or A is not in ' +
-  'general position): other cells may fit the scores as well; give signs to settle it';
-
-function lift(
-  A: Float64Array,
-  b: Float64Array,
-  n: number,
-  d: number,
-  r: Float64Array,
-  stop: Stopper,
-): Lifted {
-  const k = d + 1;
-  if (d > MAX_LIFTED_D) return { x: spectralGuess(A, b, n, d, r), ambiguity: liftTooLarge(d) };
-  const { u, determined } = liftedVector(
-    (i, out) => {
-      for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
-      out[d] = -b[i] / r[i];
-    },
-    n,
-    k,
-    stop,
-  );
-  const last = u[d];
-  const x = new Float64Array(d);
-  if (last !== 0 && Number.isFinite(last)) for (let j = 0; j < d; j++) x[j] = u[j] / last;
-  return determined ? { x } : { x, ambiguity: NOT_DETERMINED };
-}
-
-const liftTooLarge = (d: number): string =>
-  `d = ${d} is above ${MAX_LIFTED_D}, where the lifted system is not solved: the cell comes from a ` +
-  'spectral guess and may not be the only one that fits; give signs to settle it';
-
-/** For wide problems: the leading direction of the weighted second moment, as in liftedVector's fallback. */
-function spectralGuess(
-  A: Float64Array,
-  b: Float64Array,
-  n: number,
-  d: number,
-  r: Float64Array,
-): Float64Array {
-  const k = d + 1;
-  const M = Matrix.zeros(k, k);
-  const row = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) row[j] = A[i * d + j] / r[i];
-    row[d] = -b[i] / r[i];
-    for (let p = 0; p < k; p++) for (let q = p; q < k; q++) M.set(p, q, M.get(p, q) + row[p] * row[q]);
-  }
-  for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) M.set(p, q, M.get(q, p));
-  const u = leadingVector(M);
-  const x = new Float64Array(d);
-  if (u[d] !== 0) for (let j = 0; j < d; j++) x[j] = u[j] / u[d];
-  return x;
-}
-
-/** b = 0: e_i = a_i / r_i and U = x x^T / alpha^2 in d dimensions; x is its leading vector (any scale). */
-function liftHomogeneous(A: Float64Array, n: number, d: number, r: Float64Array, stop: Stopper): Lifted {
-  const { u, determined } = liftedVector(
-    (i, out) => {
-      for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
-    },
-    n,
-    d,
-    stop,
-  );
-  return determined ? { x: u } : { x: u, ambiguity: NOT_DETERMINED };
 }
