@@ -3,6 +3,7 @@
  * alternatives; the cell of x (signs, n values) is served only as signs.npy, and neither GET /jobs/{id} nor
  * the done event carries it.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/types.js';
 import { generateProblem } from '../../src/problem/generate.js';
@@ -109,6 +110,30 @@ describe('the start in the job result', () => {
     const signs = (await getNpy(`/jobs/${job.id}/result/signs.npy`)).data!;
     expect(signs.filter((s) => s < 0)).toHaveLength(result.negativeSlacks!);
     expect(signs.every((s) => s === 1 || s === -1)).toBe(true);
+  });
+
+  it('a result stored before these fields existed still reads: 200 without them, signs.npy a 409', async () => {
+    const job = await submit(h, mixed);
+    await waitForJob(h, job.id, (j) => j.done, 60_000);
+    const redis = new Redis(h.redis.url);
+    try {
+      // this test's private Redis: the one result key of this job
+      const [key] = await redis.keys(`*${job.id}*:result`);
+      const { startMethod, negativeSlacks, signs, ambiguity, alternatives, ...old } = JSON.parse(
+        (await redis.get(key!))!,
+      );
+      expect(signs).toEqual(mixedSigns);
+      await redis.set(key!, JSON.stringify(old), 'KEEPTTL');
+    } finally {
+      redis.disconnect();
+    }
+    const res = await h.http().get(`/jobs/${job.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.result.x).toHaveLength(4);
+    expect(res.body.result).not.toHaveProperty('startMethod');
+    const body = expectProblem(await h.http().get(`/jobs/${job.id}/result/signs.npy`), 409);
+    expect(body.detail).toBe(`the result of job '${job.id}' has no signs`);
+    expect((await getNpy(`/jobs/${job.id}/result/x.npy`)).status).toBe(200);
   });
 
   it('a bad options.start is a 400 naming /options/start', async () => {
