@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { isEventId } from '../jobs/index.js';
 import { JOB_STATES } from '../jobs/types.js';
-import { METHODS, type StopReason } from '../solver/index.js';
+import { METHODS, type StartMethod, type StopReason } from '../solver/index.js';
 import { MAX_DELIVERIES } from '../webhooks/delivery-log.js';
 import { WEBHOOK_EVENTS } from '../webhooks/schema.js';
 import { solveDocSchema } from './solve-body.js';
@@ -36,6 +36,11 @@ const STOP_REASONS = [
 // Fails to compile when the solver gains a stop reason this list lacks.
 const allStopReasons: Exclude<StopReason, (typeof STOP_REASONS)[number]> extends never ? true : never = true;
 void allStopReasons;
+
+const START_METHODS = ['x0', 'global', 'global-signs', 'centre'] as const;
+const allStartMethods: Exclude<StartMethod, (typeof START_METHODS)[number]> extends never ? true : never =
+  true;
+void allStartMethods;
 
 export const jobStateSchema = z.enum(JOB_STATES).meta({
   description: 'queued -> running -> succeeded | failed | cancelled (a queued job may be cancelled directly)',
@@ -68,6 +73,26 @@ const jobResultSchema = z
     leverage: floats.meta({ description: 'sigma(x) at the returned x' }),
     maxAbsResidual: float.meta({ description: 'max_i |sigma_i(x) - sigma_i|' }),
     start: floats.meta({ description: 'the start point actually used' }),
+    // Optional: results stored before the solver reported them lack them, and a GET must not fail on those.
+    startMethod: z
+      .enum(START_METHODS)
+      .optional()
+      .meta({
+        description:
+          'how the start was found: `x0` (given), `global` (from A, b and sigma alone: x and its cell), ' +
+          '`global-signs` (the same, in the cell `signs` names), `centre` (the analytic centre of the cell)',
+      }),
+    negativeSlacks: z.int().min(0).optional().meta({
+      description:
+        'how many slacks a_i^T x - b_i are negative at x; the cell itself (+1/-1 per row) is `signs.npy`',
+    }),
+    ambiguity: z.string().optional().meta({
+      description:
+        'set when other points may have the same scores (b = 0, too few rows, ...): why, and what would settle it',
+    }),
+    alternatives: z.array(floats).optional().meta({
+      description: 'other points with exactly the scores of x (b = 0: -x)',
+    }),
     timings: z.object({
       startMs: float,
       solveMs: float,
@@ -131,6 +156,14 @@ export const jobSchema = z
     error: jobErrorSchema.optional(),
   })
   .meta({ id: 'Job' });
+
+/**
+ * The result's vectors served as .npy files (GET /jobs/{id}/result/{vector}). `signs` (n values) is served
+ * only there: the JSON result leaves it out.
+ */
+export const resultVectorSchema = z
+  .enum(['leverage.npy', 'x.npy', 'signs.npy'])
+  .meta({ description: 'which vector' });
 
 export const jobPageSchema = z
   .object({

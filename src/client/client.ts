@@ -19,6 +19,7 @@ import type {
   NpyProblem,
   Problem,
   Progress,
+  ResultVector,
 } from './types.js';
 
 export interface LevinvClientOptions {
@@ -325,8 +326,11 @@ export class LevinvClient {
     }
   }
 
-  /** A result vector (`leverage`: n scores, `x`: d numbers) from its .npy endpoint: exact float64, no JSON. */
-  async resultVector(id: string, vector: 'leverage' | 'x', options: CallOptions = {}): Promise<Float64Array> {
+  /**
+   * A result vector from its .npy endpoint: exact float64, no JSON. `leverage`: n scores, `x`: d numbers,
+   * `signs`: n values +1/-1, the cell of x (only here: the JSON result leaves it out).
+   */
+  async resultVector(id: string, vector: ResultVector, options: CallOptions = {}): Promise<Float64Array> {
     const response = await this.send(ROUTES.resultVector, { id, vector: `${vector}.npy` }, options);
     const bytes = new Uint8Array(await this.read(response, (r) => r.arrayBuffer()));
     return parseNpy(bytes, `${vector}.npy`).data;

@@ -28,5 +28,6 @@ export type {
   Problem,
   ProblemDetails,
   Progress,
+  ResultVector,
 } from './types.js';
 export { LevinvWebhookError, verifyWebhook, type WebhookHeaders } from './webhook.js';

@@ -12,6 +12,7 @@ import type {
   jobSchema,
   jobStateSchema,
   problemDetailsSchema,
+  resultVectorSchema,
   solveBodySchema,
 } from '../api/schemas.js';
 
@@ -20,6 +21,8 @@ export type Job = z.output<typeof jobSchema>;
 export type JobState = z.output<typeof jobStateSchema>;
 export type JobResult = NonNullable<Job['result']>;
 export type JobPage = z.output<typeof jobPageSchema>;
+/** A vector of GET /jobs/{id}/result/{vector}, named without `.npy`: `leverage`, `x` or `signs`. */
+export type ResultVector = z.output<typeof resultVectorSchema> extends `${infer V}.npy` ? V : never;
 export type Iterate = z.output<typeof iterateSchema>;
 export type IteratePage = z.output<typeof iteratePageSchema>;
 /** A job's webhook deliveries, oldest first (GET /jobs/{id}/deliveries). */

@@ -18,6 +18,7 @@ import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
 import { controlKeyList, type DataKeys, dataKeyList, type Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
+import { resultJson, shownResultJson } from './result-json.js';
 import { runScript, runScriptBuffer } from './scripts.js';
 import {
   isFinished,
@@ -366,9 +367,14 @@ export class JobStore {
     },
     now: number,
   ): Promise<boolean> {
-    // serialized once: stored by SEAL and spliced into the done event by CLOSE
-    const result = end.result ? JSON.stringify(end.result) : '';
-    const seal = [token, this.dataTtlSeconds, result, end.progress ? JSON.stringify(end.progress) : ''];
+    // serialized once: stored by SEAL and (without `signs`) spliced into the done event by CLOSE
+    const result = end.result ? resultJson(end.result) : { stored: '', shown: '' };
+    const seal = [
+      token,
+      this.dataTtlSeconds,
+      result.stored,
+      end.progress ? JSON.stringify(end.progress) : '',
+    ];
     let recorded = end.recorded;
     if (end.batch) {
       const [sealed, length] = await runScript<[number, number]>(
@@ -412,13 +418,13 @@ export class JobStore {
     // Before CLOSE: a finisher that dies in between leaves the BullMQ job to be handed out again, and the
     // worker that gets it runs closeFinished, which queues the message again (the same id: delivered once).
     await this.onFinished?.(view);
-    await this.close(toView(view, recorded), result);
+    await this.close(toView(view, recorded), result.shown);
     return true;
   }
 
   /**
    * CLOSE: the done event carries the finished job (built here, so the script needs no JSON), with
-   * `result`, the result's JSON as stored ('' for none), spliced in rather than serialized again.
+   * `result`, the result's JSON as shown ('' for none; result-json.ts), spliced in rather than serialized again.
    */
   private async close(view: JobView, result = ''): Promise<boolean> {
     const json = JSON.stringify(view);
@@ -441,7 +447,7 @@ export class JobStore {
     // its finisher may have died before queueing the webhook too (queued again: its id is fixed, so BullMQ
     // keeps one message)
     await this.onFinished?.(meta);
-    return await this.close(toView(meta, data.recorded), data.result ?? '');
+    return await this.close(toView(meta, data.recorded), shownResultJson(data.result ?? ''));
   }
 
   /**

@@ -7,7 +7,7 @@ import { LevinvClient, LevinvError, LevinvNetworkError } from '../client/index.j
 import type { Job, Progress } from '../client/types.js';
 import { SolverError, type SolverErrorCode } from '../solver/index.js';
 import { CliError, classifyError, EXIT_DATA, EXIT_OK, EXIT_SOFTWARE, EXIT_USAGE } from './cli-errors.js';
-import { createProgress, type Progress as ProgressLine } from './cli-progress.js';
+import { createProgress, formatStart, type Progress as ProgressLine } from './cli-progress.js';
 
 // Tests and benchmarks read event streams with the parser that moved into the client.
 export { parseEventStream, type SseEvent } from '../client/sse.js';
@@ -108,6 +108,7 @@ export async function submitProblem(
   } finally {
     progress?.end();
   }
+  if (progress && job.result) io.stderr.write(formatStart(job.result, job.n));
   io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
   if (!options.wait) return EXIT_OK;
   if (job.state === 'failed') {

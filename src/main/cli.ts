@@ -23,7 +23,7 @@ import {
 } from '../solver/index.js';
 import { CliError, classifyError, EXIT_OK, EXIT_USAGE } from './cli-errors.js';
 import { isDirectory, npyForm, readJson, writeNpyProblem, writeText } from './cli-io.js';
-import { createProgress } from './cli-progress.js';
+import { createProgress, formatStart } from './cli-progress.js';
 import { DEFAULT_API_URL, submitProblem } from './cli-submit.js';
 import { configSchema } from './config.js';
 
@@ -159,6 +159,7 @@ async function solveCommand(args: string[], io: CliIo): Promise<number> {
     // Also on failure, so that the error line does not land on the end of the progress line.
     progress?.end();
   }
+  if (progress) io.stderr.write(formatStart(result, problem.n));
 
   const output = xStar ? { ...result, relError: relativeError(result.x, xStar) } : result;
   const text = `${JSON.stringify(output, null, 2)}\n`;

@@ -100,7 +100,8 @@ describe('LevinvClient against the service', () => {
 
   it('iterates() pages through every recorded iterate in order', async () => {
     const job = await client.solve(
-      { ...problem, method: 'gd', options: { maxIterations: 25 } },
+      // from the centre: the global start lands on xStar at once, which leaves nothing to page through
+      { ...problem, method: 'gd', options: { maxIterations: 25, start: 'centre' } },
       { wait: 30 },
     );
     expect(job.done).toBe(true);
@@ -216,6 +217,19 @@ describe('LevinvClient against the service', () => {
     expect(error.status).toBe(409);
     await client.cancel(slow.id);
     await client.waitUntilDone(slow.id);
+  });
+
+  it("resultVector('signs') reads the cell of x, which the JSON result leaves out", async () => {
+    const mixed = generateProblem({ n: 60, d: 4, seed: 2, signs: 'mixed' });
+    const { signs: cell, ...withoutSigns } = mixed;
+    const job = await client.solve(withoutSigns, { wait: 30 });
+    expect(job.state).toBe('succeeded');
+    expect(job.result!.startMethod).toBe('global');
+    expect(job.result).not.toHaveProperty('signs');
+    const signs = await client.resultVector(job.id, 'signs');
+    expect(signs).toBeInstanceOf(Float64Array);
+    expect(Array.from(signs)).toEqual(cell);
+    expect(job.result!.negativeSlacks).toBe(cell!.filter((s) => s < 0).length);
   });
 
   it('solve() sends an NpyProblem as multipart .npy parts; a missing part is a 400', async () => {

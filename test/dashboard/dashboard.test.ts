@@ -25,7 +25,7 @@ interface ApiJob {
   id: string;
   state: string;
   done: boolean;
-  result?: { loss: number; x: number[] };
+  result?: { loss: number; x: number[]; startMethod?: string; negativeSlacks?: number };
 }
 
 async function api(base: string, path: string, init: RequestInit = {}, key?: string): Promise<Response> {
@@ -160,6 +160,12 @@ describe('dashboard served by npm start (open service)', () => {
       expect(job.state).toBe('succeeded');
       expect(Number(await finalLoss.textContent())).toBe(job.result!.loss);
       expect(await page.locator('#job-state').textContent()).toBe('succeeded');
+      // how the start was found and the cell's negative slacks, as the API has them
+      expect(job.result!.startMethod).toBe('global');
+      expect(await page.locator('[data-testid="start-method"]').textContent()).toBe('global');
+      expect(await page.locator('[data-testid="negative-slacks"]').textContent()).toBe(
+        `${job.result!.negativeSlacks} of 200`,
+      );
 
       // the loss plot drew every iterate, ending at the final loss
       const iterations = (await (await api(service.url, `/jobs/${id}/iterates?limit=1000`)).json()) as {

@@ -104,7 +104,11 @@ describe('levinv submit', () => {
     expect(code).toBe(EXIT_OK);
     expect(JSON.parse(stdout).state).toBe('succeeded');
     expect(stderr).toMatch(/\r {2}iter \d+ {2}loss /);
-    expect(stderr.endsWith('\n')).toBe(true);
+    // after the progress line, the start the worker used and the cell it found
+    const job = JSON.parse(stdout) as JobView;
+    const summary = `  start ${job.result!.startMethod}  negative slacks ${job.result!.negativeSlacks} of ${job.n}`;
+    expect(job.result!.startMethod).toMatch(/^(global|global-signs)$/);
+    expect(stderr.endsWith(`\x1b[K\n${summary}\n`)).toBe(true);
   });
 
   it('a failed job exits 65 with its message', async () => {

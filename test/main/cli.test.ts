@@ -132,6 +132,7 @@ describe('generate, solve, leverage', () => {
   it('solves a 150000-row problem (an n-length spread overflowed the stack from about 130k)', async () => {
     const big = await generated(['--n', '150000', '--d', '2', '--seed', '5']);
     const { code, stdout, stderr } = await run(['solve', '-'], {
+      // from the centre, as before the global start (which lands on xStar here and leaves no iteration)
       stdin: JSON.stringify({
         ...big,
         options: { maxIterations: 2, start: 'centre', record: { includeX: false } },
@@ -169,8 +170,48 @@ describe('generate, solve, leverage', () => {
     expect(JSON.parse(stdout).converged).toBe(true);
     const [firstLine] = stderr.split('\x1b[K');
     expect(firstLine).toMatch(/^\r {2}iter 0 {2}loss \d\.\de[+-]\d+ {2}\|g\| \d\.\de[+-]\d+$/);
-    expect(stderr.endsWith('\x1b[K\n')).toBe(true);
-    expect(stderr.indexOf('\n')).toBe(stderr.length - 1);
+    // the progress line ends, then one line on the start: an all-positive problem, found from the scores
+    const lines = stderr.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0].endsWith('\x1b[K')).toBe(true);
+    expect(lines[1]).toBe('  start global  negative slacks 0 of 60');
+    expect(lines[2]).toBe('');
+  });
+
+  it('finds the cell of a mixed-sign problem given without signs: the result and the terminal say so', async () => {
+    const mixed = await generated(['--n', '60', '--d', '4', '--seed', '2', '--signs', 'mixed']);
+    const { signs, ...withoutSigns } = mixed;
+    const negatives = signs!.filter((s) => s < 0).length;
+    expect(negatives).toBeGreaterThan(5);
+    const { code, stdout, stderr } = await run(['solve', '-'], {
+      stdin: JSON.stringify(withoutSigns),
+      tty: true,
+    });
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.startMethod).toBe('global');
+    expect(result.negativeSlacks).toBe(negatives);
+    expect(result.signs).toEqual(signs);
+    expect(result.relError).toBeLessThan(1e-8);
+    expect(stderr.split('\n').slice(1)).toEqual([`  start global  negative slacks ${negatives} of 60`, '']);
+  });
+
+  it('shows the ambiguity on the terminal: b = 0 leaves -x with the same scores', async () => {
+    const { A, xStar } = problem;
+    const b = problem.b.map(() => 0);
+    const scores = await run(['leverage', '-'], { stdin: JSON.stringify({ A, b, x: xStar }) });
+    const sigma = JSON.parse(scores.stdout) as number[];
+    const { code, stdout, stderr } = await run(['solve', '-'], {
+      stdin: JSON.stringify({ A, b, sigma }),
+      tty: true,
+    });
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.ambiguity).toMatch(/^b = 0/);
+    expect(result.alternatives).toEqual([result.x.map((v: number) => -v)]);
+    const lines = stderr.split('\n');
+    expect(lines[1]).toMatch(/^ {2}start global {2}negative slacks \d+ of 60$/);
+    expect(lines[2]).toBe(`  note: ${result.ambiguity}`);
   });
 
   it('prints leverage scores at xStar equal to the target', async () => {

@@ -94,6 +94,12 @@ export interface JobResult {
   leverage: number[];
   maxAbsResidual: number;
   relError?: number;
+  /** how the start was found (x0, global, global-signs, centre); absent in results stored before it */
+  startMethod?: string;
+  /** how many slacks are negative at x (the cell itself is signs.npy) */
+  negativeSlacks?: number;
+  /** why other points may have the same scores */
+  ambiguity?: string;
   warnings?: string[];
   timings?: { totalMs?: number };
 }

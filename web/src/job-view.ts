@@ -210,6 +210,11 @@ export class JobView {
       this.fact('reason', `${r.reason}${r.converged ? ' (converged)' : ''}`, 'reason');
       this.fact('max |sigma(x) - sigma|', short(r.maxAbsResidual));
       if (r.relError !== undefined) this.fact('relError', short(r.relError));
+      if (r.startMethod !== undefined) this.fact('start', r.startMethod, 'start-method');
+      if (r.negativeSlacks !== undefined) {
+        this.fact('negative slacks', `${r.negativeSlacks} of ${job.n}`, 'negative-slacks');
+      }
+      if (r.ambiguity) this.fact('ambiguity', r.ambiguity, 'ambiguity');
       if (r.timings?.totalMs !== undefined) this.fact('time', `${Math.round(r.timings.totalMs)} ms`);
       if (r.warnings?.length) this.fact('warnings', r.warnings.join('; '));
     }

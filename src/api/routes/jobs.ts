@@ -17,6 +17,7 @@ import {
   listQuerySchema,
   problemResponse,
   rateLimitedResponse,
+  resultVectorSchema,
   unauthorizedResponse,
 } from '../schemas.js';
 import { streamEvents } from '../sse.js';
@@ -56,11 +57,12 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
       tags: ['jobs'],
       summary: 'A result vector as a NumPy .npy file',
       description:
-        '`leverage.npy` (n scores) or `x.npy` (d numbers) of a job that has a result (succeeded, or ' +
+        '`leverage.npy` (n scores), `x.npy` (d numbers) or `signs.npy` (n values +1/-1: the cell of x, ' +
+        'the sign of each slack a_i^T x - b_i; not in the JSON) of a job that has a result (succeeded, or ' +
         'cancelled while running), as a little-endian float64 `.npy` file: for large n, instead of ' +
         'reading the JSON. 409 while the job has no result yet.',
       params: jobIdParamsSchema.extend({
-        vector: z.enum(['leverage.npy', 'x.npy']).meta({ description: 'which vector' }),
+        vector: resultVectorSchema,
       }),
       response: {
         200: {
@@ -75,14 +77,16 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService; closing: Abort
     handler: async (request, reply) => {
       const job = await jobs.get(request.params.id, request.owner);
       if (!job) throw jobNotFound(request.params.id);
-      const name = request.params.vector === 'x.npy' ? 'x' : 'leverage';
+      const name = request.params.vector.slice(0, -'.npy'.length) as 'leverage' | 'x' | 'signs';
       const values = job.result?.[name] as (number | null)[] | undefined;
-      if (!values) {
+      if (!job.result) {
         throw new HttpProblem(
           409,
           `job '${request.params.id}' has no result${job.done ? '' : ' yet'} (${job.state})`,
         );
       }
+      // results stored before the solver reported its cell have no signs
+      if (!values) throw new HttpProblem(409, `the result of job '${request.params.id}' has no ${name}`);
       // a non-finite value is null in JSON (schemas.ts float); NaN in the file
       const data = Float64Array.from(values, (v) => (v === null ? Number.NaN : v));
       return (
