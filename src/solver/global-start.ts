@@ -314,18 +314,37 @@ function solveSignFree(
   r: Float64Array,
   stop: Stopper,
 ): { u: Float64Array; ambiguity?: string } {
+  const k = system.k;
+  // Below the lifting size even an exact fit may not be the only one (and often is not).
+  const settled = (u: Float64Array) =>
+    system.n < (k * (k + 1)) / 2 ? { u, ambiguity: NOT_DETERMINED } : { u };
   let best = alternate(system, spectralStart(system, r), stop);
-  if (best.misfit <= EXACT) return { u: best.u };
+  if (best.misfit <= EXACT) return settled(best.u);
   const orthogonal = alternate(system, orthogonalStart(system), stop);
   if (orthogonal.misfit < best.misfit) best = orthogonal;
-  if (best.misfit <= EXACT) return { u: best.u };
-  const k = system.k;
+  if (best.misfit <= EXACT) return settled(best.u);
   if (k - 1 > MAX_LIFTED_D) return { u: best.u, ambiguity: liftTooLarge(k - 1) };
   const lifted = liftedVector(system, stop);
   const polished = alternate(system, lifted.u, stop);
   if (polished.misfit <= best.misfit) best = polished;
-  return lifted.determined ? { u: best.u } : { u: best.u, ambiguity: NOT_DETERMINED };
+  if (lifted.determined) return { u: best.u };
+  // Not determined (too few rows): random starts, cheap at O(n d) a round, until one fits exactly.
+  let state = 0x2545f491;
+  const random = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32 - 0.5;
+  };
+  for (let attempt = 0; attempt < RANDOM_STARTS && best.misfit > EXACT; attempt++) {
+    const tried = alternate(system, Float64Array.from({ length: k }, random), stop);
+    if (tried.misfit < best.misfit) best = tried;
+  }
+  return { u: best.u, ambiguity: NOT_DETERMINED };
 }
+
+/** Random starts tried when the rows do not determine the lifted system. */
+const RANDOM_STARTS = 32;
 
 /** e_i = (a_i, -b_i) / r_i and u = (x, 1) / alpha: x = u_1..d / u_d+1 (the sign of u cancels). */
 function recover(
