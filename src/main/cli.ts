@@ -57,6 +57,7 @@ Commands:
       --d D             columns, 1 <= D <= N (required)
       --seed S          integer seed (default 1)
       --signs SIGNS     positive | mixed (default positive; mixed: ~30% negative slacks)
+      --hide-cell       leave the signs out (the solver then finds the cell from the scores alone)
       --format FORMAT   json (default) | npy: one NumPy .npy file (float64) per array, in --out DIR
       --out PATH        write the JSON to PATH, or the .npy files into the directory PATH
   leverage FILE|-       print sigma(x) for the { A, b, x } in FILE (- reads stdin)
@@ -174,6 +175,7 @@ async function generateCommand(args: string[], io: CliIo): Promise<number> {
     d: { type: 'string' },
     seed: { type: 'string' },
     signs: { type: 'string' },
+    'hide-cell': { type: 'boolean' },
     format: { type: 'string' },
     out: { type: 'string' },
   });
@@ -202,6 +204,8 @@ async function generateCommand(args: string[], io: CliIo): Promise<number> {
     if (error instanceof InputError) throw usageError(`generate: ${error.message}`);
     throw error;
   }
+  // xStar stays: it is the answer the result's relError is measured against, not a hint
+  if (values['hide-cell']) delete problem.signs;
   if (format === 'npy') {
     await writeNpyProblem(values.out!, problem);
     return EXIT_OK;

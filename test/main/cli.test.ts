@@ -54,6 +54,30 @@ describe('generate, solve, leverage', () => {
     expect(await generated(['--n', '60', '--d', '4', '--seed', '3'])).toEqual(problem);
     const mixed = await generated(['--n', '60', '--d', '4', '--signs', 'mixed']);
     expect(mixed.signs).toHaveLength(60);
+    const hidden = await generated(['--n', '60', '--d', '4', '--signs', 'mixed', '--hide-cell']);
+    expect(hidden.signs).toBeUndefined();
+    expect(hidden.xStar).toEqual(mixed.xStar);
+  });
+
+  it("solves a mixed-sign problem generated with its cell hidden: the cell found is the generator's", async () => {
+    const mixed = await generated(['--n', '200', '--d', '6', '--seed', '4', '--signs', 'mixed']);
+    const hidden = await generated([
+      '--n',
+      '200',
+      '--d',
+      '6',
+      '--seed',
+      '4',
+      '--signs',
+      'mixed',
+      '--hide-cell',
+    ]);
+    const { code, stdout } = await run(['solve', '-'], { stdin: JSON.stringify(hidden) });
+    expect(code).toBe(EXIT_OK);
+    const result = JSON.parse(stdout);
+    expect(result.startMethod).toBe('global');
+    expect(result.signs).toEqual(mixed.signs);
+    expect(result.relError).toBeLessThan(1e-10);
   });
 
   it('writes the same problem as .npy files with --format npy --out DIR, and asks for DIR', async () => {
