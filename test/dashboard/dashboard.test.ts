@@ -12,6 +12,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { JobService } from '../../src/jobs/types.js';
+import { generateProblem as generateInNode } from '../../src/problem/generate.js';
+import { parseNpy } from '../../src/problem/npy.js';
 import { slowBody, TEST_LIMITS } from '../api/harness.js';
 import { redisForFile, uniquePrefix } from '../helpers/redis.js';
 import { launchBrowser, launchService, missingPrerequisite, type Service, screenshot } from './browser.js';
@@ -166,6 +168,13 @@ describe('dashboard served by npm start (open service)', () => {
       expect(await page.locator('[data-testid="negative-slacks"]').textContent()).toBe(
         `${job.result!.negativeSlacks} of 200`,
       );
+      // generated with mixed signs (the default), and the cell found without them is the generator's
+      await page
+        .locator(
+          `[data-testid="cell-match"]:text-is("${job.result!.negativeSlacks} of 200 negative; matches the generator's (200 of 200 rows)")`,
+        )
+        .waitFor();
+      expect(job.result!.negativeSlacks).toBeGreaterThan(0);
 
       // the loss plot drew every iterate, ending at the final loss
       const iterations = (await (await api(service.url, `/jobs/${id}/iterates?limit=1000`)).json()) as {
@@ -188,6 +197,60 @@ describe('dashboard served by npm start (open service)', () => {
       await page.locator(`#jobs-table tr[data-id="${id}"][data-state="succeeded"]`).waitFor();
       await screenshot(page, 'solved');
       expect(errors).toEqual([]);
+    },
+  );
+
+  browserIt(
+    "sends a generated problem without signs or x0, and shows the found cell against the generator's",
+    async () => {
+      const sent: Record<string, unknown>[] = [];
+      const onRequest = (request: import('playwright-core').Request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/solve') {
+          sent.push(JSON.parse(request.postData() ?? 'null') as Record<string, unknown>);
+        }
+      };
+      page.on('request', onRequest);
+      try {
+        await page.click('.tabs [data-tab="generate"]');
+        await page.fill('#form-generate input[name="n"]', '60');
+        await page.fill('#form-generate input[name="d"]', '4');
+        await page.fill('#form-generate input[name="seed"]', '1');
+        await page.selectOption('#form-generate select[name="signs"]', 'mixed');
+        await page.selectOption('#form-generate select[name="method"]', 'newton');
+        await page.click('#form-generate button[type="submit"]');
+        const id = await submittedId(page);
+        await page.locator('#job[data-state="succeeded"]').waitFor();
+
+        // the problem as sent: no hint of the cell or of a start
+        expect(sent).toHaveLength(1);
+        expect(Object.keys(sent[0]).sort()).toEqual(['A', 'b', 'method', 'options', 'sigma', 'xStar']);
+
+        // the generator's cell, drawn again in Node (the page's generator is held to this draw)
+        const truth = generateInNode({ n: 60, d: 4, seed: 1, signs: 'mixed' }).signs!;
+        const negative = truth.filter((sign) => sign === -1).length;
+        expect(negative).toBeGreaterThan(0);
+        const line = page.locator('[data-testid="cell-match"]');
+        await line.waitFor();
+        expect(await line.textContent()).toBe(
+          `${negative} of 60 negative; matches the generator's (60 of 60 rows)`,
+        );
+
+        // what the API says: found by the global start, and signs.npy is the generator's cell
+        const job = await jobOf(service.url, id);
+        expect(job.result!.startMethod).toBe('global');
+        expect(job.result!.negativeSlacks).toBe(negative);
+        const signs = await api(service.url, `/jobs/${id}/result/signs.npy`);
+        expect(signs.status).toBe(200);
+        const { data } = parseNpy(new Uint8Array(await signs.arrayBuffer()), 'signs');
+        expect(Array.from(data)).toEqual(truth);
+        expect(await page.locator('#job-links a:text-is("signs.npy")').getAttribute('href')).toBe(
+          `/jobs/${id}/result/signs.npy`,
+        );
+        await screenshot(page, 'cell-match');
+        expect(errors).toEqual([]);
+      } finally {
+        page.off('request', onRequest);
+      }
     },
   );
 
@@ -417,6 +480,8 @@ describe('dashboard with API keys (dist/main/api.js and a worker)', () => {
       const job = await jobOf(apiProcess.url, id, SECRET);
       expect(Number(await page.locator('[data-testid="final-loss"]').textContent())).toBe(job.result!.loss);
       await page.locator('#plot-x canvas').waitFor();
+      // signs.npy was read with the key too
+      await page.locator('[data-testid="cell-match"]', { hasText: /\(60 of 60 rows\)$/ }).waitFor();
       await screenshot(page, 'with-key');
 
       // a wrong key: the API's own words again

@@ -1,7 +1,11 @@
-/** The dashboard's DOM-free modules, in Node: the browser's problem generator and the event-stream parser. */
+/**
+ * The dashboard's DOM-free modules, in Node: the browser's problem generator, the cell comparison and the
+ * event-stream parser.
+ */
 import { describe, expect, it } from 'vitest';
 import { generateProblem as generateInNode } from '../../src/problem/generate.js';
 import { leverageScores } from '../../src/solver/index.js';
+import { cellText, compareCells } from '../../web/src/cell.js';
 import { checkParams, generateProblem, leverageAt } from '../../web/src/generate.js';
 import { parseEvents } from '../../web/src/sse-parse.js';
 
@@ -17,7 +21,9 @@ describe('web/src/generate.ts', () => {
     expect(browser.A).toEqual(node.A);
     expect(browser.b).toEqual(node.b);
     expect(browser.xStar).toEqual(node.xStar);
-    expect(browser.signs).toEqual(node.signs);
+    // the cell apart from the problem (the page does not send it); the CLI writes it for mixed only
+    expect(browser.cell).toEqual(node.signs ?? new Array(n).fill(1));
+    expect(browser).not.toHaveProperty('signs');
     // sigma from the normal equations against the solver's QR
     const worst = Math.max(...browser.sigma.map((s, i) => Math.abs(s - node.sigma[i])));
     expect(worst).toBeLessThan(1e-12);
@@ -48,6 +54,46 @@ describe('web/src/generate.ts', () => {
     expect(() => leverageAt(A, new Float64Array([0, 0, 0]), new Float64Array([1, 1]), 3, 2)).toThrow(
       'rank-deficient',
     );
+  });
+});
+
+describe('web/src/cell.ts', () => {
+  it("says the found cell matches the generator's, counting the negative rows", () => {
+    const { cell } = generateProblem(60, 4, 1, 'mixed');
+    const negative = cell.filter((s) => s === -1).length;
+    expect(negative).toBeGreaterThan(0);
+    expect(negative).toBeLessThan(60);
+    const same = compareCells([...cell], cell)!;
+    expect(same).toEqual({ n: 60, negative, agree: 60, differing: [] });
+    expect(cellText(same)).toBe(`${negative} of 60 negative; matches the generator's (60 of 60 rows)`);
+  });
+
+  it('names how many rows differ and the first of them', () => {
+    const generator = [1, 1, -1, 1, -1, 1, 1, 1];
+    const one = compareCells([1, 1, -1, 1, -1, 1, -1, 1], generator)!;
+    expect(one).toEqual({ n: 8, negative: 3, agree: 7, differing: [6] });
+    expect(cellText(one)).toBe(
+      "3 of 8 negative; differs from the generator's in 1 row (7 of 8 agree; row index 6)",
+    );
+    // the opposite cell (what -x would give) differs everywhere; a NaN sign agrees with nothing
+    const flipped = compareCells(
+      generator.map((s) => -s),
+      generator,
+    )!;
+    expect(flipped.agree).toBe(0);
+    expect(cellText(flipped)).toBe(
+      "6 of 8 negative; differs from the generator's in 8 rows (0 of 8 agree; row indices 0, 1, 2, 3, 4, ...)",
+    );
+    expect(compareCells([1, Number.NaN, -1], [1, 1, -1])).toEqual({
+      n: 3,
+      negative: 1,
+      agree: 2,
+      differing: [1],
+    });
+  });
+
+  it('compares nothing when the lengths differ', () => {
+    expect(compareCells([1, 1], [1, 1, 1])).toBeUndefined();
   });
 });
 

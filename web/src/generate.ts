@@ -3,7 +3,9 @@
  * its PRNG, bundled as they are), so a seed gives the CLI's problem, with sigma = sigma(xStar) computed here from the normal
  * equations (the solver itself is not bundled: it needs Node's threads and files). One difference: the
  * CLI redraws when a draw's cell has no analytic centre; this sends the first draw, and the solver then
- * says so (EMPTY_CELL / UNBOUNDED_CELL), which for n well above d practically never happens.
+ * says so (EMPTY_CELL / UNBOUNDED_CELL), which for n well above d practically never happens. Another:
+ * the CLI writes `signs` into a mixed problem; here the cell is returned apart, as `cell`, so the page
+ * sends the problem without it.
  */
 import { drawProblem, type SignPattern, toRows } from '../../src/problem/draw.js';
 import { createRng } from '../../src/problem/random.js';
@@ -14,8 +16,12 @@ export interface GeneratedProblem {
   A: number[][];
   b: number[];
   sigma: number[];
-  signs?: number[];
   xStar: number[];
+  /**
+   * The generator's cell, the sign of each slack a_i^T xStar - b_i (all +1 for 'positive'): kept by the
+   * page to hold the solver's cell against, never sent (the solver is to find it from A, b and sigma).
+   */
+  cell: number[];
 }
 
 export function checkParams(n: number, d: number, seed: number): string | undefined {
@@ -88,7 +94,7 @@ export function generateProblem(n: number, d: number, seed: number, signs: SignP
     A: toRows(A, n, d),
     b: Array.from(b),
     sigma: leverageAt(A, b, xStar, n, d),
-    ...(signs === 'mixed' ? { signs: Array.from(signVector) } : {}),
     xStar: Array.from(xStar),
+    cell: Array.from(signVector),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * One job, live: its facts, loss and gradient-norm plots fed by the event stream (backfilled from the
  * recorded iterates first), and once done the recovered x against xStar and the leverage at x against the
- * target scores, where the page knows them (problems submitted from this tab); cancel and delete.
+ * target scores, where the page knows them (problems submitted from this tab), and for a problem the
+ * page generated the cell the solver found against the generator's; cancel and delete.
  */
 import {
   ApiError,
@@ -12,9 +13,12 @@ import {
   type Job,
   jobPath,
   type Progress,
+  request,
 } from './api.js';
+import { cellText, compareCells } from './cell.js';
 import { $, clearStatus, el, short, showError, showStatus } from './dom.js';
 import { forget, recall } from './known.js';
+import { readNpyVector } from './npy.js';
 import { destroyPlots, LogSeries, scatter } from './plots.js';
 import { readEventStream } from './sse.js';
 
@@ -169,6 +173,25 @@ export class JobView {
       $('#plot-lev-note').textContent =
         'the targets are known only for problems submitted from this tab: leverage by row (max |sigma(x) - sigma| is above)';
     }
+    if (known.cell) await this.showCell(id, known.cell, signal);
+  }
+
+  /** The found cell (signs.npy: the JSON result leaves the signs out) against the generator's. */
+  private async showCell(id: string, generator: number[], signal: AbortSignal): Promise<void> {
+    let text: string;
+    try {
+      const res = await request(`${jobPath(id)}/result/signs.npy`, { signal });
+      const found = readNpyVector(await res.arrayBuffer());
+      const comparison = found && compareCells(found, generator);
+      text = comparison
+        ? cellText(comparison)
+        : `signs.npy is not ${generator.length} float64 signs: not compared`;
+    } catch (error) {
+      if (signal.aborted) return;
+      // a result stored before the solver reported its cell has no signs (409): the rest still shows
+      text = `not compared: ${(error as Error).message}`;
+    }
+    if (!signal.aborted) this.fact('cell', text, 'cell-match');
   }
 
   private fact(name: string, value: string, testId?: string): void {
@@ -236,6 +259,7 @@ export class JobView {
       [`${path}/iterates?limit=1000`, 'iterates'],
       [`${path}/result/x.npy`, 'x.npy'],
       [`${path}/result/leverage.npy`, 'leverage.npy'],
+      [`${path}/result/signs.npy`, 'signs.npy'],
     ].map(([href, text]) => el('a', { href, target: '_blank', rel: 'noopener' }, text));
     const holder = $('#job-links');
     holder.replaceChildren();

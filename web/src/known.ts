@@ -1,11 +1,14 @@
 /**
- * What the page knows of a problem it submitted and the API does not give back: the target scores sigma
- * and the generator's xStar, by job id, for the plots. In memory, and in sessionStorage while small
- * enough, so a reload of the tab keeps them.
+ * What the page knows of a problem it submitted and the API does not give back: the target scores sigma,
+ * the generator's xStar and, for a problem the page generated, the generator's cell, by job id, for the
+ * plots and the cell line. In memory, and in sessionStorage while small enough, so a reload of the tab
+ * keeps them.
  */
 export interface KnownVectors {
   sigma?: number[];
   xStar?: number[];
+  /** the generator's signs of A xStar - b: only for problems generated in this page (never sent) */
+  cell?: number[];
 }
 
 const PREFIX = 'levinv.known.';
@@ -16,7 +19,10 @@ const memory = new Map<string, KnownVectors>();
 const numbers = (v: unknown): number[] | undefined =>
   Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
 
-/** The vectors of a problem document (JSON), when they are there. */
+/**
+ * The vectors of a problem document (JSON), when they are there. Not its `signs`: those were sent, so the
+ * solver was told the cell rather than finding it.
+ */
 export function vectorsOf(problem: unknown): KnownVectors {
   if (!problem || typeof problem !== 'object') return {};
   const { sigma, xStar } = problem as Record<string, unknown>;
@@ -25,8 +31,14 @@ export function vectorsOf(problem: unknown): KnownVectors {
   return { ...(s ? { sigma: s } : {}), ...(x ? { xStar: x } : {}) };
 }
 
+/** What remember() stored: a problem document's vectors and the generator's cell. */
+function storedVectors(stored: unknown): KnownVectors {
+  const cell = numbers((stored as Record<string, unknown> | null)?.cell);
+  return { ...vectorsOf(stored), ...(cell ? { cell } : {}) };
+}
+
 export function remember(id: string, vectors: KnownVectors): void {
-  if (!vectors.sigma && !vectors.xStar) return;
+  if (!vectors.sigma && !vectors.xStar && !vectors.cell) return;
   memory.set(id, vectors);
   const text = JSON.stringify(vectors);
   if (text.length > MAX_STORED_CHARS) return;
@@ -43,7 +55,7 @@ export function recall(id: string): KnownVectors {
   const text = sessionStorage.getItem(PREFIX + id);
   if (!text) return {};
   try {
-    return vectorsOf(JSON.parse(text));
+    return storedVectors(JSON.parse(text));
   } catch {
     return {};
   }

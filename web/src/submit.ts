@@ -1,6 +1,7 @@
 /**
  * The three ways to submit: a problem generated in the browser, a pasted (or chosen) JSON document, and
- * .npy files as multipart/form-data. Each remembers the sigma and xStar it sent, for the job's plots.
+ * .npy files as multipart/form-data. Each remembers the sigma and xStar it sent, for the job's plots, and
+ * the generator the cell it drew (and did not send).
  */
 import { ApiError, type Job, submitForm, submitJson } from './api.js';
 import { $, el, showError, showStatus } from './dom.js';
@@ -67,15 +68,20 @@ export class SubmitPanel {
     const seed = Number(data.get('seed'));
     const bad = checkParams(n, d, seed);
     if (bad) throw new ApiError(0, { title: 'Invalid parameters', detail: bad });
-    const problem = generateProblem(n, d, seed, data.get('signs') as SignPattern);
+    const { A, b, sigma, xStar, cell } = generateProblem(n, d, seed, data.get('signs') as SignPattern);
     const maxIterations = Number(data.get('maxIterations'));
+    // Neither signs nor x0: the solver finds the cell from A, b and sigma, and the page then holds the
+    // cell it found against the generator's. xStar only gives the result its relError.
     const body = {
-      ...problem,
+      A,
+      b,
+      sigma,
+      xStar,
       method: data.get('method'),
       ...(maxIterations > 0 ? { options: { maxIterations } } : {}),
     };
     const job = await submitJson(JSON.stringify(body));
-    return { job, known: { sigma: problem.sigma, xStar: problem.xStar } };
+    return { job, known: { sigma, xStar, cell } };
   }
 
   private async paste(): Promise<{ job: Job; known: KnownVectors }> {
