@@ -69,6 +69,15 @@ describe('what can be known', () => {
     expect(relativeError(signed.x, xStar)).toBeLessThan(1e-10);
   });
 
+  it('n just above the lifting size: xStar, and no note', () => {
+    // (d+1)(d+2)/2 = 45 unknowns, 50 rows
+    const { problem, xStar, signs } = hiddenCellProblem({ n: 50, d: 8, seed: 10 });
+    const result = solve(problem);
+    expect(result.ambiguity).toBeUndefined();
+    expect(wrongSigns(result.signs, signs)).toBe(0);
+    expect(relativeError(result.x, xStar)).toBeLessThan(1e-10);
+  });
+
   it('noisy targets (1e-4 relative on each score): x within 1e-2, at the loss minimum of the found cell', () => {
     const { problem, xStar, signs } = hiddenCellProblem({ n: 2000, d: 10, seed: 9, noise: 1e-4 });
     const result = solve(problem);
