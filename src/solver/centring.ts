@@ -1,7 +1,8 @@
 /**
- * Phase II of the start point: damped Newton on -sum log s_i from a strictly feasible point. The Newton
- * step solves the least-squares problem min || diag(1/s) A p - 1 || by QR (no normal equations):
- * with diag(1/s) A = Q R and y = (Q^T 1)_{1..d}, p = R^{-1} y and lambda^2 = ||y||^2.
+ * Phase II of the start point (docs/MATH.md, "Phase II: Newton to the centre"): damped Newton on
+ * -sum log s_i from a strictly feasible point. The Newton step solves the least-squares problem
+ * min || diag(1/s) A p - 1 || by QR (no normal equations): with diag(1/s) A = Q R and y = (Q^T 1)_{1..d},
+ * p = R^{-1} y and lambda^2 = ||y||^2.
  *
  * Near the centre the slacks change by a relative O(lambda) per step, so the last QR's R still describes
  * diag(1/s) A to that accuracy: the following steps reuse it (chord steps, y = R^{-T} A^T (1/s), O(n d)

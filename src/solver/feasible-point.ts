@@ -1,8 +1,9 @@
 /**
- * Phase I of the start point: a strictly feasible point of the cell. Barrier method on min t s.t.
- * s_i(x) + t > 0 and ||x|| < radius (the ball keeps the subproblems bounded even when the cell is
- * unbounded or empty); it returns as soon as t < 0. Weak duality decides emptiness: at a centred point,
- * t* >= t - (n + 1) / kappa. The O(n d^2) Hessian sums run on the kernels; every buffer is reused.
+ * Phase I of the start point (docs/MATH.md, "Phase I: a strictly feasible point"): a strictly feasible
+ * point of the cell. Barrier method on min t s.t. s_i(x) + t > 0 and ||x|| < radius (the ball keeps the
+ * subproblems bounded even when the cell is unbounded or empty); it returns as soon as t < 0. Weak
+ * duality decides emptiness: at a centred point, t* >= t - (n + 1) / kappa. The O(n d^2) Hessian sums run
+ * on the kernels; every buffer is reused.
  */
 import { SolverError } from './errors.js';
 import type { Kernels } from './kernels.js';

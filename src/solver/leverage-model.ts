@@ -1,6 +1,7 @@
 /**
  * The loss L(x) = 1/2 ||sigma(x) - sigma||^2 + 1/2 ||diag(w) A x||^2, its gradient, the Jacobian of the
- * scores and the exact Hessian, as derived in MATH.md.
+ * scores and the exact Hessian, as derived in docs/MATH.md, "Derivatives", and computed as in
+ * docs/MATH.md, "The factored and direct paths".
  *
  * Two computation paths give the same numbers:
  * - `factored`: never forms an n x n array. With A_x = U T (thin QR) and y_i = u_i (x) u_i, every term

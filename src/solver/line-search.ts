@@ -1,6 +1,6 @@
 /**
- * Step length along a direction p (MATH.md, Newton step 3): never cross a wall a_i^T x = b_i (the cell,
- * and so the sign of every slack, is fixed for the whole run), then Armijo backtracking.
+ * Step length along a direction p (docs/MATH.md, "The line search"): never cross a wall a_i^T x = b_i
+ * (the cell, and so the sign of every slack, is fixed for the whole run), then Armijo backtracking.
  */
 import type { LeverageModel, Point } from './leverage-model.js';
 

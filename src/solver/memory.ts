@@ -48,7 +48,10 @@ function arrays(n: number, d: number, method: Method, path: DerivativePath): num
   return problem + points + small + derivatives(n, d, method, path);
 }
 
-/** Doubles the derivatives of one iteration allocate (MATH.md; leverage-model.ts, step-direction.ts). */
+/**
+ * Doubles the derivatives of one iteration allocate (docs/MATH.md, "The factored and direct paths";
+ * leverage-model.ts, step-direction.ts).
+ */
 function derivatives(n: number, d: number, method: Method, path: DerivativePath): number {
   const nd = n * d;
   const m = (d * (d + 1)) / 2;

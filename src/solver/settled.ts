@@ -1,8 +1,8 @@
 /**
- * A stopping rule that does not depend on the problem's scaling (issue #8). ||grad L|| <= tolerance is an
- * absolute test: with slacks near the walls (1/s_i up to 1e4) or heavy-tailed rows, the gradient's
- * summands are so large that its rounding floor (5e-8 to 5e-7 measured) lies far above the default 1e-10,
- * and Newton ran on to maxIterations at x* to 1e-16.
+ * A stopping rule that does not depend on the problem's scaling (docs/MATH.md, "Stopping rules").
+ * ||grad L|| <= tolerance is an absolute test: with slacks near the walls (1/s_i up to 1e4) or
+ * heavy-tailed rows, the gradient's summands are so large that its rounding floor (5e-8 to 5e-7 measured)
+ * lies far above the default 1e-10, and Newton ran on to maxIterations at x* to 1e-16.
  *
  * Instead: the second-order step p (Newton or Gauss-Newton, taken without a shift, so H is positive
  * definite and p is the Newton decrement's direction) would move no slack by more than
@@ -12,10 +12,11 @@
  *
  * Then no step can change s(x), and so sigma(x), by more than rounding: x is a minimiser to working
  * precision. The test is invariant to scaling a row (a_i, b_i), a column of A (with x), and the loss.
- * Measured on 5 seeds each of the two problem kinds of issue #8 and 3 generated problems: at the
- * converged iterates the largest ratio |(A p)_i| / (eps (|A||x| + |b|)_i) is 0.14 to 2.1; one iterate
- * earlier (x* to 1e-15 .. 5e-15) 3.9 to 24; two earlier, 7e4 and more. 64 leaves a margin of 30 over
- * that rounding floor and stops at most one Newton step (which would change x by ~1e-15) early.
+ * Measured on 5 seeds each of those two problem kinds (slacks near the walls, Cauchy rows) and 3
+ * generated problems: at the converged iterates the largest ratio |(A p)_i| / (eps (|A||x| + |b|)_i) is
+ * 0.14 to 2.1; one iterate earlier (x* to 1e-15 .. 5e-15) 3.9 to 24; two earlier, 7e4 and more. 64
+ * leaves a margin of 30 over that rounding floor and stops at most one Newton step (which would change x
+ * by ~1e-15) early.
  * Approaching a wall the full step moves the nearest slack by about its own size, far above rounding, so
  * the rule never fires there.
  */

@@ -1,6 +1,6 @@
 /**
  * Solves (H + lambda I) p = rhs with the smallest lambda from {0, t, 2t, 4t, ...}, t = 1e-8 max|H_ii|,
- * for which the Cholesky factorisation succeeds (MATH.md, Newton step 2) and the solution passes
+ * for which the Cholesky factorisation succeeds (docs/MATH.md, "Newton") and the solution passes
  * `accept` (default: any finite solution).
  *
  * The Hessian is d x d; the factorisation runs on one reused Float64Array in exactly ml-matrix's

@@ -25,7 +25,10 @@ import type {
 } from './types.js';
 import { validateCheckpoint, validateProblem } from './validate.js';
 
-/** Solves an inverse leverage score problem (see MATH.md). Throws SolverError for bad or ill-posed input. */
+/**
+ * Solves an inverse leverage score problem (docs/MATH.md, "Algorithms"). Throws SolverError for bad or
+ * ill-posed input.
+ */
 export function solve(
   problem: Problem,
   options: Partial<SolveOptions> = {},
@@ -80,7 +83,7 @@ export function solve(
   const startList = Array.from(start);
   const recorder = new IterateRecorder(opts.record);
   const armijo = opts.lineSearch === 'armijo';
-  // gd's trial step grows after each success (MATH.md, gradient descent), so it is part of the state.
+  // gd's trial step grows after each success (docs/MATH.md, "Gradient descent"), so it is part of the state.
   let trialStep = method === 'gd' ? (resume?.trialStep ?? opts.stepSize) : 1;
   let previousLoss = resume?.previousLoss ?? Number.NaN;
   let lastIteration = resume?.iteration ?? 0;

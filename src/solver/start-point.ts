@@ -1,8 +1,8 @@
 /**
  * The default start point: the analytic centre of the cell {x : signs_i (a_i^T x - b_i) > 0}, i.e. the
- * minimiser of -sum_i log(signs_i s_i(x)) (MATH.md, "Start point"): a strictly feasible point first
- * (phase I, feasible-point.ts), then Newton to the centre (phase II, centring.ts), both on the cell with
- * unit rows (start-cell.ts).
+ * minimiser of -sum_i log(signs_i s_i(x)) (docs/MATH.md, "The analytic-centre start"): a strictly
+ * feasible point first (phase I, feasible-point.ts), then Newton to the centre (phase II, centring.ts),
+ * both on the cell with unit rows (start-cell.ts).
  */
 import { centre } from './centring.js';
 import { feasiblePoint } from './feasible-point.js';

@@ -1,5 +1,5 @@
 /**
- * Search directions for the three methods (MATH.md, "Algorithms"). Each returns p and the shift lambda
+ * Search directions for the three methods (docs/MATH.md, "Algorithms"). Each returns p and the shift lambda
  * it needed, or null when no finite direction exists (a numerical breakdown).
  */
 import { LuDecomposition, Matrix } from 'ml-matrix';

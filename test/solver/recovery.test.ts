@@ -1,7 +1,8 @@
 /**
- * Recovery from the default start (the analytic centre) on random polytopes n = 200, d = 8 with x* strictly
- * inside (MATH.md: exact Newton recovered x* in 20 of 20 trials). Tolerances: relative error in x of 1e-8
- * for the second-order methods, 1e-5 for gradient descent (the issue's targets).
+ * Recovery from the default start (the global start: docs/MATH.md, "The global start") on 20 random
+ * problems n = 200, d = 8 with x* strictly inside an all-positive or a mixed-sign cell. Tolerances:
+ * relative error in x of 1e-8 for the second-order methods, 1e-5 for gradient descent (the issue's
+ * targets).
  */
 import { describe, expect, it } from 'vitest';
 import { generateProblem } from '../../src/problem/generate.js';
