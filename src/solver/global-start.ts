@@ -24,6 +24,7 @@ import type { Kernels } from './kernels.js';
 import { leverageWeights } from './leverage-weights.js';
 import type { Stopper } from './stop.js';
 import type { Problem } from './types.js';
+import { signsAt } from './validate.js';
 
 export interface GlobalStart {
   x: Float64Array;
@@ -85,7 +86,7 @@ export function globalStart(
   for (let i = 0; i < n && homogeneous; i++) homogeneous = b[i] === 0;
   const found2 = homogeneous ? recoverHomogeneous(A, n, d, r, stop) : recover(A, b, n, d, r, stop);
   const { x } = found2;
-  const cell = signsOf(A, b, n, d, x);
+  const cell = signsAt(problem, x);
   if (homogeneous)
     return { x, signs: cell, ...found, ambiguity: HOMOGENEOUS, alternatives: [x.map((v) => -v)] };
   return {
@@ -95,17 +96,6 @@ export function globalStart(
     ...(found2.ambiguity ? { ambiguity: found2.ambiguity } : {}),
     alternatives: [],
   };
-}
-
-/** The signs of A x - b (+1 for a zero slack, which the polish moves off the wall). */
-function signsOf(A: Float64Array, b: Float64Array, n: number, d: number, x: Float64Array): Int8Array {
-  const out = new Int8Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = -b[i];
-    for (let j = 0; j < d; j++) s += A[i * d + j] * x[j];
-    out[i] = s < 0 ? -1 : 1;
-  }
-  return out;
 }
 
 function inCell(

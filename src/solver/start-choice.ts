@@ -8,6 +8,7 @@ import type { Kernels } from './kernels.js';
 import { analyticCentre } from './start-point.js';
 import type { Stopper } from './stop.js';
 import type { Problem, StartChoice, StartInfo } from './types.js';
+import { signsAt } from './validate.js';
 
 export interface ChosenStart {
   x: Float64Array;
@@ -47,14 +48,6 @@ export function chooseStart(
 
 /** The sign of each slack a_i^T x - b_i at x (+1 for 0, which no iterate has), and how many are negative. */
 export function cellOf(problem: Problem, x: ArrayLike<number>): { signs: number[]; negative: number } {
-  const { n, d, A, b } = problem;
-  const signs = new Array<number>(n);
-  let negative = 0;
-  for (let i = 0; i < n; i++) {
-    let s = -b[i];
-    for (let j = 0; j < d; j++) s += A[i * d + j] * x[j];
-    signs[i] = s < 0 ? -1 : 1;
-    if (s < 0) negative++;
-  }
-  return { signs, negative };
+  const signs = Array.from(signsAt(problem, x));
+  return { signs, negative: signs.filter((s) => s < 0).length };
 }

@@ -176,8 +176,8 @@ export function cellSigns(problem: Problem): Int8Array | undefined {
   return signsAt(problem, x0);
 }
 
-/** The signs of the slacks at x (+1 where a slack is 0). */
-function signsAt(problem: Problem, x: ArrayLike<number>): Int8Array {
+/** The signs of the slacks a_i^T x - b_i at x (+1 where a slack is 0). */
+export function signsAt(problem: Pick<Problem, 'n' | 'd' | 'A' | 'b'>, x: ArrayLike<number>): Int8Array {
   const { n, d, A, b } = problem;
   const out = new Int8Array(n);
   for (let i = 0; i < n; i++) {
