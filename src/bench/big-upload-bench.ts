@@ -5,6 +5,10 @@
  * Prints one JSON line: the upload and solve times, the relative error against the generator's xStar, and
  * the peak RSS (VmHWM) of the API and the worker process.
  *   node dist/bench/big-upload-bench.js [--n 1000000] [--d 20] [--method newton]
+ *        [--signs positive|mixed] [--give-signs] [--start global|centre]
+ * `--signs mixed` draws 30% negative slacks; their signs are sent (a `signs` part) only with --give-signs,
+ * so by default the worker finds the cell from A, b and sigma alone (the global start). Then the line
+ * also counts the rows whose sign in the result's signs.npy differs from the generator's (wrongSigns).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,16 +19,25 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../main/local-redis.js';
 import { privateRedis } from '../main/private-redis.js';
 import { generateProblem } from '../problem/generate.js';
-import { encodeNpy } from '../problem/npy.js';
+import { encodeNpy, parseNpy } from '../problem/npy.js';
 
 const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
 
 const { values } = parseArgs({
-  options: { n: { type: 'string' }, d: { type: 'string' }, method: { type: 'string' } },
+  options: {
+    n: { type: 'string' },
+    d: { type: 'string' },
+    method: { type: 'string' },
+    signs: { type: 'string' },
+    'give-signs': { type: 'boolean' },
+    start: { type: 'string' },
+  },
 });
 const n = Number(values.n ?? 1_000_000);
 const d = Number(values.d ?? 20);
 const method = values.method ?? 'newton';
+const pattern = values.signs === 'mixed' ? 'mixed' : 'positive';
+const giveSigns = values['give-signs'] ?? false;
 
 /** Peak resident set size of a process, MB (Linux). */
 function peakMb(pid: number): number {
@@ -59,7 +72,7 @@ try {
     await sleep(100);
   }
   const generatedAt = Date.now();
-  const problem = generateProblem({ n, d, seed: 1 });
+  const problem = generateProblem({ n, d, seed: 1, signs: pattern });
   const form = new FormData();
   const A = new Float64Array(n * d);
   for (let i = 0; i < n; i++) A.set(problem.A[i], i * d);
@@ -71,7 +84,10 @@ try {
       `${name}.npy`,
     );
   }
-  form.append('json', JSON.stringify({ method }));
+  if (giveSigns && problem.signs) {
+    form.append('signs', new Blob([encodeNpy(Float64Array.from(problem.signs), [n])]), 'signs.npy');
+  }
+  form.append('json', JSON.stringify({ method, ...(values.start ? { start: values.start } : {}) }));
   const generateSeconds = (Date.now() - generatedAt) / 1000;
 
   const postedAt = Date.now();
@@ -85,7 +101,15 @@ try {
     done: boolean;
     startedAt: string | null;
     finishedAt: string | null;
-    result?: { relError?: number; iterations: number; converged: boolean; reason: string };
+    result?: {
+      relError?: number;
+      iterations: number;
+      converged: boolean;
+      reason: string;
+      startMethod?: string;
+      negativeSlacks?: number;
+      ambiguity?: string;
+    };
     error?: unknown;
   };
   for (;;) {
@@ -97,12 +121,22 @@ try {
   }
   job = (await (await fetch(`${base}/jobs/${queued.id}`)).json()) as typeof job;
   const finished = Date.now();
+  let wrongSigns: number | undefined;
+  if (pattern === 'mixed' && job.result) {
+    const res = await fetch(`${base}/jobs/${queued.id}/result/signs.npy`);
+    const found = parseNpy(new Uint8Array(await res.arrayBuffer()), 'signs.npy').data;
+    const truth = problem.signs ?? [];
+    wrongSigns = 0;
+    for (let i = 0; i < n; i++) if (found[i] !== truth[i]) wrongSigns++;
+  }
   console.log(
     JSON.stringify({
       bench: 'big-upload',
       n,
       d,
       method,
+      signs: pattern,
+      signsGiven: giveSigns && pattern === 'mixed',
       uploadMB: Math.round((n * d * 8 + 3 * n * 8) / 2 ** 20),
       generateSeconds,
       uploadSeconds,
@@ -114,6 +148,10 @@ try {
       converged: job.result?.converged,
       reason: job.result?.reason,
       relError: job.result?.relError,
+      startMethod: job.result?.startMethod,
+      negativeSlacks: job.result?.negativeSlacks,
+      wrongSigns,
+      ambiguity: job.result?.ambiguity,
       error: job.error,
       apiPeakMB: Math.round(peakMb(api.pid!)),
       workerPeakMB: Math.round(peakMb(worker.pid!)),

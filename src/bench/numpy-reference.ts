@@ -1,8 +1,8 @@
 /**
  * Runs scripts/numpy_newton.py (the numpy/OpenBLAS reference of levinv's Newton method) on a problem from
- * a given start, as a child process (python3) of this one. The problem travels as raw float64 files in a
- * temporary folder, so that neither side spends its measured time on JSON; the script times only its
- * iterations.
+ * a given start, and scripts/numpy_global_start.py (the reference of its global start) on a problem, as a
+ * child process (python3) of this one. The problem travels as raw float64 files in a temporary folder, so
+ * that neither side spends its measured time on JSON; the scripts time only the method.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { Problem } from '../solver/index.js';
 
 /** src/bench/ and dist/bench/ are both two levels below the repository root. */
-export const NUMPY_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts/numpy_newton.py');
+const SCRIPTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts');
+export const NUMPY_SCRIPT = join(SCRIPTS, 'numpy_newton.py');
+export const NUMPY_GLOBAL_START_SCRIPT = join(SCRIPTS, 'numpy_global_start.py');
 
 export interface NumpyIterate {
   iteration: number;
@@ -61,32 +63,24 @@ export interface NumpyRunOptions {
   python?: string;
 }
 
-/** Newton from x0 by the numpy reference. Throws when the script fails. */
-export function runNumpyNewton(
-  problem: Problem,
-  x0: ArrayLike<number>,
-  options: NumpyRunOptions,
-): NumpyResult {
+/**
+ * Writes the spec (arrays as raw float64 files beside it) to a temporary folder, runs `script` on it with
+ * the BLAS threads asked for, and parses the one JSON line it prints. Throws when the script fails.
+ */
+function runScript<T>(
+  script: string,
+  arrays: Record<string, Float64Array>,
+  fields: Record<string, unknown>,
+  options: { threads?: number; python?: string },
+): T {
   const dir = mkdtempSync(join(tmpdir(), 'levinv-numpy-'));
   try {
-    const write = (name: string, values: Float64Array): string => {
+    const spec: Record<string, unknown> = { ...fields };
+    for (const [name, values] of Object.entries(arrays)) {
       // Float64Array bytes are the platform's order; every platform Node supports is little-endian.
-      writeFileSync(join(dir, name), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-      return name;
-    };
-    const spec: Record<string, unknown> = {
-      n: problem.n,
-      d: problem.d,
-      A: write('A.f64', problem.A),
-      b: write('b.f64', problem.b),
-      sigma: write('sigma.f64', problem.sigma),
-      x0: write('x0.f64', Float64Array.from(x0)),
-      maxIterations: options.maxIterations,
-      tolerance: options.tolerance,
-    };
-    const w = problem.regularization;
-    if (w !== undefined) {
-      spec.w = write('w.f64', typeof w === 'number' ? new Float64Array(problem.n).fill(w) : w);
+      const file = `${name}.f64`;
+      writeFileSync(join(dir, file), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      spec[name] = file;
     }
     const specPath = join(dir, 'spec.json');
     writeFileSync(specPath, JSON.stringify(spec));
@@ -97,15 +91,77 @@ export function runNumpyNewton(
     } else {
       for (const key of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS']) delete env[key];
     }
-    const out = execFileSync(options.python ?? 'python3', [NUMPY_SCRIPT, specPath], {
+    const out = execFileSync(options.python ?? 'python3', [script, specPath], {
       encoding: 'utf8',
       env,
       maxBuffer: 64 << 20,
     });
-    return JSON.parse(out) as NumpyResult;
+    return JSON.parse(out) as T;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Newton from x0 by the numpy reference. Throws when the script fails. */
+export function runNumpyNewton(
+  problem: Problem,
+  x0: ArrayLike<number>,
+  options: NumpyRunOptions,
+): NumpyResult {
+  const arrays: Record<string, Float64Array> = {
+    A: problem.A,
+    b: problem.b,
+    sigma: problem.sigma,
+    x0: Float64Array.from(x0),
+  };
+  const w = problem.regularization;
+  if (w !== undefined) arrays.w = typeof w === 'number' ? new Float64Array(problem.n).fill(w) : w;
+  return runScript<NumpyResult>(
+    NUMPY_SCRIPT,
+    arrays,
+    { n: problem.n, d: problem.d, maxIterations: options.maxIterations, tolerance: options.tolerance },
+    options,
+  );
+}
+
+export interface NumpyGlobalStart {
+  /** null when the reference found no start (a target of 0; with signs, no point in that cell) */
+  x: number[] | null;
+  /** rows with a negative slack at x */
+  negative?: number;
+  weightPasses?: number;
+  weightResidual?: number;
+  /** max_i ||e_i^T u| - 1| of the sign-free fit (0 with signs) */
+  misfit?: number;
+  /** which start gave x: spectral, orthogonal, lifted, random, or signs */
+  route?: string;
+  ambiguous?: boolean;
+  /** the global start alone (weights and recovery), no loading or imports */
+  seconds?: number;
+  /** the weights' part of it */
+  weightSeconds?: number;
+  threads: number;
+  numpy: string;
+}
+
+/**
+ * The global start by the numpy reference, with the problem's signs when `withSigns` (problem.signs, or
+ * all +1 when it has none) and without them otherwise. Throws when the script fails.
+ */
+export function runNumpyGlobalStart(
+  problem: Problem,
+  options: { withSigns?: boolean; threads?: number; python?: string } = {},
+): NumpyGlobalStart {
+  const arrays: Record<string, Float64Array> = { A: problem.A, b: problem.b, sigma: problem.sigma };
+  if (options.withSigns) {
+    arrays.signs = problem.signs ? Float64Array.from(problem.signs) : new Float64Array(problem.n).fill(1);
+  }
+  return runScript<NumpyGlobalStart>(
+    NUMPY_GLOBAL_START_SCRIPT,
+    arrays,
+    { n: problem.n, d: problem.d },
+    options,
+  );
 }
 
 /** ||a - b|| / ||a|| (||a - b|| when a = 0). */

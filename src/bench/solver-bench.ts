@@ -19,9 +19,12 @@
  * all cores (SOLVER_THREADS, `threads`), and a line gives each one's speed-up per iteration.
  *
  * A markdown table of all cases closes the output, then a line checking that the per-iteration time
- * grows linearly in n.
+ * grows linearly in n. The global start's rows follow (global-start-bench.ts: unknown signs at n x 20 for
+ * n = 20000, 100000 and 1000000 against its numpy reference and the known-cell Newton, and 5000 x 100),
+ * with their own table.
  *
- * Usage: node dist/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases)
+ * Usage: node dist/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases and
+ *        the global start's beyond n = 20000)
  *        node dist/bench/solver-bench.js --case METHOD N D SEED THREADS [--numpy]   (one case, for the parent)
  */
 import { execFileSync } from 'node:child_process';
@@ -36,6 +39,7 @@ import {
   solve,
   useSolverThreads,
 } from '../solver/index.js';
+import { globalStartCases } from './global-start-bench.js';
 import { numpyUnavailable, relativeDifference, runNumpyNewton } from './numpy-reference.js';
 
 /** levinv and numpy count as ending at the same x when they differ by at most this, relative. */
@@ -258,6 +262,7 @@ function main(argv: string[]): void {
       };
     });
   process.stdout.write(`${JSON.stringify({ speedUp })}\n`);
+  globalStartCases(quick, missing);
 }
 
 main(process.argv.slice(2));

@@ -23,6 +23,7 @@ import { HouseholderQr, toColumnMajor } from './householder-qr.js';
 import type { Kernels } from './kernels.js';
 import { leverageWeights } from './leverage-weights.js';
 import type { Stopper } from './stop.js';
+import { solveUpper } from './triangular.js';
 import type { Problem } from './types.js';
 import { signsAt } from './validate.js';
 
@@ -84,7 +85,9 @@ export function globalStart(
 
   let homogeneous = true;
   for (let i = 0; i < n && homogeneous; i++) homogeneous = b[i] === 0;
-  const found2 = homogeneous ? recoverHomogeneous(A, n, d, r, stop) : recover(A, b, n, d, r, stop);
+  const found2 = homogeneous
+    ? recoverHomogeneous(A, n, d, r, kernels, stop)
+    : recover(A, b, n, d, r, kernels, stop);
   const { x } = found2;
   const cell = signsAt(problem, x);
   if (homogeneous)
@@ -163,28 +166,42 @@ function sampleRows(n: number, unknowns: number): Int32Array {
   return order.slice(0, m).sort();
 }
 
-/** Rows e_i (length k) of the sign-free system |e_i^T u| = 1, row-major, with their QR. */
+/**
+ * Rows e_i (length k) of the sign-free system |e_i^T u| = 1, row-major, with their thin QR (Q row-major
+ * n x k, R k x k) by the kernels: WebAssembly on the solver's threads, where the plain Householder loops
+ * took most of the recovery's time. The rows live in the kernels' memory so the threads read them in place.
+ */
 interface SignFree {
   n: number;
   k: number;
   rows: Float64Array;
-  qr: HouseholderQr;
+  q: Float64Array;
+  r: Float64Array;
+  kernels: Kernels;
 }
 
 function signFree(
   n: number,
   k: number,
   fill: (i: number, out: Float64Array) => void,
+  kernels: Kernels,
   stop: Stopper,
 ): SignFree {
-  const rows = new Float64Array(n * k);
+  const rows = kernels.alloc(n * k);
   const row = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     fill(i, row);
     rows.set(row, i * k);
   }
-  stop.tick(2 * n * k * k);
-  return { n, k, rows, qr: new HouseholderQr(toColumnMajor(rows, n, k), n, k, stop) };
+  const scratch = kernels.alloc(n * k);
+  scratch.set(rows);
+  const { u: q, r } = kernels.thinQr(scratch, n, k, stop, scratch);
+  return { n, k, rows, q, r, kernels };
+}
+
+/** argmin_u ||E u - c||: R u = Q^T c, O(n k). */
+function leastSquares({ n, k, q, r, kernels }: SignFree, c: Float64Array): Float64Array {
+  return solveUpper(r, k, kernels.combineRows(q, n, k, c));
 }
 
 /** The signs of E u (+1 for 0). */
@@ -211,7 +228,7 @@ function alternate(
   let c = signsOfRows(system, u);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     stop.tick(4 * system.n * system.k);
-    u = system.qr.solveLeastSquares(c);
+    u = leastSquares(system, c);
     const next = signsOfRows(system, u);
     if (next.every((v, i) => v === c[i])) break;
     c = next;
@@ -235,17 +252,18 @@ const EXACT = 1e-9;
  * The leading eigenvector of sum_i r_i^4 e_i e_i^T = sum_i r_i^2 (a~_i a~_i^T) (the spectral start of phase
  * retrieval, the measured sizes as weights): it leans towards u, since rows with large slacks weigh most.
  */
-function spectralStart({ n, k, rows }: SignFree, r: Float64Array): Float64Array {
+function spectralStart({ n, k, rows, kernels }: SignFree, r: Float64Array): Float64Array {
+  const w = kernels.alloc(n);
+  for (let i = 0; i < n; i++) w[i] = r[i] ** 4;
+  return leadingVector(gram(kernels, rows, n, k, w));
+}
+
+/** sum_i w_i e_i e_i^T as a k x k Matrix, by the kernels (a Matrix's get and set per term cost 10x). */
+function gram(kernels: Kernels, rows: Float64Array, n: number, k: number, w: Float64Array): Matrix {
+  const G = kernels.weightedGram(rows, n, k, w);
   const M = Matrix.zeros(k, k);
-  for (let i = 0; i < n; i++) {
-    const w = r[i] ** 4;
-    for (let p = 0; p < k; p++) {
-      const ep = rows[i * k + p] * w;
-      for (let q = p; q < k; q++) M.set(p, q, M.get(p, q) + ep * rows[i * k + q]);
-    }
-  }
-  for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) M.set(p, q, M.get(q, p));
-  return leadingVector(M);
+  for (let p = 0; p < k; p++) for (let q = 0; q < k; q++) M.set(p, q, G[p * k + q]);
+  return M;
 }
 
 interface Recovered {
@@ -267,7 +285,7 @@ const liftTooLarge = (d: number): string =>
  * u is near the least eigenvector of their normalised second moment. It found (5000, 100) Gaussian
  * problems the spectral start missed (10 of 10 against 8 of 10 in a numpy prototype).
  */
-function orthogonalStart({ n, k, rows }: SignFree): Float64Array {
+function orthogonalStart({ n, k, rows, kernels }: SignFree): Float64Array {
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let ss = 0;
@@ -278,15 +296,9 @@ function orthogonalStart({ n, k, rows }: SignFree): Float64Array {
   const threshold = Float64Array.from(norms)
     .sort()
     .at(n - chosen) as number;
-  const M = Matrix.zeros(k, k);
-  for (let i = 0; i < n; i++) {
-    if (norms[i] < threshold || !(norms[i] > 0)) continue;
-    for (let p = 0; p < k; p++) {
-      const ep = rows[i * k + p] / norms[i];
-      for (let q = p; q < k; q++) M.set(p, q, M.get(p, q) + ep * rows[i * k + q]);
-    }
-  }
-  for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) M.set(p, q, M.get(q, p));
+  const w = kernels.alloc(n);
+  for (let i = 0; i < n; i++) w[i] = norms[i] < threshold || !(norms[i] > 0) ? 0 : 1 / norms[i];
+  const M = gram(kernels, rows, n, k, w);
   const evd = new EigenvalueDecomposition(M, { assumeSymmetric: true });
   const values = evd.realEigenvalues;
   let least = 0;
@@ -343,6 +355,7 @@ function recover(
   n: number,
   d: number,
   r: Float64Array,
+  kernels: Kernels,
   stop: Stopper,
 ): Recovered {
   const system = signFree(
@@ -352,6 +365,7 @@ function recover(
       for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
       out[d] = -b[i] / r[i];
     },
+    kernels,
     stop,
   );
   const { u, ambiguity } = solveSignFree(system, r, stop);
@@ -366,6 +380,7 @@ function recoverHomogeneous(
   n: number,
   d: number,
   r: Float64Array,
+  kernels: Kernels,
   stop: Stopper,
 ): Recovered {
   const system = signFree(
@@ -374,6 +389,7 @@ function recoverHomogeneous(
     (i, out) => {
       for (let j = 0; j < d; j++) out[j] = A[i * d + j] / r[i];
     },
+    kernels,
     stop,
   );
   const { u, ambiguity } = solveSignFree(system, r, stop);
@@ -385,11 +401,14 @@ function recoverHomogeneous(
  * system is m x K, never n x K) and returns U's leading eigenvector scaled by the root of its eigenvalue;
  * `determined` is false when the rows cannot determine U (too few, or not in general position).
  */
-function liftedVector({ n, k, rows }: SignFree, stop: Stopper): { u: Float64Array; determined: boolean } {
+function liftedVector(
+  { n, k, rows, kernels }: SignFree,
+  stop: Stopper,
+): { u: Float64Array; determined: boolean } {
   const unknowns = (k * (k + 1)) / 2;
   const sample = sampleRows(n, unknowns);
   const m = sample.length;
-  const U = Matrix.zeros(k, k);
+  let U = Matrix.zeros(k, k);
   if (m >= unknowns) {
     const columns = new Float64Array(m * unknowns);
     for (let t = 0; t < m; t++) {
@@ -418,12 +437,7 @@ function liftedVector({ n, k, rows }: SignFree, stop: Stopper): { u: Float64Arra
     }
   }
   // not determined: the plain second moment of the e_i, a start the alternation improves on
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < k; p++) {
-      for (let q = p; q < k; q++) U.set(p, q, U.get(p, q) + rows[i * k + p] * rows[i * k + q]);
-    }
-  }
-  for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) U.set(p, q, U.get(q, p));
+  U = gram(kernels, rows, n, k, kernels.alloc(n).fill(1));
   return { u: leadingVector(U), determined: false };
 }
 

@@ -11,9 +11,9 @@
  * after 1000 (a numpy prototype). An accelerated step that does not lower F is replaced by the plain one,
  * which always does, so the iteration cannot diverge.
  */
-import { HouseholderQr } from './householder-qr.js';
 import type { Kernels } from './kernels.js';
 import type { Stopper } from './stop.js';
+import { diagonalRatio, solveUpper } from './triangular.js';
 
 export interface WeightsResult {
   /** the weights, mean log 0 */
@@ -32,7 +32,10 @@ export interface WeightsOptions {
   memory?: number;
 }
 
-/** F and sigma(w) at v (w = e^v): one thin QR. */
+/**
+ * F and sigma(w) at v (w = e^v): one thin QR, in `scaled` (n x d, the kernels' memory, overwritten: one
+ * buffer for every pass spares allocating and first-touching 8 n d bytes a pass).
+ */
 function evaluate(
   A: Float64Array,
   n: number,
@@ -41,8 +44,8 @@ function evaluate(
   sigma: Float64Array,
   kernels: Kernels,
   stop: Stopper,
+  scaled: Float64Array,
 ): { f: number; lev: Float64Array } {
-  const scaled = kernels.alloc(n * d);
   for (let i = 0; i < n; i++) {
     const f = Math.exp(v[i] / 2);
     for (let j = 0; j < d; j++) scaled[i * d + j] = A[i * d + j] * f;
@@ -79,8 +82,10 @@ export function leverageWeights(
   const tolerance = options.tolerance ?? 1e-13;
   const maxPasses = options.maxPasses ?? 1000;
   const memory = options.memory ?? 8;
+  const scaled = kernels.alloc(n * d);
+  const fitScratch = kernels.alloc(n * memory);
   let v: Float64Array = new Float64Array(n);
-  let { f, lev } = evaluate(A, n, d, v, sigma, kernels, stop);
+  let { f, lev } = evaluate(A, n, d, v, sigma, kernels, stop, scaled);
   // past iterates and their fixed-point residuals g = log(sigma / sigma(w)), newest last
   let pastV: Float64Array[] = [];
   let pastG: Float64Array[] = [];
@@ -101,8 +106,9 @@ export function leverageWeights(
       pastG = pastG.slice(-memory - 1);
     }
     const plain = centred(v.map((vi, i) => vi + g[i]));
-    const accelerated = pastG.length > 1 ? anderson(v, g, pastV, pastG) : undefined;
-    let next = accelerated ? evaluate(A, n, d, accelerated, sigma, kernels, stop) : undefined;
+    const accelerated =
+      pastG.length > 1 ? anderson(v, g, pastV, pastG, kernels, stop, fitScratch) : undefined;
+    let next = accelerated ? evaluate(A, n, d, accelerated, sigma, kernels, stop, scaled) : undefined;
     let nextV = accelerated;
     // F is a sum of n terms: a rise within its rounding is no rise (rejecting those stalled the iteration)
     if (!next || !(next.f <= f + 1e-11 * (1 + Math.abs(f)))) {
@@ -112,7 +118,7 @@ export function leverageWeights(
         pastG = [];
       }
       nextV = plain;
-      next = evaluate(A, n, d, plain, sigma, kernels, stop);
+      next = evaluate(A, n, d, plain, sigma, kernels, stop, scaled);
     }
     v = nextV as Float64Array;
     f = next.f;
@@ -124,31 +130,40 @@ export function leverageWeights(
 /**
  * Anderson's type-II step: v + g - (dV + dG) gamma with gamma the least-squares fit of g by the differences
  * dG of past residuals (dV of past iterates), by QR (the normal equations square an often poor conditioning
- * and stalled the iteration); undefined when that fit is not well posed.
+ * and stalled the iteration); undefined when that fit is not well posed. The QR is the kernels' (dG
+ * row-major n x m in `scratch`, at least n m long, overwritten), like the passes' own.
  */
 function anderson(
   v: Float64Array,
   g: Float64Array,
   pastV: Float64Array[],
   pastG: Float64Array[],
+  kernels: Kernels,
+  stop: Stopper,
+  scratch: Float64Array,
 ): Float64Array | undefined {
   const m = pastG.length - 1;
   const n = v.length;
   if (n < m) return undefined;
-  const dG = new Float64Array(n * m); // column-major
-  const dV: Float64Array[] = [];
+  const dG = scratch.subarray(0, n * m); // row-major
   for (let k = 0; k < m; k++) {
-    for (let i = 0; i < n; i++) dG[k * n + i] = pastG[k + 1][i] - pastG[k][i];
-    dV.push(pastV[k + 1].map((x, i) => x - pastV[k][i]));
+    const later = pastG[k + 1];
+    const earlier = pastG[k];
+    for (let i = 0; i < n; i++) dG[i * m + k] = later[i] - earlier[i];
   }
-  const fit = new HouseholderQr(dG.slice(), n, m);
-  if (!(fit.diagonalRatio() > 1e-12)) return undefined;
-  const gamma = fit.solveLeastSquares(g);
+  // dG is overwritten by Q: the correction below takes dG again from the past residuals
+  const { u: q, r } = kernels.thinQr(dG, n, m, stop, dG);
+  if (!(diagonalRatio(r, m) > 1e-12)) return undefined;
+  const gamma = solveUpper(r, m, kernels.combineRows(q, n, m, g));
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = v[i] + g[i];
-    for (let k = 0; k < m; k++) s -= (dV[k][i] + dG[k * n + i]) * gamma[k];
-    out[i] = s;
+  for (let i = 0; i < n; i++) out[i] = v[i] + g[i];
+  for (let k = 0; k < m; k++) {
+    const c = gamma[k];
+    const later = pastV[k + 1];
+    const earlier = pastV[k];
+    const laterG = pastG[k + 1];
+    const earlierG = pastG[k];
+    for (let i = 0; i < n; i++) out[i] -= (later[i] - earlier[i] + laterG[i] - earlierG[i]) * c;
   }
   for (let i = 0; i < n; i++) if (!Number.isFinite(out[i])) return undefined;
   return centred(out);
