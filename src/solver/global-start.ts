@@ -85,10 +85,10 @@ export function globalStart(
 
   let homogeneous = true;
   for (let i = 0; i < n && homogeneous; i++) homogeneous = b[i] === 0;
-  const found2 = homogeneous
+  const recovered = homogeneous
     ? recoverHomogeneous(A, n, d, r, kernels, stop)
     : recover(A, b, n, d, r, kernels, stop);
-  const { x } = found2;
+  const { x } = recovered;
   const cell = signsAt(problem, x);
   if (homogeneous)
     return { x, signs: cell, ...found, ambiguity: HOMOGENEOUS, alternatives: [x.map((v) => -v)] };
@@ -96,7 +96,7 @@ export function globalStart(
     x,
     signs: cell,
     ...found,
-    ...(found2.ambiguity ? { ambiguity: found2.ambiguity } : {}),
+    ...(recovered.ambiguity ? { ambiguity: recovered.ambiguity } : {}),
     alternatives: [],
   };
 }
@@ -147,18 +147,25 @@ function fitWithSigns(
   return solution.slice(0, d);
 }
 
+/** xorshift32 from a fixed seed, as unsigned 32-bit numbers: the same problem always gives the same start. */
+function xorshift32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+}
+
 /** Rows sampled for the lifted system: about twice its unknowns, spread evenly by a fixed-seed shuffle. */
 function sampleRows(n: number, unknowns: number): Int32Array {
   const m = Math.min(n, 2 * unknowns + 20);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  // xorshift32 with a fixed seed: the same problem gives the same start
-  let state = 0x9e3779b9;
+  const next = xorshift32(0x9e3779b9);
   for (let i = 0; i < m; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const j = i + ((state >>> 0) % (n - i));
+    const j = i + (next() % (n - i));
     const t = order[i];
     order[i] = order[j];
     order[j] = t;
@@ -204,16 +211,20 @@ function leastSquares({ n, k, q, r, kernels }: SignFree, c: Float64Array): Float
   return solveUpper(r, k, kernels.combineRows(q, n, k, c));
 }
 
-/** The signs of E u (+1 for 0). */
-function signsOfRows({ n, k, rows }: SignFree, u: Float64Array): Float64Array {
-  const c = new Float64Array(n);
+/** E u. */
+function times({ n, k, rows }: SignFree, u: Float64Array): Float64Array {
+  const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let t = 0;
     for (let j = 0; j < k; j++) t += rows[i * k + j] * u[j];
-    c[i] = t < 0 ? -1 : 1;
+    out[i] = t;
   }
-  return c;
+  return out;
 }
+
+/** The signs of E u (+1 for 0). */
+const signsOfRows = (system: SignFree, u: Float64Array): Float64Array =>
+  times(system, u).map((t) => (t < 0 ? -1 : 1));
 
 /**
  * Alternating projections for |e_i^T u| = 1: the signs c of E u, then u = argmin ||E u - c|| (one QR for
@@ -233,13 +244,8 @@ function alternate(
     if (next.every((v, i) => v === c[i])) break;
     c = next;
   }
-  const { n, k, rows } = system;
   let misfit = 0;
-  for (let i = 0; i < n; i++) {
-    let t = 0;
-    for (let j = 0; j < k; j++) t += rows[i * k + j] * u[j];
-    misfit = Math.max(misfit, Math.abs(Math.abs(t) - 1));
-  }
+  for (const t of times(system, u)) misfit = Math.max(misfit, Math.abs(Math.abs(t) - 1));
   return { u, misfit: Number.isFinite(misfit) ? misfit : Number.POSITIVE_INFINITY };
 }
 
@@ -298,12 +304,7 @@ function orthogonalStart({ n, k, rows, kernels }: SignFree): Float64Array {
     .at(n - chosen) as number;
   const w = kernels.alloc(n);
   for (let i = 0; i < n; i++) w[i] = norms[i] < threshold || !(norms[i] > 0) ? 0 : 1 / norms[i];
-  const M = gram(kernels, rows, n, k, w);
-  const evd = new EigenvalueDecomposition(M, { assumeSymmetric: true });
-  const values = evd.realEigenvalues;
-  let least = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] < values[least]) least = i;
-  return Float64Array.from(evd.eigenvectorMatrix.getColumn(least));
+  return eigenvector(gram(kernels, rows, n, k, w), 'least').vector;
 }
 
 /**
@@ -331,13 +332,8 @@ function solveSignFree(
   if (polished.misfit <= best.misfit) best = polished;
   if (lifted.determined) return { u: best.u };
   // Not determined (too few rows): random starts, cheap at O(n d) a round, until one fits exactly.
-  let state = 0x2545f491;
-  const random = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32 - 0.5;
-  };
+  const next = xorshift32(0x2545f491);
+  const random = (): number => next() / 2 ** 32 - 0.5;
   for (let attempt = 0; attempt < RANDOM_STARTS && best.misfit > EXACT; attempt++) {
     const tried = alternate(system, Float64Array.from({ length: k }, random), stop);
     if (tried.misfit < best.misfit) best = tried;
@@ -441,11 +437,20 @@ function liftedVector(
   return { u: leadingVector(U), determined: false };
 }
 
-function leadingVector(U: Matrix): Float64Array {
-  const evd = new EigenvalueDecomposition(U, { assumeSymmetric: true });
+/** A unit eigenvector of the symmetric M for its largest or least eigenvalue, with that eigenvalue. */
+function eigenvector(M: Matrix, which: 'largest' | 'least'): { vector: Float64Array; value: number } {
+  const evd = new EigenvalueDecomposition(M, { assumeSymmetric: true });
   const values = evd.realEigenvalues;
-  let top = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[top]) top = i;
-  const scale = Math.sqrt(Math.max(values[top], 0));
-  return Float64Array.from(evd.eigenvectorMatrix.getColumn(top), (v) => v * scale);
+  let at = 0;
+  for (let i = 1; i < values.length; i++) {
+    if (which === 'largest' ? values[i] > values[at] : values[i] < values[at]) at = i;
+  }
+  return { vector: Float64Array.from(evd.eigenvectorMatrix.getColumn(at)), value: values[at] };
+}
+
+/** The leading eigenvector scaled by the root of its eigenvalue (u from U = u u^T). */
+function leadingVector(U: Matrix): Float64Array {
+  const { vector, value } = eigenvector(U, 'largest');
+  const scale = Math.sqrt(Math.max(value, 0));
+  return vector.map((v) => v * scale);
 }
