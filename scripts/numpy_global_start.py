@@ -29,11 +29,11 @@ threads, numpy.
 Not part of the service (.dockerignore is an allow-list that leaves scripts/ out).
 """
 import json
-import os
 import sys
 import time
 
 import numpy as np
+from numpy_spec import blas_threads, read_spec
 
 TOLERANCE = 1e-13
 MAX_PASSES = 1000
@@ -258,26 +258,11 @@ def global_start(A, b, sigma, signs=None):
     return x, figures
 
 
-def blas_threads():
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name):
-            return int(os.environ[name])
-    return os.cpu_count()
-
-
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: numpy_global_start.py SPEC.json\n")
         return 64
-    spec_path = argv[1]
-    with open(spec_path) as f:
-        spec = json.load(f)
-    here = os.path.dirname(os.path.abspath(spec_path))
-    n, d = int(spec["n"]), int(spec["d"])
-
-    def load(key, shape):
-        return np.fromfile(os.path.join(here, spec[key]), dtype="<f8").reshape(shape)
-
+    spec, n, d, load = read_spec(argv[1])
     A = load("A", (n, d))
     b = load("b", (n,))
     sigma = load("sigma", (n,))

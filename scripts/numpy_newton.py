@@ -22,11 +22,11 @@ solveSeconds (the iterations only: loading and imports excluded), msPerIteration
 Not part of the service (.dockerignore is an allow-list that leaves scripts/ out).
 """
 import json
-import os
 import sys
 import time
 
 import numpy as np
+from numpy_spec import blas_threads, read_spec
 
 ARMIJO_C = 1e-4
 FRACTION_TO_BOUNDARY = 0.99
@@ -217,26 +217,11 @@ def newton(model, x0, max_iterations, tolerance):
     }
 
 
-def blas_threads():
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name):
-            return int(os.environ[name])
-    return os.cpu_count()
-
-
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: numpy_newton.py SPEC.json\n")
         return 64
-    spec_path = argv[1]
-    with open(spec_path) as f:
-        spec = json.load(f)
-    here = os.path.dirname(os.path.abspath(spec_path))
-    n, d = int(spec["n"]), int(spec["d"])
-
-    def load(key, shape):
-        return np.fromfile(os.path.join(here, spec[key]), dtype="<f8").reshape(shape)
-
+    spec, n, d, load = read_spec(argv[1])
     A = load("A", (n, d))
     b = load("b", (n,))
     sigma = load("sigma", (n,))

@@ -7,6 +7,7 @@
  * of a process that died).
  */
 import type { FastifyRequest } from 'fastify';
+import { KeyedLeases, type Lease } from '../limits/keyed-leases.js';
 import { HttpProblem } from './problems.js';
 import { rateLimitKey } from './rate-limit.js';
 
@@ -21,50 +22,13 @@ export const TOO_MANY_HELD_TYPE = 'urn:levinv:problem:too-many-held-requests';
 /** What a refused event stream suggests: streams last as long as their jobs, so no sooner than this. */
 export const HELD_RETRY_AFTER_SECONDS = 5;
 
-/** One held request; `release` may be called any number of times, and counts once. */
-export interface HeldLease {
-  release(): void;
-}
+/** One held request. */
+export type HeldLease = Lease;
 
-export class HeldRequests {
-  readonly #held = new Map<string, number>();
-
-  /** @param max requests one key may hold at once; 0: no cap (they are still counted) */
-  constructor(readonly max: number) {}
-
+export class HeldRequests extends KeyedLeases {
   /** A lease for one more request of the request's key (its address when open); undefined: at the cap. */
   tryHold(request: FastifyRequest): HeldLease | undefined {
     return this.tryAcquire(rateLimitKey(request));
-  }
-
-  /** A lease for one more request of `key`, or undefined when `key` already holds `max`. */
-  tryAcquire(key: string): HeldLease | undefined {
-    const held = this.#held.get(key) ?? 0;
-    if (this.max > 0 && held >= this.max) return undefined;
-    this.#held.set(key, held + 1);
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (this.#held.get(key) ?? 1) - 1;
-        // no entry per key that once held something: the map stays as large as the keys holding now
-        if (left > 0) this.#held.set(key, left);
-        else this.#held.delete(key);
-      },
-    };
-  }
-
-  /** Requests `key` holds now. */
-  count(key: string): number {
-    return this.#held.get(key) ?? 0;
-  }
-
-  /** Requests held now, all keys together. */
-  get total(): number {
-    let sum = 0;
-    for (const n of this.#held.values()) sum += n;
-    return sum;
   }
 
   /** The 429 of a request that would hold one more than `max`. */

@@ -11,6 +11,7 @@
  *   body reader (`whileArriving`) answers 408 problem+json and closes the connection.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { KeyedLeases, type Lease } from '../limits/keyed-leases.js';
 import { HttpProblem } from './problems.js';
 import { rateLimitKey } from './rate-limit.js';
 
@@ -75,12 +76,11 @@ export function whileArriving<T>(request: FastifyRequest, reading: Promise<T>): 
 
 /** An onRequest hook for the route. */
 export function uploadGate(options: UploadGateOptions) {
-  let inFlight = 0;
-  const perKey = new Map<string, number>();
+  const uploads = new KeyedLeases(options.maxPerKey);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!isLarge(request, options.thresholdBytes)) return;
     const key = rateLimitKey(request);
-    const mine = perKey.get(key) ?? 0;
+    const mine = uploads.count(key);
     if (mine >= options.maxPerKey) {
       const who = request.owner === '' ? 'client address' : 'API key';
       throw new HttpProblem(
@@ -90,6 +90,7 @@ export function uploadGate(options: UploadGateOptions) {
         { type: TOO_MANY_UPLOADS_TYPE, title: 'Too many uploads', headers: { 'retry-after': '1' } },
       );
     }
+    const inFlight = uploads.total;
     if (inFlight >= options.max) {
       throw new HttpProblem(
         503,
@@ -97,17 +98,11 @@ export function uploadGate(options: UploadGateOptions) {
         { headers: { 'retry-after': '1' } },
       );
     }
-    inFlight++;
-    perKey.set(key, mine + 1);
-    let held = true;
+    // below both caps: the lease is granted
+    const lease = uploads.tryAcquire(key) as Lease;
     const release = (): void => {
-      if (!held) return;
-      held = false;
       clearInterval(watch);
-      inFlight--;
-      const left = (perKey.get(key) ?? 1) - 1;
-      if (left > 0) perKey.set(key, left);
-      else perKey.delete(key);
+      lease.release();
     };
     // 'close' comes exactly once, whether the answer was sent or the client went away
     reply.raw.once('close', release);

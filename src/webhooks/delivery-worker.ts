@@ -19,12 +19,13 @@ import type { Keys } from '../jobs/keys.js';
 import { closeConnection, createClient, isClusterUrl, reconnect, WORKER_OPTIONS } from '../jobs/redis.js';
 import { type JobStore, toView } from '../jobs/store.js';
 import { isFinished, type JobResult } from '../jobs/types.js';
+import { KeyedLeases } from '../limits/keyed-leases.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { AddressGuard } from './address-guard.js';
 import { postWebhook } from './deliver.js';
 import { appendDelivery } from './delivery-log.js';
 import { WEBHOOK_BACKOFF, WEBHOOK_QUEUE_NAME, type WebhookJobData } from './delivery-queue.js';
-import { FairShare, shareKeyOf } from './fair-share.js';
+import { shareKeyOf } from './fair-share.js';
 import { jobJson } from './job-json.js';
 
 export interface WebhookDeliveryOptions {
@@ -66,7 +67,7 @@ export function startWebhookDelivery(
   const guard = new AddressGuard(options.allowHosts);
   const timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const backoffMs = options.backoffMs ?? DEFAULT_WEBHOOK_BACKOFF_MS;
-  const share = new FairShare(options.perKeyConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY_PER_KEY);
+  const share = new KeyedLeases(options.perKeyConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY_PER_KEY);
 
   const deliver = async (job: { data: WebhookJobData; attemptsMade: number }): Promise<string> => {
     const { jobId, event, url, deliveryId } = job.data;
@@ -114,15 +115,15 @@ export function startWebhookDelivery(
     : null;
   cluster?.on('error', (error) => logger.warn({ err: error }, 'webhook queue connection error'));
   const takeTurn = async (job: Job<WebhookJobData>, token?: string): Promise<string> => {
-    const key = shareKeyOf(job.data);
-    if (!share.tryTake(key)) {
+    const lease = share.tryAcquire(shareKeyOf(job.data));
+    if (!lease) {
       await job.moveToDelayed(Date.now() + DEFER_MS + Math.random() * DEFER_MS, token);
       throw new DelayedError();
     }
     try {
       return await deliver(job);
     } finally {
-      share.release(key);
+      lease.release();
     }
   };
 

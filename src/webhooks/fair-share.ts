@@ -1,31 +1,11 @@
 /**
  * Delivery slots shared fairly between API keys: each key may have at most `perKey` deliveries in flight in
  * this process, so one key's slow or dead receivers can never hold all of a worker's slots while another
- * key's messages wait behind them. (BullMQ's own per-group limits are a paid feature: the delivery worker
- * defers a message over its key's share back to the delayed set instead.)
+ * key's messages wait behind them (counted by KeyedLeases). BullMQ's own per-group limits are a paid
+ * feature: the delivery worker defers a message over its key's share back to the delayed set instead.
  */
 import type { WebhookJobData } from './delivery-queue.js';
 import { hostAsWritten } from './host-as-written.js';
-
-export class FairShare {
-  private readonly inFlight = new Map<string, number>();
-
-  constructor(private readonly perKey: number) {}
-
-  /** Takes a slot for `key` when it has fewer than its share in flight; false (nothing taken) otherwise. */
-  tryTake(key: string): boolean {
-    const n = this.inFlight.get(key) ?? 0;
-    if (n >= this.perKey) return false;
-    this.inFlight.set(key, n + 1);
-    return true;
-  }
-
-  release(key: string): void {
-    const n = (this.inFlight.get(key) ?? 1) - 1;
-    if (n > 0) this.inFlight.set(key, n);
-    else this.inFlight.delete(key);
-  }
-}
 
 /**
  * Whose share a message counts against: its API key's; on an open service (every job's owner is '') or for
