@@ -509,8 +509,9 @@ export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize): void {
 /**
  * x[:, j] -= t v v^T x[:, j] for the columns j > k of x (panels), v = (1, v[k+1..n)) the reflector in
  * column k of a below the diagonal: w_j = x_kj + sum_{i>k} v_i x_ij, w_j *= t, then (when w_j != 0)
- * x_kj -= w_j and x_ij -= w_j v_i. In a pair, a column with w_j = 0 gets x_ij -= 0 * v_i: the same
- * number (finite v), up to the sign of a zero.
+ * x_kj -= w_j and x_ij -= w_j v_i. The panels go four, then two, then one at a time: each panel's sum is
+ * its own chain of adds in row order (the reference's), and one chain was bound by the latency of its
+ * adds; four chains side by side overlap, and v_i is loaded once for eight columns.
  */
 // @ts-ignore: decorator
 @inline
@@ -532,22 +533,108 @@ function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64): void {
     j++;
   }
   const tv = f64x2.splat(t);
+  // bytes from one panel to the next, and from one row to the next within a panel
+  const ps = <usize>n << 4;
+  const v1 = pat(a, n, k + 1, k);
+  for (; j + 7 < d; j += 8) {
+    const xk = pat(x, n, k, j);
+    let w0 = v128.load(xk);
+    let w1 = v128.load(xk + ps);
+    let w2 = v128.load(xk + 2 * ps);
+    let w3 = v128.load(xk + 3 * ps);
+    let pv = v1;
+    let px = xk + 16;
+    for (let i = k + 1; i < n; i++) {
+      const vi = v128.load64_splat(pv);
+      w0 = f64x2.add(w0, f64x2.mul(vi, v128.load(px)));
+      w1 = f64x2.add(w1, f64x2.mul(vi, v128.load(px + ps)));
+      w2 = f64x2.add(w2, f64x2.mul(vi, v128.load(px + 2 * ps)));
+      w3 = f64x2.add(w3, f64x2.mul(vi, v128.load(px + 3 * ps)));
+      pv += 16;
+      px += 16;
+    }
+    w0 = f64x2.mul(w0, tv);
+    w1 = f64x2.mul(w1, tv);
+    w2 = f64x2.mul(w2, tv);
+    w3 = f64x2.mul(w3, tv);
+    if (noZero(w0) && noZero(w1) && noZero(w2) && noZero(w3)) {
+      v128.store(xk, f64x2.sub(v128.load(xk), w0));
+      v128.store(xk + ps, f64x2.sub(v128.load(xk + ps), w1));
+      v128.store(xk + 2 * ps, f64x2.sub(v128.load(xk + 2 * ps), w2));
+      v128.store(xk + 3 * ps, f64x2.sub(v128.load(xk + 3 * ps), w3));
+      pv = v1;
+      px = xk + 16;
+      for (let i = k + 1; i < n; i++) {
+        const vi = v128.load64_splat(pv);
+        v128.store(px, f64x2.sub(v128.load(px), f64x2.mul(w0, vi)));
+        v128.store(px + ps, f64x2.sub(v128.load(px + ps), f64x2.mul(w1, vi)));
+        v128.store(px + 2 * ps, f64x2.sub(v128.load(px + 2 * ps), f64x2.mul(w2, vi)));
+        v128.store(px + 3 * ps, f64x2.sub(v128.load(px + 3 * ps), f64x2.mul(w3, vi)));
+        pv += 16;
+        px += 16;
+      }
+    } else {
+      subtractPanel(v1, xk, n, k, w0);
+      subtractPanel(v1, xk + ps, n, k, w1);
+      subtractPanel(v1, xk + 2 * ps, n, k, w2);
+      subtractPanel(v1, xk + 3 * ps, n, k, w3);
+    }
+  }
+  for (; j + 3 < d; j += 4) {
+    const xk = pat(x, n, k, j);
+    let w0 = v128.load(xk);
+    let w1 = v128.load(xk + ps);
+    let pv = v1;
+    let px = xk + 16;
+    for (let i = k + 1; i < n; i++) {
+      const vi = v128.load64_splat(pv);
+      w0 = f64x2.add(w0, f64x2.mul(vi, v128.load(px)));
+      w1 = f64x2.add(w1, f64x2.mul(vi, v128.load(px + ps)));
+      pv += 16;
+      px += 16;
+    }
+    subtractPanel(v1, xk, n, k, f64x2.mul(w0, tv));
+    subtractPanel(v1, xk + ps, n, k, f64x2.mul(w1, tv));
+  }
   for (; j < d; j += 2) {
     const xk = pat(x, n, k, j);
     let w = v128.load(xk);
+    let pv = v1;
+    let px = xk + 16;
     for (let i = k + 1; i < n; i++) {
-      w = f64x2.add(w, f64x2.mul(v128.load64_splat(pat(a, n, i, k)), v128.load(pat(x, n, i, j))));
+      w = f64x2.add(w, f64x2.mul(v128.load64_splat(pv), v128.load(px)));
+      pv += 16;
+      px += 16;
     }
-    w = f64x2.mul(w, tv);
-    const w0 = f64x2.extract_lane(w, 0);
-    const w1 = f64x2.extract_lane(w, 1);
-    if (w0 == 0 && w1 == 0) continue;
-    if (w0 != 0) store<f64>(xk, load<f64>(xk) - w0);
-    if (w1 != 0) store<f64>(xk + 8, load<f64>(xk + 8) - w1);
-    for (let i = k + 1; i < n; i++) {
-      const p = pat(x, n, i, j);
-      v128.store(p, f64x2.sub(v128.load(p), f64x2.mul(w, v128.load64_splat(pat(a, n, i, k)))));
-    }
+    subtractPanel(v1, xk, n, k, f64x2.mul(w, tv));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function noZero(w: v128): bool {
+  return f64x2.extract_lane(w, 0) != 0 && f64x2.extract_lane(w, 1) != 0;
+}
+
+/**
+ * One panel's update, its row k at xk and v_(k+1) at v1: nothing for a column with w_j = 0 (as the
+ * reference); a pair with one such column gets x_ij -= 0 * v_i, the same number (finite v) up to the
+ * sign of a zero.
+ */
+// @ts-ignore: decorator
+@inline
+function subtractPanel(v1: usize, xk: usize, n: i32, k: i32, w: v128): void {
+  const w0 = f64x2.extract_lane(w, 0);
+  const w1 = f64x2.extract_lane(w, 1);
+  if (w0 == 0 && w1 == 0) return;
+  if (w0 != 0) store<f64>(xk, load<f64>(xk) - w0);
+  if (w1 != 0) store<f64>(xk + 8, load<f64>(xk + 8) - w1);
+  let pv = v1;
+  let px = xk + 16;
+  for (let i = k + 1; i < n; i++) {
+    v128.store(px, f64x2.sub(v128.load(px), f64x2.mul(w, v128.load64_splat(pv))));
+    pv += 16;
+    px += 16;
   }
 }
 

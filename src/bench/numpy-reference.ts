@@ -150,7 +150,7 @@ export interface NumpyGlobalStart {
  */
 export function runNumpyGlobalStart(
   problem: Problem,
-  options: { withSigns?: boolean; threads?: number; python?: string } = {},
+  options: { withSigns?: boolean; threads?: number; python?: string; repeat?: number } = {},
 ): NumpyGlobalStart {
   const arrays: Record<string, Float64Array> = { A: problem.A, b: problem.b, sigma: problem.sigma };
   if (options.withSigns) {
@@ -159,7 +159,7 @@ export function runNumpyGlobalStart(
   return runScript<NumpyGlobalStart>(
     NUMPY_GLOBAL_START_SCRIPT,
     arrays,
-    { n: problem.n, d: problem.d },
+    { n: problem.n, d: problem.d, repeat: options.repeat ?? 1 },
     options,
   );
 }

@@ -46,9 +46,9 @@ function evaluate(
   stop: Stopper,
   scaled: Float64Array,
 ): { f: number; lev: Float64Array } {
-  for (let i = 0; i < n; i++) {
+  for (let i = 0, o = 0; i < n; i++, o += d) {
     const f = Math.exp(v[i] / 2);
-    for (let j = 0; j < d; j++) scaled[i * d + j] = A[i * d + j] * f;
+    for (let j = o; j < o + d; j++) scaled[j] = A[j] * f;
   }
   const { u, r } = kernels.thinQr(scaled, n, d, stop, scaled);
   let logDet = 0;
