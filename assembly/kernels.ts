@@ -518,24 +518,30 @@ export function qrStep(a: usize, n: i32, d: i32, k: i32, tau: usize): void {
 function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64): void {
   let j = k + 1;
   if (j >= d) return;
-  if (j & 1) {
-    // column k + 1 shares column k's panel: alone
-    let w = load<f64>(pat(x, n, k, j));
-    for (let i = k + 1; i < n; i++) w += load<f64>(pat(a, n, i, k)) * load<f64>(pat(x, n, i, j));
-    w *= t;
-    if (w != 0) {
-      store<f64>(pat(x, n, k, j), load<f64>(pat(x, n, k, j)) - w);
-      for (let i = k + 1; i < n; i++) {
-        const p = pat(x, n, i, j);
-        store<f64>(p, load<f64>(p) - w * load<f64>(pat(a, n, i, k)));
-      }
-    }
-    j++;
-  }
   const tv = f64x2.splat(t);
   // bytes from one panel to the next, and from one row to the next within a panel
   const ps = <usize>n << 4;
   const v1 = pat(a, n, k + 1, k);
+  if (j & 1) {
+    // column k + 1 shares column k's panel: its sum rides along with the first four panels' (alone, it
+    // was one more chain of dependent adds), else it goes alone
+    if (j + 8 < d) {
+      reflectWithSingle(a, x, n, k, t, tv, ps, v1);
+      j += 9;
+    } else {
+      let w = load<f64>(pat(x, n, k, j));
+      for (let i = k + 1; i < n; i++) w += load<f64>(pat(a, n, i, k)) * load<f64>(pat(x, n, i, j));
+      w *= t;
+      if (w != 0) {
+        store<f64>(pat(x, n, k, j), load<f64>(pat(x, n, k, j)) - w);
+        for (let i = k + 1; i < n; i++) {
+          const p = pat(x, n, i, j);
+          store<f64>(p, load<f64>(p) - w * load<f64>(pat(a, n, i, k)));
+        }
+      }
+      j++;
+    }
+  }
   for (; j + 7 < d; j += 8) {
     const xk = pat(x, n, k, j);
     let w0 = v128.load(xk);
@@ -608,6 +614,84 @@ function reflect(a: usize, x: usize, n: i32, d: i32, k: i32, t: f64): void {
     }
     subtractPanel(v1, xk, n, k, f64x2.mul(w, tv));
   }
+}
+
+/**
+ * reflect()'s first step when column k + 1 shares column k's panel (k even): column k + 1 (lane 1 of x's
+ * panel k / 2; lane 0 is column k, whose products are computed and dropped) and the four panels after it
+ * (columns k + 2 .. k + 9), each sum in row order as alone.
+ */
+// @ts-ignore: decorator
+@inline
+function reflectWithSingle(
+  a: usize,
+  x: usize,
+  n: i32,
+  k: i32,
+  t: f64,
+  tv: v128,
+  ps: usize,
+  v1: usize,
+): void {
+  const sk = pat(x, n, k, k);
+  const xk = sk + ps;
+  let ws = v128.load(sk);
+  let w0 = v128.load(xk);
+  let w1 = v128.load(xk + ps);
+  let w2 = v128.load(xk + 2 * ps);
+  let w3 = v128.load(xk + 3 * ps);
+  let pv = v1;
+  let px = xk + 16;
+  for (let i = k + 1; i < n; i++) {
+    const vi = v128.load64_splat(pv);
+    ws = f64x2.add(ws, f64x2.mul(vi, v128.load(px - ps)));
+    w0 = f64x2.add(w0, f64x2.mul(vi, v128.load(px)));
+    w1 = f64x2.add(w1, f64x2.mul(vi, v128.load(px + ps)));
+    w2 = f64x2.add(w2, f64x2.mul(vi, v128.load(px + 2 * ps)));
+    w3 = f64x2.add(w3, f64x2.mul(vi, v128.load(px + 3 * ps)));
+    pv += 16;
+    px += 16;
+  }
+  const w = f64x2.extract_lane(ws, 1) * t;
+  w0 = f64x2.mul(w0, tv);
+  w1 = f64x2.mul(w1, tv);
+  w2 = f64x2.mul(w2, tv);
+  w3 = f64x2.mul(w3, tv);
+  if (w != 0 && noZero(w0) && noZero(w1) && noZero(w2) && noZero(w3)) {
+    store<f64>(sk + 8, load<f64>(sk + 8) - w);
+    v128.store(xk, f64x2.sub(v128.load(xk), w0));
+    v128.store(xk + ps, f64x2.sub(v128.load(xk + ps), w1));
+    v128.store(xk + 2 * ps, f64x2.sub(v128.load(xk + 2 * ps), w2));
+    v128.store(xk + 3 * ps, f64x2.sub(v128.load(xk + 3 * ps), w3));
+    pv = v1;
+    px = xk + 16;
+    for (let i = k + 1; i < n; i++) {
+      const v = load<f64>(pv);
+      const vi = f64x2.splat(v);
+      store<f64>(px - ps + 8, load<f64>(px - ps + 8) - w * v);
+      v128.store(px, f64x2.sub(v128.load(px), f64x2.mul(w0, vi)));
+      v128.store(px + ps, f64x2.sub(v128.load(px + ps), f64x2.mul(w1, vi)));
+      v128.store(px + 2 * ps, f64x2.sub(v128.load(px + 2 * ps), f64x2.mul(w2, vi)));
+      v128.store(px + 3 * ps, f64x2.sub(v128.load(px + 3 * ps), f64x2.mul(w3, vi)));
+      pv += 16;
+      px += 16;
+    }
+    return;
+  }
+  if (w != 0) {
+    store<f64>(sk + 8, load<f64>(sk + 8) - w);
+    pv = v1;
+    px = sk + 16 + 8;
+    for (let i = k + 1; i < n; i++) {
+      store<f64>(px, load<f64>(px) - w * load<f64>(pv));
+      pv += 16;
+      px += 16;
+    }
+  }
+  subtractPanel(v1, xk, n, k, w0);
+  subtractPanel(v1, xk + ps, n, k, w1);
+  subtractPanel(v1, xk + 2 * ps, n, k, w2);
+  subtractPanel(v1, xk + 3 * ps, n, k, w3);
 }
 
 // @ts-ignore: decorator
