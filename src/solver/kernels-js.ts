@@ -4,7 +4,7 @@
  * Each is a sum over the rows of n x d row-major arrays, with stop.tick per row.
  */
 import { HouseholderQr, toColumnMajor } from './householder-qr.js';
-import type { Kernels, RowTerms } from './kernels.js';
+import type { Kernels, RowTerms } from './kernel-interface.js';
 import { NO_STOP, type Stopper } from './stop.js';
 
 /** A^T diag(weights) A, d x d row-major (full). */

@@ -8,7 +8,7 @@
  * and a thread count always gives the same bits. Small calls run on the calling thread alone: below
  * PARALLEL_WORK multiply-adds a hand-off (~20 us) costs more than it saves.
  */
-import type { Kernels, RowTerms } from './kernels.js';
+import type { Kernels, RowTerms } from './kernel-interface.js';
 import { mirrorUpper } from './kernels-js.js';
 import { partialLength, type RowOp, type RowTask } from './row-tasks.js';
 import { NO_STOP, type Stopper } from './stop.js';

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Kernels, RowTerms } from './kernels.js';
+import type { Kernels, RowTerms } from './kernel-interface.js';
 import { jsKernels, mirrorUpper, tripleCount } from './kernels-js.js';
 import { NO_STOP, POLL_WORK, type Stopper } from './stop.js';
 

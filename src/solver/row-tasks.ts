@@ -7,7 +7,7 @@
  * the blocks' R) go to the task's slot of `partial`, which the caller adds up in slot order, so a given
  * thread count always gives the same bits.
  */
-import type { Kernels } from './kernels.js';
+import type { Kernels } from './kernel-interface.js';
 import { tripleCount } from './kernels-js.js';
 import { NO_STOP, type Stopper } from './stop.js';
 

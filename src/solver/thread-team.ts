@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { KernelName, Kernels } from './kernels.js';
+import type { KernelName, Kernels } from './kernel-interface.js';
 import { compiledModule } from './kernels-wasm.js';
 import { type RowTask, runRowTask } from './row-tasks.js';
 import type { Stopper } from './stop.js';
