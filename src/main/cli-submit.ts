@@ -5,8 +5,17 @@
 import type { Writable } from 'node:stream';
 import { LevinvClient, LevinvError, LevinvNetworkError } from '../client/index.js';
 import type { Job, Progress } from '../client/types.js';
+import { formatPath } from '../problem/errors.js';
 import { SolverError, type SolverErrorCode } from '../solver/index.js';
-import { CliError, classifyError, EXIT_DATA, EXIT_OK, EXIT_SOFTWARE, EXIT_USAGE } from './cli-errors.js';
+import {
+  CliError,
+  classifyError,
+  EXIT_DATA,
+  EXIT_OK,
+  EXIT_SOFTWARE,
+  EXIT_USAGE,
+  issueLine,
+} from './cli-errors.js';
 import { createProgress, formatStart, type Progress as ProgressLine } from './cli-progress.js';
 
 // Tests and benchmarks read event streams with the parser that moved into the client.
@@ -65,7 +74,25 @@ function cliError(error: unknown): unknown {
   }
   if (status === 429) return new CliError(EXIT_TEMP_FAIL, `refused for now: ${detail}`);
   if (status >= 500) return new CliError(EXIT_SOFTWARE, `server error: ${detail}`);
+  // a 400 lists every bad field: print them all, each as `levinv solve` names it (A[1], not /A/1)
+  const lines = error.errors.map(errorLine);
+  if (lines.length > 0) return new CliError(EXIT_DATA, lines[0], lines.slice(1));
   return new CliError(EXIT_DATA, detail);
+}
+
+/** One entry of a problem+json `errors` list as a line: its field (a JSON pointer as a path) and detail. */
+function errorLine(entry: LevinvError['errors'][number]): string {
+  const e = entry as { pointer?: string; parameter?: string; header?: string; detail: string };
+  if (e.pointer !== undefined) {
+    const segments = e.pointer
+      .split('/')
+      .slice(1)
+      .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+      .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+    return issueLine({ path: formatPath(segments), pointer: e.pointer, message: e.detail });
+  }
+  const name = e.parameter ?? e.header;
+  return name === undefined ? e.detail : `${name}: ${e.detail}`;
 }
 
 /** Draws a progress event (a non-finite loss or gradient norm comes as null: such an event is skipped). */

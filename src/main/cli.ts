@@ -56,7 +56,8 @@ Commands:
       --n N             rows (required)
       --d D             columns, 1 <= D <= N (required)
       --seed S          integer seed (default 1)
-      --signs SIGNS     positive | mixed (default positive; mixed: ~30% negative slacks)
+      --signs SIGNS     positive | mixed (default positive; mixed: ~30% negative slacks); the cell
+                        of xStar is written as signs (+1/-1 per row)
       --hide-cell       leave the signs out (the solver then finds the cell from the scores alone)
       --format FORMAT   json (default) | npy: one NumPy .npy file (float64) per array, in --out DIR
       --out PATH        write the JSON to PATH, or the .npy files into the directory PATH
@@ -205,7 +206,9 @@ async function generateCommand(args: string[], io: CliIo): Promise<number> {
     throw error;
   }
   // xStar stays: it is the answer the result's relError is measured against, not a hint
+  // the cell of xStar is part of what was generated (all +1 for --signs positive), unless hidden
   if (values['hide-cell']) delete problem.signs;
+  else problem.signs ??= new Array<number>(n).fill(1);
   if (format === 'npy') {
     await writeNpyProblem(values.out!, problem);
     return EXIT_OK;
@@ -295,8 +298,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (error) {
-    const { exitCode, message } = classifyError(error);
-    io.stderr.write(`levinv: ${message}\n`);
+    const { exitCode, lines } = classifyError(error);
+    for (const line of lines) io.stderr.write(`levinv: ${line}\n`);
     return exitCode;
   }
 }

@@ -133,6 +133,34 @@ describe('levinv submit', () => {
     expect(stderr).toBe('levinv: A[1]: expected 2 numbers, got 1\n');
   });
 
+  it("a problem with several bad fields exits 65 with one line for each of the service's errors", async () => {
+    const { code, stdout, stderr } = await run([
+      'submit',
+      file('bad2.json', {
+        A: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        b: [0, 'y', 0],
+        sigma: [0.5, 2, -1],
+      }),
+      '--url',
+      url,
+    ]);
+    expect(code).toBe(EXIT_DATA);
+    expect(stdout).toBe('');
+    // the same lines `levinv solve` prints for the same document (A[1], not the pointer /A/1)
+    expect(stderr).toBe(
+      [
+        'levinv: b[1]: expected a finite number, got "y"',
+        'levinv: sigma[1]: expected a score in [0, 1], got 2',
+        'levinv: sigma[2]: expected a score in [0, 1], got -1',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('a refused connection exits 69 with one line', async () => {
     const port = await freePort();
     const { code, stderr } = await run([

@@ -50,7 +50,8 @@ describe('generate, solve, leverage', () => {
   it('generates deterministically', async () => {
     expect(problem.A).toHaveLength(60);
     expect(problem.xStar).toHaveLength(4);
-    expect(problem.signs).toBeUndefined();
+    // the cell of xStar comes with it: all +1 for --signs positive
+    expect(problem.signs).toEqual(new Array(60).fill(1));
     expect(await generated(['--n', '60', '--d', '4', '--seed', '3'])).toEqual(problem);
     const mixed = await generated(['--n', '60', '--d', '4', '--signs', 'mixed']);
     expect(mixed.signs).toHaveLength(60);
@@ -103,7 +104,8 @@ describe('generate, solve, leverage', () => {
       expect(read(name).shape).toEqual([problem[name].length]);
       expect([...read(name).data]).toEqual(problem[name]);
     }
-    expect(existsSync(join(dir, 'signs.npy'))).toBe(false);
+    expect(read('signs').shape).toEqual([60]);
+    expect([...read('signs').data]).toEqual(new Array(60).fill(1));
     const missing = await run(['generate', '--n', '6', '--d', '2', '--format', 'npy']);
     expect(missing.code).toBe(EXIT_USAGE);
     expect(missing.stderr).toMatch(
@@ -194,11 +196,11 @@ describe('generate, solve, leverage', () => {
     expect(JSON.parse(stdout).converged).toBe(true);
     const [firstLine] = stderr.split('\x1b[K');
     expect(firstLine).toMatch(/^\r {2}iter 0 {2}loss \d\.\de[+-]\d+ {2}\|g\| \d\.\de[+-]\d+$/);
-    // the progress line ends, then one line on the start: an all-positive problem, found from the scores
+    // the progress line ends, then one line on the start: an all-positive problem, its cell given
     const lines = stderr.split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0].endsWith('\x1b[K')).toBe(true);
-    expect(lines[1]).toBe('  start global  negative slacks 0 of 60');
+    expect(lines[1]).toBe('  start global-signs  negative slacks 0 of 60');
     expect(lines[2]).toBe('');
   });
 
@@ -337,6 +339,30 @@ describe('errors: one line on stderr and the exit code', () => {
       code: EXIT_DATA,
       stdout: '',
       stderr: 'levinv: sigma: unknown key; expected one of A, b, x\n',
+    });
+  });
+
+  it('65 for a document with several bad fields, one line for each (as the API lists them all)', async () => {
+    const doc = {
+      A: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      b: [0, 'y', 0],
+      sigma: [0.5, 2, -1],
+      options: { maxIterations: -3 },
+    };
+    expect(await run(['solve', '-'], { stdin: JSON.stringify(doc) })).toEqual({
+      code: EXIT_DATA,
+      stdout: '',
+      stderr: [
+        'levinv: b[1]: expected a finite number, got "y"',
+        'levinv: sigma[1]: expected a score in [0, 1], got 2',
+        'levinv: sigma[2]: expected a score in [0, 1], got -1',
+        'levinv: options.maxIterations: expected a positive integer, got -3',
+        '',
+      ].join('\n'),
     });
   });
 
