@@ -85,7 +85,11 @@ export function buildApp(deps: AppDeps): App {
   // The one error handler. The body is sent as a string so that no route's response schema applies to it.
   const smallBodyBytes = Math.min(SMALL_BODY_BYTES, deps.maxBodyBytes);
   const sendProblem = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const problem = toProblem(error, request.routeOptions.bodyLimit ?? smallBodyBytes);
+    const problem = toProblem(
+      error,
+      request.routeOptions.bodyLimit ?? smallBodyBytes,
+      request.headers['content-type'],
+    );
     if (problem.unexpected) request.log.error({ err: error }, 'unhandled error');
     const body = { ...problem.body, instance: request.url.split('?')[0], requestId: request.id };
     return reply.code(problem.status).headers(problem.headers).type(PROBLEM_JSON).send(JSON.stringify(body));

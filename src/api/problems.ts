@@ -111,10 +111,11 @@ export interface ProblemResponse {
 
 /**
  * The one mapping from a thrown value to the response. `bodyLimit` is the limit of the route that was asked
- * (fastify's 413 does not say it). Only deliberate errors show their message: a 5xx from anywhere else (a
- * Redis reply, a bug) is the generic text, so no stack, file path or Redis message reaches a client.
+ * (fastify's 413 does not say it), `contentType` the request's (fastify's 415 does not say it). Only
+ * deliberate errors show their message: a 5xx from anywhere else (a Redis reply, a bug) is the generic
+ * text, so no stack, file path or Redis message reaches a client.
  */
-export function toProblem(error: unknown, bodyLimit: number): ProblemResponse {
+export function toProblem(error: unknown, bodyLimit: number, contentType?: string): ProblemResponse {
   const problem = (
     status: number,
     type: string,
@@ -163,6 +164,16 @@ export function toProblem(error: unknown, bodyLimit: number): ProblemResponse {
     return problem(400, PROBLEM_TYPES.validation, 'Invalid request', `query: cursor: ${detail}`, {
       errors: [{ parameter: 'cursor', detail }],
     });
+  }
+  if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    // fastify's text names only what was sent; the client needs what would have been taken
+    // only the media type, as a token (no parameters, nothing a log or terminal would mis-read), and short
+    const sent = /^[\w.+-]+\/[\w.+-]+/.exec(contentType?.trim() ?? '')?.[0]?.slice(0, 100);
+    return plain(
+      415,
+      `${sent ? `Content-Type ${sent} is not accepted` : 'the Content-Type is not accepted'}: request ` +
+        'bodies are application/json, and POST /solve also takes multipart/form-data with .npy parts',
+    );
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return plain(413, `the request body exceeds the limit of ${bodyLimit} bytes`);

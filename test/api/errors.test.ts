@@ -70,7 +70,15 @@ describe('400 validation', () => {
     const bad = await h.http().post('/solve').set('content-type', 'application/json').send('{"A": [');
     expectProblem(bad, 400);
     expectProblem(await h.http().post('/solve').send([1, 2]), 400);
-    expectProblem(await h.http().post('/solve').set('content-type', 'text/plain').send('hello'), 415);
+    const text = expectProblem(
+      await h.http().post('/solve').set('content-type', 'text/plain').send('hello'),
+      415,
+    );
+    // it names what was sent and what is accepted
+    expect(text.detail).toBe(
+      'Content-Type text/plain is not accepted: request bodies are application/json, and POST /solve also ' +
+        'takes multipart/form-data with .npy parts',
+    );
   });
 
   it('names the bad query parameter', async () => {
