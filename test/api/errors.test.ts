@@ -79,6 +79,19 @@ describe('400 validation', () => {
       'Content-Type text/plain is not accepted: request bodies are application/json, and POST /solve also ' +
         'takes multipart/form-data with .npy parts',
     );
+    // a hostile type is echoed as a short token at most, never whole
+    const long = expectProblem(
+      await h
+        .http()
+        .post('/solve')
+        .set('content-type', `x/${'a'.repeat(5000)}; q="<script>"`)
+        .send('hello'),
+      415,
+    );
+    expect(long.detail).toBe(
+      `Content-Type x/${'a'.repeat(98)} is not accepted: request bodies are application/json, and POST ` +
+        '/solve also takes multipart/form-data with .npy parts',
+    );
   });
 
   it('names the bad query parameter', async () => {
