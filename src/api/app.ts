@@ -102,6 +102,8 @@ export function buildApp(deps: AppDeps): App {
     ...serverOptions(deps.requestTimeoutMs),
     // genReqId reads X-Request-Id itself, so that a hostile value never reaches the logs.
     requestIdHeader: false,
+    // one line per request, written in onResponse below (fastify's own are two, both at info)
+    disableRequestLogging: true,
     genReqId: requestId,
     // Routes like /jobs/:id/events/ should not 404 on a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
@@ -143,6 +145,12 @@ export function buildApp(deps: AppDeps): App {
     // The route template, never the raw URL, so that job ids do not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    // A read that succeeded is debug: a dashboard or a client polling a job would flood the info log.
+    const read = (request.method === 'GET' || request.method === 'HEAD') && reply.statusCode < 400;
+    request.log[read ? 'debug' : 'info'](
+      { req: request, res: reply, responseTime: reply.elapsedTime },
+      'request completed',
+    );
   });
 
   app.register(fastifySwagger, {

@@ -102,11 +102,11 @@ describe('ids on log lines', () => {
     }
   });
 
-  it("every request line carries the request's id", async () => {
+  it("one line per request, carrying the request's id; successful reads at debug, the rest at info", async () => {
     const out = capture();
     const app = buildApp({
       jobs: h.service,
-      logger: pino({ level: 'info' }, out.stream),
+      logger: pino({ level: 'debug' }, out.stream),
       maxBodyBytes: 1 << 20,
       limits: TEST_LIMITS,
     });
@@ -122,13 +122,20 @@ describe('ids on log lines', () => {
       missing.headers['x-request-id'],
       generatedId.headers['x-request-id'],
     ];
-    for (const id of ids) {
-      // fastify's "incoming request" and "request completed", both with the id the client saw
-      expect(records.filter((r) => r.reqId === id).map((r) => r.msg)).toEqual([
-        'incoming request',
-        'request completed',
-      ]);
-    }
+    const levels = ids.map((id) => {
+      // one line, with the id the client saw, the method, URL and status
+      const mine = records.filter((r) => r.reqId === id);
+      expect(mine.map((r) => r.msg)).toEqual(['request completed']);
+      return mine[0].level;
+    });
     expect(records.every((r) => ids.includes(r.reqId as string))).toBe(true);
+    // pino's levels: debug 20, info 30
+    expect(levels).toEqual([20, 30, 20]);
+    const notFound = records.find((r) => r.reqId === 'req-404-2') as {
+      req: { method: string; url: string };
+      res: { statusCode: number };
+    };
+    expect(notFound.req).toMatchObject({ method: 'GET', url: '/jobs/nope' });
+    expect(notFound.res.statusCode).toBe(404);
   });
 });
