@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run container:check`: the containers, built and run (tracker issue #7).
+# `npm run container:check`: the containers, built and run, as a deployment would run them.
 #  1. ../shared/tools/container-check.sh with SRC = this checkout: installs Podman and podman-compose from
 #     Debian, builds local stand-ins for the base images (no container registry is reachable), builds the
 #     Dockerfile, solves the README's example with an API and a worker container, then again with

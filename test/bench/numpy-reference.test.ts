@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { numpyUnavailable, relativeDifference, runNumpyNewton } from '../../src/bench/numpy-reference.js';
 import { type Problem, solve } from '../../src/solver/index.js';
-import { issueProblem } from '../helpers/issue8-problems.js';
+import { issueProblem } from '../helpers/stalling-problems.js';
 import { randomProblem } from '../helpers/random-problem.js';
 import { loadVector, vectorProblem } from '../helpers/testdata.js';
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { solve } from '../../src/solver/index.js';
 import { STEP_ROUNDING_FACTOR, stepBelowRounding } from '../../src/solver/settled.js';
-import { issueProblem, type Kind, makeProblem } from '../helpers/issue8-problems.js';
+import { issueProblem, type Kind, makeProblem } from '../helpers/stalling-problems.js';
 import { randomProblem } from '../helpers/random-problem.js';
 import { relErr } from '../helpers/testdata.js';
 

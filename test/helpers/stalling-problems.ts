@@ -1,4 +1,4 @@
-/** The problems of issue #8 on which the gradient norm stalls far above 1e-10 at x* (see settled.ts). */
+/** Problems on which the gradient norm stalls far above 1e-10 at x* in floating point (see settled.ts). */
 import { createRng } from '../../src/problem/random.js';
 import { leverageScores, type Problem } from '../../src/solver/index.js';
 
@@ -33,7 +33,7 @@ export function makeProblem(
 }
 
 /**
- * The two kinds of issue #8. near-walls: n = 2000, d = 10, A normal, slacks in [1e-4, 1e-2].
+ * Two kinds. near-walls: n = 2000, d = 10, A normal, slacks in [1e-4, 1e-2].
  * cauchy-rows: n = 5000, d = 12, A standard Cauchy (heavy-tailed rows), slacks in [0.5, 1.5].
  */
 export const issueProblem = (kind: Kind, seed: number) =>
