@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { numpyUnavailable, relativeDifference, runNumpyNewton } from '../../src/bench/numpy-reference.js';
 import { type Problem, solve } from '../../src/solver/index.js';
-import { issueProblem } from '../helpers/stalling-problems.js';
 import { randomProblem } from '../helpers/random-problem.js';
+import { issueProblem } from '../helpers/stalling-problems.js';
 import { loadVector, vectorProblem } from '../helpers/testdata.js';
 
 const missing = numpyUnavailable();

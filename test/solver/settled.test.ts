@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { solve } from '../../src/solver/index.js';
 import { STEP_ROUNDING_FACTOR, stepBelowRounding } from '../../src/solver/settled.js';
-import { issueProblem, type Kind, makeProblem } from '../helpers/stalling-problems.js';
 import { randomProblem } from '../helpers/random-problem.js';
+import { issueProblem, type Kind, makeProblem } from '../helpers/stalling-problems.js';
 import { relErr } from '../helpers/testdata.js';
 
 // Measured (seeds 1-5): near-walls stops after 6-8 Newton iterations, cauchy-rows after 9-12 (Gauss-Newton
