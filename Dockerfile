@@ -13,8 +13,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY assembly ./assembly
 COPY web ./web
-# the benchmarks (dist/bench) and the type declarations are no part of the service
-RUN npm run build && rm -rf dist/bench && find dist -name '*.d.ts' -delete
+# the type declarations are no part of the service (the benchmarks and test launchers are outside src/)
+RUN npm run build && find dist -name '*.d.ts' -delete
 
 # Production dependencies only, installed apart so the runtime stage copies no compiler or test tools.
 FROM node:${NODE_VERSION}-bookworm-slim AS deps

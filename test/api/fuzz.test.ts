@@ -1,12 +1,12 @@
 /**
- * Property-based fuzzing (fast-check, src/bench/fuzz-bodies.ts): 2000+ hostile requests per run over real
+ * Property-based fuzzing (fast-check, bench/fuzz-bodies.ts): 2000+ hostile requests per run over real
  * HTTP to a real app (private Redis, real JobService, no workers: valid problems just queue). No request may
  * get a 5xx, every non-2xx answer is problem+json with type/title/status/detail, and the server lives on.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type FuzzRequest, fuzzRequestArbitrary } from '../../bench/fuzz-bodies.js';
 import { type App, buildApp } from '../../src/api/app.js';
-import { type FuzzRequest, fuzzRequestArbitrary } from '../../src/bench/fuzz-bodies.js';
 import { createJobService } from '../../src/jobs/index.js';
 import type { JobService } from '../../src/jobs/types.js';
 import { type TestRedis, testRedis, uniquePrefix } from '../helpers/redis.js';

@@ -4,11 +4,7 @@
  * passes where that takes few) and x agrees to 1e-10. Skipped where python3 or numpy is missing (the benchmark then skips its column the same way).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  numpyUnavailable,
-  relativeDifference,
-  runNumpyGlobalStart,
-} from '../../src/bench/numpy-reference.js';
+import { numpyUnavailable, relativeDifference, runNumpyGlobalStart } from '../../bench/numpy-reference.js';
 import { globalStart } from '../../src/solver/global-start.js';
 import type { Problem } from '../../src/solver/index.js';
 import { currentKernels } from '../../src/solver/kernels.js';

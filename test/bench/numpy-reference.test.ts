@@ -4,7 +4,7 @@
  * Skipped where python3 or numpy is missing (the benchmark then skips its column the same way).
  */
 import { describe, expect, it } from 'vitest';
-import { numpyUnavailable, relativeDifference, runNumpyNewton } from '../../src/bench/numpy-reference.js';
+import { numpyUnavailable, relativeDifference, runNumpyNewton } from '../../bench/numpy-reference.js';
 import { type Problem, solve } from '../../src/solver/index.js';
 import { randomProblem } from '../helpers/random-problem.js';
 import { issueProblem } from '../helpers/stalling-problems.js';

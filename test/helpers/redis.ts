@@ -42,4 +42,4 @@ export function redisForFile(): { readonly url: string } {
   };
 }
 
-export { type PrivateRedis, privateRedis } from '../../src/main/private-redis.js';
+export { type PrivateRedis, privateRedis } from './private-redis.js';

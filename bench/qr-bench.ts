@@ -1,12 +1,12 @@
 /**
- * `node dist/bench/qr-bench.js`: why the hot path has its own Householder QR. Times the thin QR (with Q
+ * `node dist-bench/bench/qr-bench.js`: why the hot path has its own Householder QR. Times the thin QR (with Q
  * formed) of an n x 20 matrix by ml-matrix's QrDecomposition and by src/solver/householder-qr.ts, and
  * prints one JSON line per size with both times and the largest difference in the leverage scores.
  */
 import { Matrix, QrDecomposition } from 'ml-matrix';
-import { createRng } from '../problem/random.js';
-import { HouseholderQr, toColumnMajor } from '../solver/householder-qr.js';
-import { rowSquares } from '../solver/leverage-model.js';
+import { createRng } from '#levinv/problem/random.js';
+import { HouseholderQr, toColumnMajor } from '#levinv/solver/householder-qr.js';
+import { rowSquares } from '#levinv/solver/leverage-model.js';
 
 function timeMs(fn: () => void, repeats: number): number {
   fn(); // warm-up, so both sides are measured after JIT compilation

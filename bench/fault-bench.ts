@@ -8,27 +8,26 @@
  *   {bench: 'npy-header', crafted, headerKB, statuses, healthzMaxMs, bigJsonMs, ...}
  *   {bench: 'upload-gate', slowClients, uploads, statuses, uploadP50Ms, slowAnswers, ...}
  *
- * Redis is src/main/private-redis.ts with append-only persistence. The API and workers run with the defaults a deployment gets (LOCK_DURATION_MS, STALLED_INTERVAL_MS
+ * Redis is test/helpers/private-redis.ts with append-only persistence. The API and workers run with the defaults a deployment gets (LOCK_DURATION_MS, STALLED_INTERVAL_MS
  * unset), except that the rate limit is off so that the probes themselves are not refused.
  *
- * Usage: node dist/bench/fault-bench.js [sigkill|redis-restart|fuzz|event-loop|npy-header|upload-gate ...]   (default: all)
+ * Usage: node dist-bench/bench/fault-bench.js [sigkill|redis-restart|fuzz|event-loop|npy-header|upload-gate ...]   (default: all)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { Keys } from '../jobs/keys.js';
-import type { JobView } from '../jobs/types.js';
-import { freePort } from '../main/local-redis.js';
-import { type PrivateRedis, privateRedis } from '../main/private-redis.js';
-import { generateProblem } from '../problem/generate.js';
-import { encodeNpy } from '../problem/npy.js';
+import { Keys } from '#levinv/jobs/keys.js';
+import type { JobView } from '#levinv/jobs/types.js';
+import { freePort } from '#levinv/main/local-redis.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { encodeNpy } from '#levinv/problem/npy.js';
+import { type PrivateRedis, privateRedis } from '../test/helpers/private-redis.js';
 import { fuzzRequests } from './fuzz-bodies.js';
+import { DIST_MAIN } from './repo-paths.js';
 
-const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
 const line = (record: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(record)}\n`);
 };

@@ -1,14 +1,15 @@
 /**
  * A redis-server that can be shut down and started again on the same port and directory (append-only
  * persistence), or that asks for a password: for the tests and the fault benchmark, which restart Redis
- * under a running service. `npm start`'s own private server is local-redis.ts.
+ * under a running service (tsconfig.bench.json compiles it to dist-bench/ for those). `npm start`'s own
+ * private server is src/main/local-redis.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitUntilReady } from './local-redis.js';
+import { freePort, waitUntilReady } from '#levinv/main/local-redis.js';
 
 /**
  * A private redis-server a test may stop and start again on the same port: with append-only persistence in

@@ -1,7 +1,7 @@
 /**
  * The global start's rows of `npm run bench` (solver-bench.ts runs them after its own), also on their own:
- *   node dist/bench/global-start-bench.js [--quick] [--no-numpy]   (--quick: n <= 20000 only)
- *   node dist/bench/global-start-bench.js --case KIND N D THREADS [--numpy]   (one case, for the parent)
+ *   node dist-bench/bench/global-start-bench.js [--quick] [--no-numpy]   (--quick: n <= 20000 only)
+ *   node dist-bench/bench/global-start-bench.js --case KIND N D THREADS [--numpy]   (one case, for the parent)
  * One JSON line per case, each case in its own child process (peakRssMb is that case's alone), after an
  * untimed warm-up solve of a 5000-row problem of the same kind (as in solver-bench.ts), then a table.
  *
@@ -20,9 +20,9 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { generateProblem } from '../problem/generate.js';
-import { parseProblem } from '../problem/parse.js';
-import { globalStart } from '../solver/global-start.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { parseProblem } from '#levinv/problem/parse.js';
+import { globalStart } from '#levinv/solver/global-start.js';
 import {
   currentKernels,
   type Problem,
@@ -30,8 +30,8 @@ import {
   type StartChoice,
   solve,
   useSolverThreads,
-} from '../solver/index.js';
-import { NO_STOP } from '../solver/stop.js';
+} from '#levinv/solver/index.js';
+import { NO_STOP } from '#levinv/solver/stop.js';
 import { numpyUnavailable, relativeDifference, runNumpyGlobalStart } from './numpy-reference.js';
 
 type Kind = 'unknown' | 'wide';

@@ -4,7 +4,7 @@
  * (default 1,000,000 x 20) POSTed as multipart/form-data with .npy parts; the job followed to its end.
  * Prints one JSON line: the upload and solve times, the relative error against the generator's xStar, and
  * the peak RSS (VmHWM) of the API and the worker process.
- *   node dist/bench/big-upload-bench.js [--n 1000000] [--d 20] [--method newton]
+ *   node dist-bench/bench/big-upload-bench.js [--n 1000000] [--d 20] [--method newton]
  *        [--signs positive|mixed] [--give-signs] [--start global|centre]
  * `--signs mixed` draws 30% negative slacks; their signs are sent (a `signs` part) only with --give-signs,
  * so by default the worker finds the cell from A, b and sigma alone (the global start). Then the line
@@ -14,14 +14,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from '../main/local-redis.js';
-import { privateRedis } from '../main/private-redis.js';
-import { generateProblem } from '../problem/generate.js';
-import { encodeNpy, parseNpy } from '../problem/npy.js';
-
-const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
+import { freePort } from '#levinv/main/local-redis.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { encodeNpy, parseNpy } from '#levinv/problem/npy.js';
+import { privateRedis } from '../test/helpers/private-redis.js';
+import { DIST_MAIN } from './repo-paths.js';
 
 const { values } = parseArgs({
   options: {

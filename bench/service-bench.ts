@@ -28,7 +28,7 @@
  *
  * Everything is torn down at the end; a run that exceeds DEADLINE_MS stops with exit code 2.
  *
- * Usage: node dist/bench/service-bench.js [--quick] [--breakdown] [--throughput-only] [--workers 1,2,4]
+ * Usage: node dist-bench/bench/service-bench.js [--quick] [--breakdown] [--throughput-only] [--workers 1,2,4]
  *   (--quick: 50 latency jobs, 200 throughput jobs; --throughput-only: no latency or cancel figures)
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,14 +36,14 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { buildApp } from '../api/app.js';
-import { createJobService, type JobView, startWorkers } from '../jobs/index.js';
-import { parseEventStream } from '../main/cli-submit.js';
-import { loadConfig } from '../main/config.js';
-import { startLocalRedis } from '../main/local-redis.js';
-import { listenUrl } from '../main/runtime.js';
-import { limitsFromConfig } from '../main/service-options.js';
-import { generateProblem } from '../problem/generate.js';
+import { buildApp } from '#levinv/api/app.js';
+import { createJobService, type JobView, startWorkers } from '#levinv/jobs/index.js';
+import { parseEventStream } from '#levinv/main/cli-submit.js';
+import { loadConfig } from '#levinv/main/config.js';
+import { startLocalRedis } from '#levinv/main/local-redis.js';
+import { listenUrl } from '#levinv/main/runtime.js';
+import { limitsFromConfig } from '#levinv/main/service-options.js';
+import { generateProblem } from '#levinv/problem/generate.js';
 
 const N = 200;
 const D = 8;

@@ -1,14 +1,14 @@
 /**
- * `node dist/bench/start-bench.js`: the default start point (the analytic centre, start-point.ts) and the
+ * `node dist-bench/bench/start-bench.js`: the default start point (the analytic centre, start-point.ts) and the
  * small-problem solve it is part of. Prints one JSON line per measurement:
  * - the 200 x 8 solve (generated, seed 1, Newton): medians of the last 300 of 400 solves, total and start;
  * - the start point alone at n x 20 for n = 2000, 20000, 100000: median of 5 after one warm-up run.
  * Timings only, never a pass/fail; compare runs on the same machine, in the same load.
  */
-import { generateProblem } from '../problem/generate.js';
-import { parseProblem } from '../problem/parse.js';
-import { currentKernels, resolveOptions, solve } from '../solver/index.js';
-import { analyticCentre } from '../solver/start-point.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { parseProblem } from '#levinv/problem/parse.js';
+import { currentKernels, resolveOptions, solve } from '#levinv/solver/index.js';
+import { analyticCentre } from '#levinv/solver/start-point.js';
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/path-bench.js [--large]`: the two derivative paths of src/solver/leverage-model.ts timed
+ * `node dist-bench/bench/path-bench.js [--large]`: the two derivative paths of src/solver/leverage-model.ts timed
  * against each other, to place choosePath's switch. For each (n, d) of a grid around the old rule's
  * boundary n = d(d+1)/2 it times one exact gradient + Hessian (`model.derivatives(point, {hessian: true},
  * path)`, what a Newton iteration computes) on each path at a point off the solution, the median of
@@ -11,9 +11,9 @@
  *
  * --large adds n = 1900, d = 62 (the direct path alone takes ~15 s there).
  */
-import { createRng } from '../problem/random.js';
-import { leverageScores, type Problem } from '../solver/index.js';
-import { type DerivativePath, LeverageModel } from '../solver/leverage-model.js';
+import { createRng } from '#levinv/problem/random.js';
+import { leverageScores, type Problem } from '#levinv/solver/index.js';
+import { type DerivativePath, LeverageModel } from '#levinv/solver/leverage-model.js';
 
 interface Row {
   n: number;

@@ -20,27 +20,26 @@
  * processes' CPU time per job.
  *
  * Backends (BACKENDS; each starts its servers and gives a URL and the pids to account), each started afresh
- * per worker count: `standalone`, a private redis-server (src/main/private-redis.ts); `cluster`, a Redis
- * Cluster of three masters on loopback (src/main/private-redis-cluster.ts), REDIS_URL=redis+cluster://...
+ * per worker count: `standalone`, a private redis-server (test/helpers/private-redis.ts); `cluster`, a Redis
+ * Cluster of three masters on loopback (test/helpers/private-redis-cluster.ts), REDIS_URL=redis+cluster://...
  * for the API and the workers. cpuPct.redis is the sum over the backend's servers (cpuPct.redisNodes each).
  *
- * Usage: node dist/bench/scale-bench.js [--jobs N] [--workers 1,2,4] [--backend standalone|cluster]
+ * Usage: node dist-bench/bench/scale-bench.js [--jobs N] [--workers 1,2,4] [--backend standalone|cluster]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { Keys } from '../jobs/keys.js';
-import { closeConnection, createClient, PRODUCER_OPTIONS } from '../jobs/redis.js';
-import type { JobView } from '../jobs/types.js';
-import { freePort } from '../main/local-redis.js';
-import { privateRedis } from '../main/private-redis.js';
-import { privateRedisCluster } from '../main/private-redis-cluster.js';
-import { generateProblem } from '../problem/generate.js';
+import { Keys } from '#levinv/jobs/keys.js';
+import { closeConnection, createClient, PRODUCER_OPTIONS } from '#levinv/jobs/redis.js';
+import type { JobView } from '#levinv/jobs/types.js';
+import { freePort } from '#levinv/main/local-redis.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { privateRedis } from '../test/helpers/private-redis.js';
+import { privateRedisCluster } from '../test/helpers/private-redis-cluster.js';
+import { DIST_MAIN } from './repo-paths.js';
 
-const DIST_MAIN = fileURLToPath(new URL('../main/', import.meta.url));
 const N = 200;
 const D = 8;
 const CLIENTS = 16;

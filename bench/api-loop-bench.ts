@@ -6,15 +6,17 @@
  *   - `get-large-job`: GET /jobs/{id} of a finished job with 100000 leverage scores (the store stubbed, so
  *     only the API's own work is timed), median of 20.
  *
- * Usage: node dist/bench/api-loop-bench.js [DIST_DIR]. DIST_DIR (default: this build) is the compiled tree
- * whose app and job service are measured, so that an older build (e.g. from `git archive`) can be compared.
+ * Usage: node dist-bench/bench/api-loop-bench.js [DIST_DIR]. DIST_DIR (default: dist/, the current build) is
+ * the compiled tree whose app and job service are measured, so that an older build (e.g. from `git archive`)
+ * can be compared.
  * The app runs in a child process (so that the clients' own work does not count) on a private redis-server
  * with no workers (submits just queue); the child measures its own event loop.
  */
 import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { generateProblem } from '../problem/generate.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { PRODUCT_DIST } from './repo-paths.js';
 
 const N = 100_000;
 const D = 20;
@@ -22,7 +24,7 @@ const CLIENTS = Number(process.env.CLIENTS ?? 20);
 
 const serving = process.argv[2] === '--serve';
 const distArg = serving ? process.argv[3] : process.argv[2];
-const root = distArg ? pathToFileURL(`${distArg.replace(/\/$/, '')}/`) : new URL('../', import.meta.url);
+const root = distArg ? pathToFileURL(`${distArg.replace(/\/$/, '')}/`) : PRODUCT_DIST;
 const load = async <T>(path: string): Promise<T> => (await import(new URL(path, root).href)) as T;
 
 const line = (record: Record<string, unknown>): void => {

@@ -7,12 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Problem } from '../solver/index.js';
+import { join } from 'node:path';
+import type { Problem } from '#levinv/solver/index.js';
+import { SCRIPTS } from './repo-paths.js';
 
-/** src/bench/ and dist/bench/ are both two levels below the repository root. */
-const SCRIPTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts');
 export const NUMPY_SCRIPT = join(SCRIPTS, 'numpy_newton.py');
 export const NUMPY_GLOBAL_START_SCRIPT = join(SCRIPTS, 'numpy_global_start.py');
 

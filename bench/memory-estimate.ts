@@ -8,14 +8,20 @@
  * the largest arrays of an iteration are all allocated and written within its first rows, so the peak is
  * reached by then.
  *
- * Usage: node dist/bench/memory-estimate.js [--quick]   (--quick skips n = 2001, d = 700)
- *        node dist/bench/memory-estimate.js --case METHOD N D | --baseline   (used by the parent)
+ * Usage: node dist-bench/bench/memory-estimate.js [--quick]   (--quick skips n = 2001, d = 700)
+ *        node dist-bench/bench/memory-estimate.js --case METHOD N D | --baseline   (used by the parent)
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRng } from '../problem/random.js';
-import { estimateSolveBytes, leverageScores, type Method, type Problem, solve } from '../solver/index.js';
-import { choosePath } from '../solver/leverage-model.js';
+import { createRng } from '#levinv/problem/random.js';
+import {
+  estimateSolveBytes,
+  leverageScores,
+  type Method,
+  type Problem,
+  solve,
+} from '#levinv/solver/index.js';
+import { choosePath } from '#levinv/solver/leverage-model.js';
 
 const MB = 1024 * 1024;
 /** Stop this long after the first iterate: enough for every large array of an iteration to be written. */

@@ -23,22 +23,22 @@
  * n = 20000, 100000 and 1000000 against its numpy reference and the known-cell Newton, and 5000 x 100),
  * with their own table.
  *
- * Usage: node dist/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases and
+ * Usage: node dist-bench/bench/solver-bench.js [--quick] [--no-numpy]   (--quick skips the n = 100000 cases and
  *        the global start's beyond n = 20000)
- *        node dist/bench/solver-bench.js --case METHOD N D SEED THREADS [--numpy]   (one case, for the parent)
+ *        node dist-bench/bench/solver-bench.js --case METHOD N D SEED THREADS [--numpy]   (one case, for the parent)
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { generateProblem } from '../problem/generate.js';
-import { parseProblem } from '../problem/parse.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { parseProblem } from '#levinv/problem/parse.js';
 import {
   DEFAULT_RECORD_LIMIT,
   type Method,
   resolveOptions,
   solve,
   useSolverThreads,
-} from '../solver/index.js';
+} from '#levinv/solver/index.js';
 import { globalStartCases } from './global-start-bench.js';
 import { numpyUnavailable, relativeDifference, runNumpyNewton } from './numpy-reference.js';
 

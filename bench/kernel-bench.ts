@@ -7,14 +7,14 @@
  *   solve:       a whole Newton solve from the centre (seconds without the start, iterations, ms/iteration)
  * Each figure is the median of `--reps` runs (default 5), the two kernel sets taking turns.
  *
- * Usage: node dist/bench/kernel-bench.js [--reps R] [--shapes 20000x20,100000x20,200x8] [--no-solve]
+ * Usage: node dist-bench/bench/kernel-bench.js [--reps R] [--shapes 20000x20,100000x20,200x8] [--no-solve]
  */
-import { generateProblem } from '../problem/generate.js';
-import { parseProblem } from '../problem/parse.js';
-import { findStart, type Problem, solve } from '../solver/index.js';
-import { type KernelName, kernelsNamed, useKernels } from '../solver/kernels.js';
-import { wasmLoadError } from '../solver/kernels-wasm.js';
-import { LeverageModel } from '../solver/leverage-model.js';
+import { generateProblem } from '#levinv/problem/generate.js';
+import { parseProblem } from '#levinv/problem/parse.js';
+import { findStart, type Problem, solve } from '#levinv/solver/index.js';
+import { type KernelName, kernelsNamed, useKernels } from '#levinv/solver/kernels.js';
+import { wasmLoadError } from '#levinv/solver/kernels-wasm.js';
+import { LeverageModel } from '#levinv/solver/leverage-model.js';
 
 interface Row {
   n: number;

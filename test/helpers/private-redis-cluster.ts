@@ -3,8 +3,8 @@
  * a `redis-server --cluster-enabled yes` on a free port below 55535 (its cluster bus is the port + 10000),
  * joined with `redis-cli --cluster create`, ready once every node reports `cluster_state:ok`. With
  * `persistent` each node keeps an append-only file, so `stop(i)` and `start(i)` (same port, directory and
- * nodes file) bring a master back with its data and its slots. Here rather than in test/helpers (which
- * re-exports it) so that `dist/bench/scale-bench.js` can use it.
+ * nodes file) bring a master back with its data and its slots. test/helpers/redis-cluster.ts gives it the
+ * tests' names; the scale benchmark imports it directly (tsconfig.bench.json compiles it to dist-bench/).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { waitUntilReady } from './local-redis.js';
+import { waitUntilReady } from '#levinv/main/local-redis.js';
 
 const run = promisify(execFile);
 
