@@ -23,7 +23,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { decompression, loadShedding, serverOptions } from './hardening.js';
 import type { Limits } from './limits.js';
 import { ApiMetrics } from './metrics.js';
-import { openapiInfo, transformObject } from './openapi.js';
+import { openapiInfo, transformObject } from './openapi-document.js';
 import { ParsePool } from './parse-pool.js';
 import { PROBLEM_JSON, toProblem } from './problems.js';
 import { jobRoutes } from './routes/jobs.js';
