@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ParseTask } from './parse-thread.js';
+import type { ParseReply, ParseTask } from './parse-messages.js';
 import { HttpProblem } from './problems.js';
 import type { SolveBodyOutcome } from './solve-body.js';
 
@@ -55,13 +55,6 @@ interface Slot {
   /** what the thread died of, from its 'error' event */
   error?: Error;
 }
-
-/** The parse thread's answer: the outcome, or an exception it threw (a bug, not bad input). */
-export type ParseReply =
-  | { id: number; outcome: SolveBodyOutcome }
-  | { id: number; failed: string }
-  /** sent once, when the thread is ready for tasks */
-  | { ready: true };
 
 /**
  * A copy of the bytes a chunk views, in a buffer of their own: a structured clone of a view copies its whole

@@ -1,17 +1,8 @@
 /** The parse thread's body: one POST /solve body at a time, the typed arrays moved back to the API thread. */
 import { parentPort } from 'node:worker_threads';
-import { type NpyPart, prepareNpyBody } from './npy-body.js';
-import type { ParseReply } from './parse-pool.js';
+import { prepareNpyBody } from './npy-body.js';
+import type { ParseReply, ParseTask } from './parse-messages.js';
 import { prepareSolveBody, transferList } from './solve-body.js';
-
-export interface ParseTask {
-  id: number;
-  /** the body as it arrived, joined here rather than on the API's event loop (a 44 MB copy takes ~0.1 s) */
-  chunks: Uint8Array[];
-  /** a binary upload instead (npy-body.ts): each .npy part's chunks, and the json part */
-  npy?: { files: Partial<Record<NpyPart, Uint8Array[]>>; json?: string };
-  withFingerprint: boolean;
-}
 
 /**
  * One buffer of exactly the body's bytes: the single chunk the pool moved here (it owns its memory), or a
