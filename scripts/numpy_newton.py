@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 A plain numpy/OpenBLAS implementation of levinv's Newton method, the reference that `npm run bench`
-(src/bench/solver-bench.ts) times levinv against. It is the same method as src/solver (docs/MATH.md):
+(bench/solver-bench.ts) times levinv against. It is the same method as src/solver (docs/MATH.md):
 
 - the same loss, gradient and exact Hessian, by the factored O(n d^3 + d^4) formulas (thin QR of
   A_x = diag(s)^-1 A by numpy.linalg.qr, Y = the distinct entries of u_i (x) u_i, processed in blocks of

@@ -111,7 +111,7 @@ describe('choosePath', () => {
     expect(choosePath(3000, 100)).toBe('factored');
   });
 
-  // src/bench/path-bench.ts, ms for one gradient + Hessian, direct / factored, medians of 3 runs on the
+  // bench/path-bench.ts, ms for one gradient + Hessian, direct / factored, medians of 3 runs on the
   // (loaded) 2-core machine
   it.each([
     [400, 30, 'factored'], // 304 / 55 (was direct: n < 465)

@@ -1,6 +1,6 @@
 /**
  * estimateSolveBytes: what a service refuses on. The figures it must cover were measured by
- * src/bench/memory-estimate.ts (peak RSS above an idle process): 2001 x 700 Newton 1384 MB, 100000 x 20
+ * bench/memory-estimate.ts (peak RSS above an idle process): 2001 x 700 Newton 1384 MB, 100000 x 20
  * Newton 155 MB, 2000 x 64 (direct path) Gauss-Newton 169 MB.
  */
 import { describe, expect, it } from 'vitest';
