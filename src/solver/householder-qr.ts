@@ -7,7 +7,7 @@ import { solveUpper } from './triangular.js';
  * Written on Float64Array instead of ml-matrix's QrDecomposition because the solver factors an n x d
  * matrix with n up to 1e5 several times per iteration: working on contiguous columns (column-major input)
  * is faster than ml-matrix's get/set on a Matrix of row arrays: 2.7x at 20000 x 20 and 8x at 100000 x 20
- * with the same scores to 1e-16 (src/bench/qr-bench.ts). ml-matrix stays the reference in the tests.
+ * with the same scores to 1e-16 (bench/qr-bench.ts). ml-matrix stays the reference in the tests.
  */
 export class HouseholderQr {
   readonly n: number;

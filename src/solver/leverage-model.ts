@@ -54,7 +54,7 @@ export interface Derivatives {
 export const DIRECT_MAX_ROWS = 2000;
 
 /**
- * ns per unit of work of one gradient + exact Hessian on each path, fitted by src/bench/path-bench.ts
+ * ns per unit of work of one gradient + exact Hessian on each path, fitted by bench/path-bench.ts
  * (least squares on relative error, median of 3 runs on the 2-core machine, 56 (n, d) points, d = 4 to 62):
  *   direct   ~ 3.7 n^3 + 15 n^2 d          (P R P is n x n by n x n; P, P o P, B A_x, K A_x are n^2 d)
  *   factored ~ 4.1 n d^3 + 9 d^4 + 14 n d^2

@@ -1,7 +1,7 @@
 /**
  * estimateSolveBytes: the working memory a solve of a given shape needs, so that a service can refuse a
  * problem before it runs (a 3.3 MB body of n = 2001, d = 700 asks Newton for 1.4 GB). It counts the
- * Float64Arrays the solver holds at its peak and adds V8's garbage allowance. src/bench/memory-estimate.ts
+ * Float64Arrays the solver holds at its peak and adds V8's garbage allowance. bench/memory-estimate.ts
  * compares it with measured peak RSS above an idle process: never below it, 1.2x to 1.7x where the arrays
  * dominate (2001 x 700 Newton: 1678 MB estimated, 1375 MB measured; 100000 x 20 Newton 252 vs 167 MB),
  * more where the fixed allowances or the monotone rule below do (500 x 12: 73 vs 9 MB).
