@@ -15,7 +15,7 @@
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
-import { isFinished, type JobState, type StateHash } from './job-record.js';
+import { isFinished, type JobState, type StateField, type StateHash } from './job-record.js';
 import { JobWriter } from './job-writer.js';
 import type { JobDataKeys, Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
@@ -64,7 +64,7 @@ export interface JobMeta {
   webhook?: WebhookConfig;
 }
 
-/** The run hash's fields a view needs (VIEW_RUN_FIELDS), in order. */
+/** A job from its state hash and `run`, the run hash's VIEW_RUN_FIELDS in order; null for no job. */
 export function parseMeta(state: StateHash, run: (string | null)[] = []): JobMeta | null {
   if (!state.state || !state.id) return null;
   const [progress, resumes, truncated] = run;
@@ -242,7 +242,8 @@ export class JobStore {
     const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', now, 'LIMIT', 0, limit);
     if (ids.length === 0) return 0;
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.keys.state(id), 'owner', 'idempotencyKey');
+    const fields = ['owner', 'idempotencyKey'] as const satisfies readonly StateField[];
+    for (const id of ids) pipeline.hmget(this.keys.state(id), ...fields);
     const owners = await execAll<[string | null, string | null][]>(pipeline);
     const gone = await Promise.all(
       ids.map(async (id, i) => {
