@@ -5,9 +5,9 @@
  * names the keys and checks each control script's reply against the transition table (transitions.ts).
  * The two reads that need a script (one consistent step over several keys) run from here too.
  */
-import type { Keys } from './keys.js';
+import type { DeliveryLogKeys, Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
-import { runScript, runScriptBuffer, type ScriptArgs } from './scripts.js';
+import { runScript, runScriptBuffer, type ScriptArgs, type ScriptKeys } from './scripts.js';
 import { type ControlScript, checkReply, type ReplyOf } from './transitions.js';
 
 /** What names a job's control keys. */
@@ -30,81 +30,62 @@ export class JobWriter {
     readonly keys: Keys,
   ) {}
 
-  private controlKeys(job: JobRef) {
-    return this.keys.controlOf(job.id, job.owner, job.idempotencyKey);
+  /** Runs control script `event` on the job's control keys. */
+  private decide<E extends ControlScript>(event: E, job: JobRef, args: ControlArgs<E>): Promise<unknown> {
+    const control = this.keys.controlOf(job.id, job.owner, job.idempotencyKey);
+    // FINISH also counts the solve in the histogram (the same slot)
+    const keys = event === 'finish' ? { ...control, solveSeconds: this.keys.solveSeconds } : control;
+    return runScript(
+      this.redis,
+      event,
+      keys as ScriptKeys<E>,
+      { id: job.id, ...args } as unknown as ScriptArgs<E>,
+    );
   }
 
-  // ---- control scripts: a job's phase (transitions.ts)
+  // ---- control scripts: a job's phase; each reply is checked against the table (transitions.ts)
 
   async admit(job: JobRef, args: ControlArgs<'admit'>): Promise<[ReplyOf<'admit'>, string]> {
-    const [reply, detail] = (await runScript(this.redis, 'admit', this.controlKeys(job), {
-      id: job.id,
-      ...args,
-    })) as [string, string];
+    const [reply, detail] = (await this.decide('admit', job, args)) as [string, string];
     return [checkReply('admit', reply), detail];
   }
 
   async commit(job: JobRef, args: ControlArgs<'commit'>): Promise<ReplyOf<'commit'>> {
-    return checkReply(
-      'commit',
-      await runScript(this.redis, 'commit', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('commit', await this.decide('commit', job, args));
   }
 
   async release(job: JobRef, args: ControlArgs<'release'>): Promise<ReplyOf<'release'>> {
-    return checkReply(
-      'release',
-      await runScript(this.redis, 'release', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('release', await this.decide('release', job, args));
   }
 
   /** Returns the outcome and the state the job had. */
   async start(job: JobRef, args: ControlArgs<'start'>): Promise<[ReplyOf<'start'>, string]> {
-    const [reply, previous] = (await runScript(this.redis, 'start', this.controlKeys(job), {
-      id: job.id,
-      ...args,
-    })) as [string, string];
+    const [reply, previous] = (await this.decide('start', job, args)) as [string, string];
     return [checkReply('start', reply), previous];
   }
 
   async finish(job: JobRef, args: ControlArgs<'finish'>): Promise<ReplyOf<'finish'>> {
-    const keys = { ...this.controlKeys(job), solveSeconds: this.keys.solveSeconds };
-    return checkReply('finish', await runScript(this.redis, 'finish', keys, { id: job.id, ...args }));
+    return checkReply('finish', await this.decide('finish', job, args));
   }
 
   async requeue(job: JobRef, args: ControlArgs<'requeue'>): Promise<ReplyOf<'requeue'>> {
-    return checkReply(
-      'requeue',
-      await runScript(this.redis, 'requeue', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('requeue', await this.decide('requeue', job, args));
   }
 
   async stalled(job: JobRef, args: ControlArgs<'stalled'>): Promise<ReplyOf<'stalled'>> {
-    return checkReply(
-      'stalled',
-      await runScript(this.redis, 'stalled', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('stalled', await this.decide('stalled', job, args));
   }
 
   async cancel(job: JobRef, args: ControlArgs<'cancel'>): Promise<ReplyOf<'cancel'>> {
-    return checkReply(
-      'cancel',
-      await runScript(this.redis, 'cancel', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('cancel', await this.decide('cancel', job, args));
   }
 
   async remove(job: JobRef, args: ControlArgs<'remove'>): Promise<ReplyOf<'remove'>> {
-    return checkReply(
-      'remove',
-      await runScript(this.redis, 'remove', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('remove', await this.decide('remove', job, args));
   }
 
   async prune(job: JobRef, args: ControlArgs<'prune'>): Promise<ReplyOf<'prune'>> {
-    return checkReply(
-      'prune',
-      await runScript(this.redis, 'prune', this.controlKeys(job), { id: job.id, ...args }),
-    );
+    return checkReply('prune', await this.decide('prune', job, args));
   }
 
   // ---- data scripts: what a run produces (the job's own slot)
@@ -221,7 +202,7 @@ export class JobWriter {
 /** A webhook delivery record for the job's log (delivery-log.ts); false when the job is gone. */
 export async function appendDelivery(
   redis: RedisClient,
-  keys: { deliveries: string; run: string },
+  keys: DeliveryLogKeys,
   args: ScriptArgs<'appendDelivery'>,
 ): Promise<boolean> {
   return (await runScript(redis, 'appendDelivery', keys, args)) === 1;

@@ -8,7 +8,6 @@
  * Every script touches the keys of one hash slot (keys.ts): a control script the `{bullmq}` slot (a job's
  * state hash and the indexes over jobs), a data script the job's own `{<id>}` slot.
  */
-
 import { FINISHED_STATES, JOB_STATES } from './job-record.js';
 import type { ControlKeys, DataKeys, DeliveryLogKeys, FinishKeys } from './keys.js';
 import { expandIncludes, type KeySpec, keyCount, keyList, type LuaSignature, prelude } from './lua-loader.js';
@@ -145,8 +144,6 @@ const SOURCES = new Map<ScriptName, { numberOfKeys: number; lua: string }>(
     return [name, { numberOfKeys: keyCount(signature), lua }];
   }),
 );
-
-export const scriptSource = (name: ScriptName): string => SOURCES.get(name)!.lua;
 
 const defined = new WeakSet<RedisClient>();
 
