@@ -12,7 +12,8 @@ import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { readDeliveries } from '../webhooks/delivery-log.js';
 import { notifyWebhooks, type WebhookJobData } from '../webhooks/delivery-queue.js';
 import { toHistogram } from './histogram.js';
-import { type DataKeys, dataKeyList, isJobId, Keys } from './keys.js';
+import { VIEW_RUN_FIELDS } from './job-record.js';
+import { isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
 import { DEFAULT_QUEUE_NAME, QUEUE_EVENTS_MAX_LEN, type SolveJobData } from './queue.js';
 import { decodeIterate } from './records.js';
@@ -25,8 +26,7 @@ import {
   type RedisClient,
   waitReady,
 } from './redis.js';
-import { runScript } from './scripts.js';
-import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, RUN_FIELDS, toView } from './store.js';
+import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, toView } from './store.js';
 import { Submissions } from './submission.js';
 import {
   isFinished,
@@ -267,7 +267,7 @@ class RedisJobService implements JobService {
               return execAll<[(string | null)[], number]>(
                 this.redis
                   .pipeline()
-                  .hmget(k.run, ...RUN_FIELDS)
+                  .hmget(k.run, ...VIEW_RUN_FIELDS)
                   .llen(k.iterates),
               );
             }),
@@ -284,11 +284,7 @@ class RedisJobService implements JobService {
         max = `(${raw[raw.length - 1]}`;
         if (found.length >= want || raw.length < 2 * batch) break;
       }
-      if (stale.length > 0) {
-        const forget = this.redis.multi();
-        for (const k of [index.all, ...Object.values(index.byState)]) forget.zrem(k, ...stale);
-        await execAll(forget);
-      }
+      if (stale.length > 0) await this.store.forgetListed(query.owner, stale);
       const items = found.slice(0, query.limit);
       const nextCursor = found.length > query.limit ? encodeCursor(items[items.length - 1].score) : null;
       return { items: items.map((f) => f.view), nextCursor };
@@ -339,14 +335,14 @@ class RedisJobService implements JobService {
     const follow = this.wakeups.follow(k.events, latch.wake);
     try {
       await follow.ready;
-      yield* this.readEvents(k, start, latch, signal);
+      yield* this.readEvents(id, start, latch, signal);
     } finally {
       follow.stop();
     }
   }
 
   private async *readEvents(
-    k: DataKeys,
+    id: string,
     from: string,
     latch: Latch,
     signal: AbortSignal,
@@ -357,10 +353,7 @@ class RedisJobService implements JobService {
       // One script (atomic, as a transaction): if the job is closed (CLOSE wrote its done event) and nothing follows `start`, its
       // done event is behind us; if its run hash is gone, so is the job.
       const [entries, closedField, exists] = await guarded('events', () =>
-        runScript<[[string, string[]][], string, number]>(this.redis, 'levinvEvents', dataKeyList(k), [
-          start,
-          EVENTS_PAGE,
-        ]),
+        this.store.readEvents(id, start, EVENTS_PAGE),
       );
       const closed = closedField === '' ? null : closedField;
       for (const [eventId, fields] of entries) {

@@ -10,7 +10,7 @@
  *   These spread over the cluster, one job per slot.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { JOB_STATES, type JobState } from './types.js';
+import { JOB_STATES, type JobState } from './job-record.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -19,41 +19,47 @@ export const newJobId = (): string => randomUUID();
 /** Ids come from URLs: anything that is not one of ours must never reach a key name. */
 export const isJobId = (id: string): boolean => UUID.test(id);
 
-/** A job's data keys, in the order the data scripts expect them (scripts.ts: KEYS[1..6]). */
+/** The data keys a data script takes (lua/: problemKey, iteratesKey, ...; their order: scripts.ts). */
 export interface DataKeys {
   problem: string;
   iterates: string;
   result: string;
   events: string;
-  /** hash: the running attempt's token, checkpoint, progress, resumes, truncated; `closed` once done */
+  /** hash (job-record.ts RUN_FIELDS): the running attempt's token, checkpoint, progress, resumes, ... */
   run: string;
   cancel: string;
-  /** list: the webhook delivery log (src/webhooks/delivery-log.ts); not a script key */
+}
+
+/** All of a job's data keys: the scripts' and the webhook delivery log. */
+export interface JobDataKeys extends DataKeys {
+  /** list: the webhook delivery log (src/webhooks/delivery-log.ts) */
   deliveries: string;
 }
 
-export const dataKeyList = (k: DataKeys): string[] => [
-  k.problem,
-  k.iterates,
-  k.result,
-  k.events,
-  k.run,
-  k.cancel,
-];
+/** The keys of the delivery log's one script: the list, and the run hash whose TTL it takes. */
+export type DeliveryLogKeys = Pick<JobDataKeys, 'deliveries' | 'run'>;
 
-/** The control-slot keys a job's state change touches, in the order the control scripts expect them. */
+/** The control-slot keys a job's state change touches (lua/: stateKey, allKey, byStateKeys, ...). */
 export interface ControlKeys {
-  /** the job's state hash */
+  /** the job's state hash (job-record.ts STATE_FIELDS) */
   state: string;
   all: string;
   byState: Record<JobState, string>;
   /** member id, score = when the job expires (ms): prune deletes what has */
   expiry: string;
-  owner: OwnerKeys;
+  ownerAll: string;
+  ownerByState: Record<JobState, string>;
+  /** the owner's submissions admitted but not yet listed (score: when the reservation lapses, ms) */
+  ownerPending: string;
   /** the job's Idempotency-Key (a key nothing uses when it has none) */
   idempotency: string;
   /** a counter that breaks ties between jobs created in the same millisecond */
   seq: string;
+}
+
+/** FINISH's keys: it also counts the solve in the histogram. */
+export interface FinishKeys extends ControlKeys {
+  solveSeconds: string;
 }
 
 /** One owner's index: what list() pages and what the quota counts. */
@@ -63,20 +69,6 @@ export interface OwnerKeys {
   /** submissions admitted but not yet listed (score: when the reservation lapses, ms) */
   pending: string;
 }
-
-/** KEYS of every control script: 1 state, 2 all, 3-7 by state, 8 expiry, 9 owner all, 10-14 owner by
- * state, 15 owner pending, 16 idempotency, 17 seq. */
-export const controlKeyList = (k: ControlKeys): string[] => [
-  k.state,
-  k.all,
-  ...JOB_STATES.map((s) => k.byState[s]),
-  k.expiry,
-  k.owner.all,
-  ...JOB_STATES.map((s) => k.owner.byState[s]),
-  k.owner.pending,
-  k.idempotency,
-  k.seq,
-];
 
 const byStateUnder = (base: string): Record<JobState, string> =>
   Object.fromEntries(JOB_STATES.map((s) => [s, `${base}:state:${s}`])) as Record<JobState, string>;
@@ -109,7 +101,7 @@ export class Keys {
     return `${this.control}:job:${id}`;
   }
 
-  data(id: string): DataKeys {
+  data(id: string): JobDataKeys {
     const base = `${this.prefix}:job:{${id}}`;
     return {
       problem: `${base}:problem`,
@@ -135,12 +127,15 @@ export class Keys {
 
   /** The control keys of a change to job `id` of `owner`; `idempotency` is the job's key, if it has one. */
   controlOf(id: string, owner: string, idempotency?: string): ControlKeys {
+    const index = this.owner(owner);
     return {
       state: this.state(id),
       all: this.all,
       byState: this.byState,
       expiry: this.expiry,
-      owner: this.owner(owner),
+      ownerAll: index.all,
+      ownerByState: index.byState,
+      ownerPending: index.pending,
       idempotency: idempotency || `${this.control}:idempotency:none`,
       seq: this.seq,
     };

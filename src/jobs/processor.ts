@@ -26,7 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Checkpoint } from '../solver/index.js';
@@ -38,15 +38,7 @@ import { safeLogger } from './log-safety.js';
 import { toAlignedArrayBuffer } from './problem-blob.js';
 import { ProgressWriter } from './progress-writer.js';
 import { DEFAULT_QUEUE_NAME, type SolveJobData } from './queue.js';
-import {
-  closeConnection,
-  connect,
-  createClient,
-  execAll,
-  isClusterUrl,
-  reconnect,
-  WORKER_OPTIONS,
-} from './redis.js';
+import { closeConnection, connect, createClient, isClusterUrl, reconnect, WORKER_OPTIONS } from './redis.js';
 import { capOptions, recordLimit, type SolveCaps } from './solve-caps.js';
 import { observeSolve } from './solve-observer.js';
 import { CANCELLED_ERROR, type JobMeta, JobStore, toView } from './store.js';
@@ -402,12 +394,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkerHan
    * already has (then it is in the active list again, and its attempt number has moved on).
    */
   async function markStalled(jobId: string): Promise<void> {
-    const base = `${keys.bullPrefix}:${queueName}`;
-    const [attempt, active] = await execAll<[string | null, number | null]>(
-      redis.multi().hget(`${base}:${jobId}`, 'ats').lpos(`${base}:active`, jobId),
-    );
-    if (active !== null || attempt === null) return;
-    if (await store.stalled(jobId, Number(attempt))) {
+    // Its attempt number first, its state second: an attempt that starts in between shows as active; one
+    // that starts later either STARTs after STALLED or makes STALLED refuse (its attempt number is higher).
+    const job = await Job.fromId<SolveJobData>(worker, jobId);
+    if (!job || (await job.getState()) === 'active') return;
+    if (await store.stalled(jobId, job.attemptsStarted)) {
       logger.info({ jobId }, 'stalled job marked queued until a worker takes it over');
     }
   }

@@ -8,7 +8,6 @@
  * resume when Redis is back.
  */
 import { type ChainableCommander, Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { defineScripts } from './scripts.js';
 import { IdempotencyConflictError, StoreUnavailableError } from './types.js';
 
 /** Reconnect forever, backing off to 2 s between tries. */
@@ -100,7 +99,7 @@ export const isClusterUrl = (url: string): boolean => parseRedisTarget(url).kind
  * A client for `url` with `options` (PRODUCER_OPTIONS, WORKER_OPTIONS or a caller's own): a Redis, or for a
  * cluster URL a Cluster whose node connections carry the same options (the offline queue and the retry
  * strategy apply to the cluster as a whole). `shardedSubscribers` is for a push subscriber (SSUBSCRIBE on
- * each shard). No scripts are defined here (see connect).
+ * each shard).
  */
 export function createClient(
   url: string,
@@ -124,7 +123,8 @@ export function createClient(
   return new Cluster(target.nodes, clusterOptions);
 }
 
-/** A connection with the job scripts defined; errors are logged, never thrown from the emitter. */
+/** A connection whose errors are logged, never thrown from the emitter (scripts.ts defines the job scripts
+ * on it when it first runs one). */
 export function connect(
   url: string,
   options: RedisOptions,
@@ -134,7 +134,6 @@ export function connect(
   const redis = createClient(url, options, name);
   // ioredis emits 'error' on every failed reconnect; without a listener that would crash the process.
   redis.on('error', onError);
-  defineScripts(redis);
   return redis;
 }
 

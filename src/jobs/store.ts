@@ -1,33 +1,26 @@
 /**
- * The job store: a job's state (its control-slot hash, with the indexes) and its data (problem blob,
- * iterates, result, events, the run hash; its own slot), and the changes that touch both, each as scripts
- * on one slot at a time in an order whose every prefix is safe:
+ * The job store: reads a job (its state hash, its data) and makes the changes of the state machine
+ * (transitions.ts: its phases, what moves a job between them, and the order of the scripts each change
+ * runs; every script runs through the job writer, job-writer.ts). A change that touches both slots runs
+ * single-slot scripts in an order whose every prefix is safe:
  *
- * - start: START (control: running, this attempt's token) then DATA_START (the data's token, resume
- *   point). Dying in between leaves a running job BullMQ will find stalled.
- * - finish: SEAL (data: result and progress, if this attempt still holds the data), FINISH (control: the
- *   state, if it still holds the job), CLOSE (data: state and done events, once). Dying before FINISH:
- *   the job is taken over and DATA_START drops the orphan result; after FINISH but before CLOSE: BullMQ
- *   hands the job out again and the worker that finds it finished closes it.
- * - cancel of a queued job: CANCEL (control) then CLOSE; of a running one: FLAG (data), read by its worker.
+ * - start: dying between START and DATA_START leaves a running job BullMQ will find stalled.
+ * - finish: dying before FINISH, the job is taken over and DATA_START drops the orphan result; after
+ *   FINISH but before CLOSE, BullMQ hands the job out again and the worker that finds it finished closes
+ *   it (closeFinished).
+ * - cancel: a queued job is cancelled (CANCEL) then closed; a running one is flagged for its worker (FLAG).
  *
  * The producer (job-service.ts) and the consumer (processor.ts) each wrap one connection in a JobStore.
  */
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
-import { controlKeyList, type DataKeys, dataKeyList, type Keys } from './keys.js';
+import { isFinished, type JobState, type StateField, type StateHash } from './job-record.js';
+import { JobWriter } from './job-writer.js';
+import type { JobDataKeys, Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
 import { resultJson, shownResultJson } from './result-json.js';
-import { runScript, runScriptBuffer } from './scripts.js';
-import {
-  isFinished,
-  type JobError,
-  type JobProgress,
-  type JobResult,
-  type JobState,
-  type JobView,
-} from './types.js';
+import type { JobError, JobProgress, JobResult, JobView } from './types.js';
 
 /** Events kept per job stream (approximately: Redis trims whole nodes). Progress is throttled to ~10/s. */
 export const EVENTS_MAX_LEN = 1000;
@@ -71,12 +64,8 @@ export interface JobMeta {
   webhook?: WebhookConfig;
 }
 
-export type MetaHash = Record<string, string>;
-
-/** The run hash's fields a view needs, in HMGET order. */
-export const RUN_FIELDS = ['progress', 'resumes', 'truncated'] as const;
-
-export function parseMeta(state: MetaHash, run: (string | null)[] = []): JobMeta | null {
+/** A job from its state hash and `run`, the run hash's VIEW_RUN_FIELDS in order; null for no job. */
+export function parseMeta(state: StateHash, run: (string | null)[] = []): JobMeta | null {
   if (!state.state || !state.id) return null;
   const [progress, resumes, truncated] = run;
   const meta: JobMeta = {
@@ -176,15 +165,15 @@ export interface ProgressBatch {
   records: string[];
 }
 
-/** PROGRESS's batch arguments (from its 4th on). */
-const batchArgs = (batch: ProgressBatch): (string | number)[] => [
-  batch.progress ? JSON.stringify(batch.progress) : '',
-  batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
-  batch.checkpoint ? batch.checkpoint.iteration : -1,
-  batch.checkpointRecord,
-  batch.truncated ? '1' : '0',
-  ...batch.records,
-];
+/** A batch's arguments of PROGRESS and SEAL_BATCH. */
+const batchArgs = (batch: ProgressBatch) => ({
+  batchProgress: batch.progress ? JSON.stringify(batch.progress) : '',
+  checkpoint: batch.checkpoint ? JSON.stringify(batch.checkpoint) : '',
+  checkpointIteration: batch.checkpoint ? batch.checkpoint.iteration : -1,
+  checkpointRecord: batch.checkpointRecord,
+  truncated: batch.truncated ? '1' : '0',
+  records: batch.records,
+});
 
 /** A job's data read along with its state: what a view needs besides the state hash. */
 export interface JobData {
@@ -195,6 +184,8 @@ export interface JobData {
 
 export class JobStore {
   readonly dataTtlSeconds: number;
+  /** every change to the job's keys goes through it */
+  readonly writer: JobWriter;
   /**
    * Called when a change of this store finished a job (FINISH, or CANCEL of a queued job), and awaited before
    * the job's CLOSE (webhooks: the `completed` message); must not reject.
@@ -207,36 +198,22 @@ export class JobStore {
     readonly ttlSeconds: number,
   ) {
     this.dataTtlSeconds = ttlSeconds + DATA_GRACE_SECONDS;
+    this.writer = new JobWriter(redis, keys);
   }
 
-  data(id: string): DataKeys {
+  data(id: string): JobDataKeys {
     return this.keys.data(id);
   }
 
-  dataKeys(id: string): string[] {
-    return dataKeyList(this.keys.data(id));
-  }
-
-  /** Every data key, the ones no script takes included: what deleting a job deletes. */
-  allDataKeys(id: string): string[] {
-    return [...this.dataKeys(id), this.keys.data(id).deliveries];
-  }
-
-  controlKeys(id: string, owner: string, idempotencyKey?: string): string[] {
-    return controlKeyList(this.keys.controlOf(id, owner, idempotencyKey));
-  }
-
   /** The state hash, null when absent or past its expiry. */
-  async readState(id: string, now = Date.now()): Promise<MetaHash | null> {
-    const hash = await this.redis.hgetall(this.keys.state(id));
+  async readState(id: string, now = Date.now()): Promise<StateHash | null> {
+    const hash: StateHash = await this.redis.hgetall(this.keys.state(id));
     return live(hash, now) ? hash : null;
   }
 
   /** The run hash's view fields, the iterates count and (if asked) the result, in one script call. */
   async readData(id: string, withResult = false): Promise<JobData> {
-    const [progress, resumes, truncated, recorded, result] = await runScript<
-      [string, string, string, number, string]
-    >(this.redis, 'levinvRead', this.dataKeys(id), [withResult ? 1 : 0]);
+    const [progress, resumes, truncated, recorded, result] = await this.writer.read(id, withResult);
     const run = [progress, resumes, truncated].map((v) => (v === '' ? null : v));
     return { run, recorded, result: result === '' ? null : result };
   }
@@ -252,6 +229,11 @@ export class JobStore {
     return (await this.readJob(id))?.meta ?? null;
   }
 
+  /** A page of the job's event stream after `start`, whether it is closed, whether it exists (one step). */
+  readEvents(id: string, start: string, count: number): Promise<[[string, string[]][], string, number]> {
+    return this.writer.events(id, start, count);
+  }
+
   /**
    * Deletes up to `limit` finished jobs whose time is up, state and data (bounded work per call); a queued
    * or running one gets another TTL. Runs in the API now and then and before a list; returns how many went.
@@ -260,19 +242,18 @@ export class JobStore {
     const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', now, 'LIMIT', 0, limit);
     if (ids.length === 0) return 0;
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.keys.state(id), 'owner', 'idempotencyKey');
+    const fields = ['owner', 'idempotencyKey'] as const satisfies readonly StateField[];
+    for (const id of ids) pipeline.hmget(this.keys.state(id), ...fields);
     const owners = await execAll<[string | null, string | null][]>(pipeline);
     const gone = await Promise.all(
       ids.map(async (id, i) => {
         const [owner, idempotencyKey] = owners[i];
-        const keys = this.controlKeys(id, owner ?? '', idempotencyKey ?? undefined);
-        const outcome = await runScript<number>(this.redis, 'levinvPrune', keys, [id, now, this.ttlSeconds]);
-        if (outcome === 2) {
-          // still queued or running: its data lives as long
-          await runScript(this.redis, 'levinvConfirm', this.dataKeys(id), [this.dataTtlSeconds]);
-        }
+        const job = { id, owner: owner ?? '', idempotencyKey: idempotencyKey ?? undefined };
+        const outcome = await this.writer.prune(job, { now, ttl: this.ttlSeconds });
+        // still queued or running: its data lives as long
+        if (outcome === 2) await this.writer.confirm(id, { ttl: this.dataTtlSeconds });
         if (outcome !== 1) return false;
-        await this.redis.del(...this.allDataKeys(id));
+        await this.writer.deleteData(id);
         return true;
       }),
     );
@@ -290,28 +271,29 @@ export class JobStore {
     now: number,
     run: { holder: string; every: number; recordLimit: number },
   ): Promise<Started> {
-    const [outcome, previous] = await runScript<['missing' | 'finished' | 'started', string]>(
-      this.redis,
-      'levinvStart',
-      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
-      [meta.id, now, this.ttlSeconds, token, attempt, run.holder, run.recordLimit],
-    );
+    const [outcome, previous] = await this.writer.start(meta, {
+      now,
+      ttl: this.ttlSeconds,
+      token,
+      attempt,
+      holder: run.holder,
+      recordLimit: run.recordLimit,
+    });
     const none = { previous, checkpoint: '', checkpointRecord: '', recorded: 0, lastRecorded: -1 };
     if (outcome !== 'started') {
       if (outcome === 'finished') await this.closeFinished(meta.id);
       return { outcome: outcome === 'missing' ? 'gone' : outcome, ...none, resumes: meta.resumes };
     }
-    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes, blob] = await runScriptBuffer<
-      [Buffer, Buffer, Buffer, number, number, number, Buffer | undefined]
-    >(this.redis, 'levinvDataStart', this.dataKeys(meta.id), [
-      token,
-      this.dataTtlSeconds,
-      EVENTS_MAX_LEN,
-      attempt,
-      run.every,
-      run.recordLimit,
-      INLINE_BLOB_BYTES,
-    ]);
+    const [dataOutcome, checkpoint, checkpointRecord, recorded, last, resumes, blob] =
+      await this.writer.dataStart(meta.id, {
+        token,
+        ttl: this.dataTtlSeconds,
+        maxlen: EVENTS_MAX_LEN,
+        attempt,
+        every: run.every,
+        recordLimit: run.recordLimit,
+        inlineBytes: INLINE_BLOB_BYTES,
+      });
     const started: Started = {
       outcome: dataOutcome.toString() as StartOutcome,
       previous,
@@ -336,12 +318,12 @@ export class JobStore {
     token: string,
     batch: ProgressBatch,
   ): Promise<{ recorded: number; cancelRequested: boolean }> {
-    const [recorded, cancel] = await runScript<[number, number]>(
-      this.redis,
-      'levinvProgress',
-      this.dataKeys(id),
-      [token, this.dataTtlSeconds, EVENTS_MAX_LEN, ...batchArgs(batch)],
-    );
+    const [recorded, cancel] = await this.writer.progress(id, {
+      token,
+      ttl: this.dataTtlSeconds,
+      maxlen: EVENTS_MAX_LEN,
+      ...batchArgs(batch),
+    });
     return { recorded, cancelRequested: cancel === 1 };
   }
 
@@ -369,43 +351,33 @@ export class JobStore {
   ): Promise<boolean> {
     // serialized once: stored by SEAL and (without `signs`) spliced into the done event by CLOSE
     const result = end.result ? resultJson(end.result) : { stored: '', shown: '' };
-    const seal = [
+    const seal = {
       token,
-      this.dataTtlSeconds,
-      result.stored,
-      end.progress ? JSON.stringify(end.progress) : '',
-    ];
+      ttl: this.dataTtlSeconds,
+      result: result.stored,
+      progress: end.progress ? JSON.stringify(end.progress) : '',
+    };
     let recorded = end.recorded;
     if (end.batch) {
-      const [sealed, length] = await runScript<[number, number]>(
-        this.redis,
-        'levinvSealBatch',
-        this.dataKeys(meta.id),
-        [...seal, EVENTS_MAX_LEN, ...batchArgs(end.batch)],
-      );
+      const [sealed, length] = await this.writer.sealBatch(meta.id, {
+        ...seal,
+        maxlen: EVENTS_MAX_LEN,
+        ...batchArgs(end.batch),
+      });
       if (sealed !== 1) return false;
       recorded = length;
-    } else if ((await runScript<number>(this.redis, 'levinvSeal', this.dataKeys(meta.id), seal)) !== 1) {
+    } else if ((await this.writer.seal(meta.id, seal)) !== 1) {
       return false;
     }
-    const control = this.controlKeys(meta.id, meta.owner, meta.idempotencyKey);
-    const args = [
-      meta.id,
+    const finished = await this.writer.finish(meta, {
       now,
-      this.ttlSeconds,
+      ttl: this.ttlSeconds,
       token,
-      end.state,
-      end.error ? JSON.stringify(end.error) : '',
-    ];
-    const finished =
-      end.seconds === undefined
-        ? await runScript<number>(this.redis, 'levinvFinish', control, args)
-        : await runScript<number>(
-            this.redis,
-            'levinvFinishTimed',
-            [...control, this.keys.solveSeconds],
-            [...args, bucketField(end.seconds), end.seconds],
-          );
+      endState: end.state,
+      errorJson: end.error ? JSON.stringify(end.error) : '',
+      bucket: end.seconds === undefined ? '' : bucketField(end.seconds),
+      seconds: end.seconds ?? '',
+    });
     if (finished !== 1) return false;
     const view: JobMeta = {
       ...meta,
@@ -428,14 +400,13 @@ export class JobStore {
    */
   private async close(view: JobView, result = ''): Promise<boolean> {
     const json = JSON.stringify(view);
-    const done = result === '' ? json : `${json.slice(0, -1)},"result":${result}}`;
-    const closed = await runScript<number>(this.redis, 'levinvClose', this.dataKeys(view.id), [
-      this.dataTtlSeconds,
-      EVENTS_MAX_LEN,
-      view.state,
-      stateEvent(view.state),
-      done,
-    ]);
+    const closed = await this.writer.close(view.id, {
+      ttl: this.dataTtlSeconds,
+      maxlen: EVENTS_MAX_LEN,
+      endState: view.state,
+      stateEvent: stateEvent(view.state),
+      doneEvent: result === '' ? json : `${json.slice(0, -1)},"result":${result}}`,
+    });
     return closed === 1;
   }
 
@@ -455,18 +426,8 @@ export class JobStore {
    * is reset first, while this attempt still holds it).
    */
   async requeue(meta: JobMeta, token: string, keep: boolean): Promise<boolean> {
-    if (
-      !keep &&
-      (await runScript<number>(this.redis, 'levinvReset', this.dataKeys(meta.id), [token])) !== 1
-    ) {
-      return false;
-    }
-    const ok = await runScript<number>(
-      this.redis,
-      'levinvRequeue',
-      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
-      [meta.id, Date.now(), this.ttlSeconds, token],
-    );
+    if (!keep && (await this.writer.reset(meta.id, { token })) !== 1) return false;
+    const ok = await this.writer.requeue(meta, { now: Date.now(), ttl: this.ttlSeconds, token });
     if (ok === 1) await this.emit(meta.id, stateEvent('queued'));
     return ok === 1;
   }
@@ -475,32 +436,25 @@ export class JobStore {
   async stalled(id: string, attempt: number): Promise<boolean> {
     const state = await this.readState(id);
     if (!state) return false;
-    const ok = await runScript<number>(
-      this.redis,
-      'levinvStalled',
-      this.controlKeys(id, state.owner ?? '', state.idempotencyKey),
-      [id, Date.now(), this.ttlSeconds, attempt],
-    );
+    const job = { id, owner: state.owner ?? '', idempotencyKey: state.idempotencyKey };
+    const ok = await this.writer.stalled(job, { now: Date.now(), ttl: this.ttlSeconds, attempt });
     if (ok === 1) await this.emit(id, stateEvent('queued', { reason: 'worker-lost' }));
     return ok === 1;
   }
 
   /** A state event for a change that wrote no data (best effort: the state hash is the truth). */
   private async emit(id: string, event: string): Promise<void> {
-    await runScript(this.redis, 'levinvEmit', this.dataKeys(id), [EVENTS_MAX_LEN, event]).catch(
-      () => undefined,
-    );
+    await this.writer.emit(id, { maxlen: EVENTS_MAX_LEN, event }).catch(() => undefined);
   }
 
   async cancel(meta: JobMeta, recorded: number, now: number): Promise<CancelOutcome> {
-    const outcome = await runScript<'missing' | 'finished' | 'running' | 'cancelled'>(
-      this.redis,
-      'levinvCancel',
-      this.controlKeys(meta.id, meta.owner, meta.idempotencyKey),
-      [meta.id, now, this.ttlSeconds, JSON.stringify(CANCELLED_ERROR)],
-    );
+    const outcome = await this.writer.cancel(meta, {
+      now,
+      ttl: this.ttlSeconds,
+      errorJson: JSON.stringify(CANCELLED_ERROR),
+    });
     if (outcome === 'running') {
-      await runScript(this.redis, 'levinvFlag', this.dataKeys(meta.id), [this.dataTtlSeconds]);
+      await this.writer.flag(meta.id, { ttl: this.dataTtlSeconds });
       return 'flagged';
     }
     if (outcome === 'cancelled') {
@@ -515,14 +469,14 @@ export class JobStore {
   async remove(id: string, owner: string): Promise<'deleted' | 'not-found' | 'running'> {
     const state = await this.readState(id);
     if (!state) return 'not-found';
-    const outcome = await runScript<'deleted' | 'not-found' | 'running'>(
-      this.redis,
-      'levinvRemove',
-      this.controlKeys(id, owner, state.idempotencyKey),
-      [id, owner],
-    );
-    if (outcome === 'deleted') await this.redis.del(...this.allDataKeys(id));
+    const outcome = await this.writer.remove({ id, owner, idempotencyKey: state.idempotencyKey }, { owner });
+    if (outcome === 'deleted') await this.writer.deleteData(id);
     return outcome;
+  }
+
+  /** Drops `ids` from the owner's index (list() found their jobs gone). */
+  forgetListed(owner: string, ids: string[]): Promise<void> {
+    return this.writer.forgetListed(owner, ids);
   }
 
   async isCancelRequested(id: string): Promise<boolean> {
@@ -531,5 +485,5 @@ export class JobStore {
 }
 
 /** A state hash that exists and whose expiry has not passed. */
-const live = (hash: MetaHash, now: number): boolean =>
+const live = (hash: StateHash, now: number): boolean =>
   Boolean(hash.state) && !(Number(hash.expiresAt) <= now);

@@ -1,28 +1,29 @@
 /**
  * Submission, all or nothing. Under overload any step may fail (a command timeout, a dropped connection,
- * the process dying), so the order is chosen such that every prefix of it leaves either nothing that is
- * listed or a complete job:
+ * the process dying), so the steps (transitions.ts CHANGES.submit) go in an order whose every prefix
+ * leaves either nothing that is listed or a complete job:
  *
- * 1. write the job's data (problem blob, run hash, event stream) with a provisional TTL (minutes): a crash
- *    from here on leaves keys that expire soon and that nothing lists;
- * 2. ADMIT (control slot, atomic): the owner's quota (queued + running + admitted), the Idempotency-Key,
- *    and the job's state hash, provisional (not listed, not visible, expiring with the provisional TTL);
- * 3. add the BullMQ job (its id is the job id, so adding twice is harmless);
- * 4. CONFIRM (data slot): the data gets the full TTL (a worker's DATA_START does the same, should it be
- *    first);
- * 5. COMMIT (control slot): listed as queued with the full TTL (unless a worker has listed it running).
+ * 1. CREATE, the job's data (problem blob, run hash, event stream) with a provisional TTL (minutes): a
+ *    crash from here on leaves keys that expire soon and that nothing lists;
+ * 2. ADMIT, atomically on the control slot: the owner's quota (queued + running + admitted), the
+ *    Idempotency-Key, and the job's state hash, provisional (not listed, not visible, expiring with the
+ *    provisional TTL);
+ * 3. the BullMQ job (its id is the job id, so adding twice is harmless);
+ * 4. CONFIRM: the data gets the full TTL (a worker's DATA_START does the same, should it be first);
+ * 5. COMMIT: listed as queued with the full TTL (unless a worker has listed it running).
  *
- * A failure after step 1 rolls back what it can (the BullMQ job, the data, the state, the reservation);
- * what a rollback cannot reach expires with the provisional TTL. A retry with the same Idempotency-Key
- * completes a provisional job instead of making another (steps 3-5 are idempotent).
+ * A failure after step 1 rolls back what it can (the BullMQ job, the data, RELEASE of the state and the
+ * reservation); what a rollback cannot reach expires with the provisional TTL. A retry with the same
+ * Idempotency-Key completes a provisional job instead of making another (steps 3-5 are idempotent).
  */
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { StateField, StateHash } from './job-record.js';
+import { asBuffer, BLOB_CHUNK_BYTES, type JobRef } from './job-writer.js';
 import { newJobId } from './keys.js';
 import { encodeProblem } from './problem-blob.js';
 import { JOB_NAME, jobOptions, type SolveJobData } from './queue.js';
 import { execAll, type RedisClient } from './redis.js';
-import { runScript } from './scripts.js';
 import { EVENTS_MAX_LEN, type JobMeta, type JobStore, parseMeta, stateEvent, toView } from './store.js';
 import {
   IdempotencyConflictError,
@@ -52,9 +53,6 @@ interface IdempotencyRecord {
   fingerprint: string;
 }
 
-/** The problem blob is written in pieces of this size (see writeBlob). */
-const BLOB_CHUNK_BYTES = 1 << 20;
-
 export class Submissions {
   constructor(
     private readonly redis: RedisClient,
@@ -63,20 +61,6 @@ export class Submissions {
     private readonly config: SubmissionConfig,
     private readonly logger: Logger,
   ) {}
-
-  /**
-   * SET then APPENDs of at most BLOB_CHUNK_BYTES: ioredis copies every argument into its write buffer, and
-   * one 16 MB copy (a 100000 x 20 problem) holds the API's event loop for tens of ms; in pieces, other
-   * requests are served in between. The key has the provisional TTL from the first piece on.
-   */
-  private async writeBlob(key: string, blob: Uint8Array, ttlSeconds: number): Promise<void> {
-    const piece = (at: number): Buffer =>
-      asBuffer(blob.subarray(at, Math.min(blob.byteLength, at + BLOB_CHUNK_BYTES)));
-    await this.redis.set(key, piece(0), 'EX', ttlSeconds);
-    for (let at = BLOB_CHUNK_BYTES; at < blob.byteLength; at += BLOB_CHUNK_BYTES) {
-      await this.redis.append(key, piece(at));
-    }
-  }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
     const { owner } = input;
@@ -105,7 +89,7 @@ export class Submissions {
 
     const now = Date.now();
     const { problem, options, xStar } = input;
-    const state: Record<string, string | number> = {
+    const state: Partial<Record<StateField, string | number>> = {
       id,
       owner,
       state: 'queued',
@@ -120,19 +104,19 @@ export class Submissions {
     };
     if (idempotency) state.idempotencyKey = idempotency.key;
     if (input.webhook) state.webhook = JSON.stringify(input.webhook);
-    const k = this.store.data(id);
+    const writer = this.store.writer;
     const provisional = this.config.provisionalTtlSeconds;
     try {
       const blob = input.blob ?? encodeProblem(problem, xStar);
       // a blob of one piece goes in the same call as the rest (CREATE): one round trip
       const inline = blob.byteLength <= BLOB_CHUNK_BYTES;
-      if (!inline) await this.writeBlob(k.problem, blob, provisional);
-      await runScript(this.redis, 'levinvCreate', this.store.dataKeys(id), [
-        provisional,
-        EVENTS_MAX_LEN,
-        stateEvent('queued'),
-        inline ? asBuffer(blob) : '',
-      ]);
+      if (!inline) await writer.writeBlob(id, blob, provisional);
+      await writer.create(id, {
+        provisionalTtl: provisional,
+        maxlen: EVENTS_MAX_LEN,
+        event: stateEvent('queued'),
+        blob: inline ? asBuffer(blob) : '',
+      });
     } catch (error) {
       // a timeout does not say whether the write happened: what did expires with the provisional TTL
       await this.discard(id);
@@ -203,23 +187,17 @@ export class Submissions {
     limit: number,
     idempotency: Idempotency | undefined,
     replace: string,
-    state: Record<string, string | number>,
-  ): Promise<[string, string]> {
-    return runScript<[string, string]>(
-      this.redis,
-      'levinvAdmit',
-      this.store.controlKeys(id, owner, idempotency?.key),
-      [
-        id,
-        limit,
-        Date.now(),
-        this.config.provisionalTtlSeconds,
-        idempotency?.record ?? '',
-        replace,
-        this.config.ttlSeconds,
-        ...Object.entries(state).flat(),
-      ],
-    );
+    state: Partial<Record<StateField, string | number>>,
+  ) {
+    return this.store.writer.admit(jobRef(id, owner, idempotency), {
+      maxActive: limit,
+      now: Date.now(),
+      provisionalTtl: this.config.provisionalTtlSeconds,
+      idempotencyRecord: idempotency?.record ?? '',
+      replaceRecord: replace,
+      ttl: this.config.ttlSeconds,
+      fields: Object.entries(state).flat() as (string | number)[],
+    });
   }
 
   /** Steps 3-5: queued in BullMQ, full TTL, listed. Idempotent. Throws when the job is gone. */
@@ -230,16 +208,14 @@ export class Submissions {
   ): Promise<void> {
     const { ttlSeconds } = this.config;
     await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(id, ttlSeconds));
-    const confirmed = await runScript<number>(this.redis, 'levinvConfirm', this.store.dataKeys(id), [
-      this.store.dataTtlSeconds,
-    ]);
+    const writer = this.store.writer;
+    const confirmed = await writer.confirm(id, { ttl: this.store.dataTtlSeconds });
     if (confirmed !== 1) throw new VanishedError(id);
-    const state = await runScript<string>(
-      this.redis,
-      'levinvCommit',
-      this.store.controlKeys(id, owner, idempotency?.key),
-      [id, Date.now(), ttlSeconds, idempotency?.record ?? ''],
-    );
+    const state = await writer.commit(jobRef(id, owner, idempotency), {
+      now: Date.now(),
+      ttl: ttlSeconds,
+      idempotencyRecord: idempotency?.record ?? '',
+    });
     if (state === '') throw new VanishedError(id);
   }
 
@@ -267,17 +243,16 @@ export class Submissions {
 
   /** Deletes a submission's data (nothing else of it exists yet); best effort, its TTL does the rest. */
   private async discard(id: string): Promise<void> {
-    await this.redis.del(...this.store.dataKeys(id)).catch(() => undefined);
+    await this.store.writer.deleteData(id).catch(() => undefined);
   }
 
   /** Undoes a submission that failed after ADMIT; best effort, the provisional TTL does the rest. */
   private async rollback(id: string, owner: string, idempotency: Idempotency | undefined): Promise<void> {
     await this.queue.remove(id).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
     await this.discard(id);
-    await runScript(this.redis, 'levinvRelease', this.store.controlKeys(id, owner, idempotency?.key), [
-      id,
-      idempotency?.record ?? '',
-    ]).catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
+    await this.store.writer
+      .release(jobRef(id, owner, idempotency), { idempotencyRecord: idempotency?.record ?? '' })
+      .catch((error) => this.logger.debug({ err: error, jobId: id }, 'rollback'));
   }
 }
 
@@ -289,9 +264,11 @@ class VanishedError extends Error {
   }
 }
 
-const stringify = (hash: Record<string, string | number>): Record<string, string> =>
+const stringify = (hash: Partial<Record<StateField, string | number>>): StateHash =>
   Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
 
-/** The bytes as a Buffer, not copied. */
-const asBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const jobRef = (id: string, owner: string, idempotency: { key: string } | undefined): JobRef => ({
+  id,
+  owner,
+  idempotencyKey: idempotency?.key,
+});

@@ -3,13 +3,10 @@
  * JobService; only src/jobs imports bullmq or talks to Redis about jobs.
  */
 import type { Iterate, Method, Problem, SolveOptions, SolveResult } from '../solver/index.js';
-import type { DeliveryRecord } from '../webhooks/delivery-log.js';
 import type { WebhookConfig } from '../webhooks/schema.js';
+import type { DeliveryRecord, JobState } from './job-record.js';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-export const isFinished = (state: JobState): boolean =>
-  state === 'succeeded' || state === 'failed' || state === 'cancelled';
+export { isFinished, JOB_STATES, type JobState } from './job-record.js';
 
 export interface JobProgress {
   iteration: number;

@@ -4,41 +4,21 @@
  * the job's data: deleted with it (DELETE, prune), and given the TTL its run hash has at each write. A
  * record for a job that is gone is dropped rather than left behind.
  */
+import type { DeliveryRecord } from '../jobs/job-record.js';
+import { appendDelivery as append } from '../jobs/job-writer.js';
 import type { RedisClient } from '../jobs/redis.js';
-import type { WebhookEvent } from './schema.js';
+
+export type { DeliveryRecord } from '../jobs/job-record.js';
 
 export const MAX_DELIVERIES = 100;
 
-export interface DeliveryRecord {
-  event: WebhookEvent;
-  /** 1 for the first attempt of this message */
-  attempt: number;
-  statusCode?: number;
-  error?: string;
-  /** when the attempt started, ISO 8601 */
-  at: string;
-  durationMs: number;
-  /** the `webhook-id` header: the same for every attempt of one message */
-  deliveryId: string;
-}
-
-// KEYS: the deliveries list, the job's run hash (same slot). ARGV: the record, how many to keep.
-const APPEND = `
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl == -2 then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`;
-
-/** False when the job is gone (nothing written). */
+/** False when the job is gone (nothing written: lua/append-delivery.lua). */
 export async function appendDelivery(
   redis: RedisClient,
   keys: { deliveries: string; run: string },
   record: DeliveryRecord,
 ): Promise<boolean> {
-  const done = await redis.eval(APPEND, 2, keys.deliveries, keys.run, JSON.stringify(record), MAX_DELIVERIES);
-  return done === 1;
+  return append(redis, keys, { record: JSON.stringify(record), keep: MAX_DELIVERIES });
 }
 
 export async function readDeliveries(redis: RedisClient, key: string): Promise<DeliveryRecord[]> {

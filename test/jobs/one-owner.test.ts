@@ -6,7 +6,6 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { JobEvent, JobService } from '../../src/jobs/index.js';
-import { defineScripts, runScript } from '../../src/jobs/scripts.js';
 import { type JobMeta, JobStore } from '../../src/jobs/store.js';
 import { redisForFile } from '../helpers/redis.js';
 import { type Harness, harness, longGd, OWNER, TTL } from './harness.js';
@@ -24,7 +23,6 @@ const RESULT = { x: [1], iterations: 3, converged: true, reason: 'gradient-toler
 
 async function setup(name: string): Promise<{ h: Harness; store: JobStore; meta: JobMeta }> {
   h = await harness(redis.url, name);
-  defineScripts(h.raw);
   const store = new JobStore(h.raw, h.keys, TTL);
   const { job } = await h.service.submit(longGd(50));
   return { h, store, meta: (await store.readMeta(job.id))! };
@@ -68,7 +66,12 @@ it('drops the result of an attempt that lost the job, whichever order the two at
   // attempt 1 stores its result, then attempt 2 takes the job over before attempt 1's FINISH
   await store.start(meta, 'one', 1, Date.now(), RUN);
   expect(
-    await runScript(h.raw, 'levinvSeal', store.dataKeys(meta.id), ['one', TTL, JSON.stringify(RESULT), '']),
+    await store.writer.seal(meta.id, {
+      token: 'one',
+      ttl: TTL,
+      result: JSON.stringify(RESULT),
+      progress: '',
+    }),
   ).toBe(1);
   expect(await h.raw.exists(store.data(meta.id).result)).toBe(1);
   const second = await store.start(meta, 'two', 2, Date.now(), RUN);
@@ -95,15 +98,16 @@ it('closes a job whose finisher died between FINISH and CLOSE when BullMQ hands 
   const token = 'dies-after-finish';
   await store.start(meta, token, 1, Date.now(), RUN);
   // the finisher's first two steps, then it "dies": no CLOSE, so no done event yet
-  await runScript(h.raw, 'levinvSeal', store.dataKeys(meta.id), [token, TTL, JSON.stringify(RESULT), '']);
-  await runScript(h.raw, 'levinvFinish', store.controlKeys(meta.id, OWNER), [
-    meta.id,
-    Date.now(),
-    TTL,
+  await store.writer.seal(meta.id, { token, ttl: TTL, result: JSON.stringify(RESULT), progress: '' });
+  await store.writer.finish(meta, {
+    now: Date.now(),
+    ttl: TTL,
     token,
-    'succeeded',
-    '',
-  ]);
+    endState: 'succeeded',
+    errorJson: '',
+    bucket: '',
+    seconds: '',
+  });
   expect((await h.service.get(meta.id, OWNER))!.state).toBe('succeeded');
   const before = await collect(h.service, meta.id, 300);
   expect(before.some((e) => e.type === 'done')).toBe(false);
