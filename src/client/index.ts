@@ -10,8 +10,8 @@ export {
   type WaitOptions,
 } from './client.js';
 export { LevinvError, LevinvNetworkError } from './errors.js';
-export { npyBytes } from './npy.js';
-export { EXCLUDED_OPERATIONS, ROUTES, type Route, type RouteName } from './routes.js';
+export { type NpyArray, npyBytes, parseNpy } from './npy.js';
+export { EXCLUDED_OPERATIONS, ROUTES, type Route, type RouteName, routePath } from './routes.js';
 export { parseEventStream, type SseEvent } from './sse.js';
 export type {
   Deliveries,

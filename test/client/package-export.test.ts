@@ -47,6 +47,9 @@ describe('the levinv/client package export', () => {
         'LevinvNetworkError',
         'verifyWebhook',
         'ROUTES',
+        'routePath',
+        'parseNpy',
+        'npyBytes',
       ]),
     );
   });
