@@ -131,6 +131,11 @@ describe('dashboard served by npm start (open service)', () => {
       expect(js.status).toBe(200);
       expect(js.headers.get('content-type')).toMatch(/javascript/);
       expect(js.headers.get('cache-control')).toContain('immutable');
+      // the bundled levinv/client: nothing of Node, and not the webhook verification (standardwebhooks)
+      const code = await js.text();
+      expect(code).toContain('text/event-stream');
+      expect(code).not.toMatch(/["']node:/);
+      expect(code).not.toContain('whsec_');
       expect((await api(service.url, '/assets/nope.js')).status).toBe(404);
 
       const docs = await api(service.url, '/docs/');
@@ -204,9 +209,11 @@ describe('dashboard served by npm start (open service)', () => {
     "sends a generated problem without signs or x0, and shows the found cell against the generator's",
     async () => {
       const sent: Record<string, unknown>[] = [];
+      const keys: (string | undefined)[] = [];
       const onRequest = (request: import('playwright-core').Request) => {
         if (request.method() === 'POST' && new URL(request.url()).pathname === '/solve') {
           sent.push(JSON.parse(request.postData() ?? 'null') as Record<string, unknown>);
+          keys.push(request.headers()['idempotency-key']);
         }
       };
       page.on('request', onRequest);
@@ -224,6 +231,8 @@ describe('dashboard served by npm start (open service)', () => {
         // the problem as sent: no hint of the cell or of a start
         expect(sent).toHaveLength(1);
         expect(Object.keys(sent[0]).sort()).toEqual(['A', 'b', 'method', 'options', 'sigma', 'xStar']);
+        // sent by levinv/client's solve(), which makes every submission safe to retry
+        expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
         // the generator's cell, drawn again in Node (the page's generator is held to this draw)
         const truth = generateInNode({ n: 60, d: 4, seed: 1, signs: 'mixed' }).signs!;

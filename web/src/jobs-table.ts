@@ -2,10 +2,12 @@
  * The jobs list: one page of GET /jobs (newest first) with a state filter, refreshed every few seconds,
  * paged with the API's cursors (a stack of them, to go back to newer pages).
  */
-import { type Job, listJobs } from './api.js';
+import type { Job, JobState } from '../../src/client/browser.js';
+import { client } from './client.js';
 import { $, age, clearStatus, el, short, showError } from './dom.js';
 
 const PAGE_SIZE = 10;
+// GET /jobs has no event stream: the list stays current only by asking again
 const REFRESH_MS = 2000;
 
 export class JobsTable {
@@ -47,8 +49,8 @@ export class JobsTable {
     this.loading = true;
     try {
       const cursor = this.cursors[this.cursors.length - 1];
-      const state = this.stateFilter.value;
-      const page = await listJobs({
+      const state = this.stateFilter.value as JobState | '';
+      const page = await client().list({
         limit: PAGE_SIZE,
         ...(state ? { state } : {}),
         ...(cursor ? { cursor } : {}),

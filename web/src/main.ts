@@ -1,6 +1,6 @@
 /** The dashboard page: the API key field, the submit panel, the jobs table and the job view, wired. */
 import '../style.css';
-import { apiKey, setApiKey } from './api.js';
+import { apiKey, setApiKey } from './client.js';
 import { $ } from './dom.js';
 import { JobView } from './job-view.js';
 import { JobsTable } from './jobs-table.js';
