@@ -289,6 +289,44 @@ describe('dashboard served by npm start (open service)', () => {
   });
 
   browserIt(
+    "keeps the open job's row current from its events, and polls the list only every 10 s",
+    async () => {
+      // The page's timers are recorded and never run: whatever the table shows comes from the open job's
+      // events and the list requests they prompt, not from the poll.
+      const quiet = await context.newPage();
+      const pageErrors = watchErrors(quiet);
+      try {
+        await quiet.addInitScript(
+          'window.intervals = []; window.setInterval = (_, ms) => window.intervals.push(ms ?? 0);',
+        );
+        await quiet.goto(`${service.url}/`);
+        await quiet.locator('#jobs-table tbody tr').first().waitFor();
+        expect(await quiet.evaluate('window.intervals')).toEqual([10_000]);
+
+        await quiet.click('.tabs [data-tab="paste"]');
+        await quiet.fill('#paste-text', JSON.stringify(slowBody(600)));
+        await quiet.click('#form-paste button[type="submit"]');
+        const id = await submittedId(quiet);
+        const row = quiet.locator(`#jobs-table tr[data-id="${id}"]`);
+        // queued, then running: a state event, so the list was asked for again
+        await quiet.locator(`#jobs-table tr[data-id="${id}"][data-state="running"]`).waitFor();
+        // its iteration and loss follow the progress events, as the job's own facts do
+        const iteration = async () => Number(await row.locator('td').nth(4).textContent());
+        await expect.poll(iteration, { timeout: LONG }).toBeGreaterThan(0);
+        const first = await iteration();
+        await expect.poll(iteration, { timeout: LONG }).toBeGreaterThan(first);
+        await quiet.click('#job-cancel');
+        await quiet.locator('#job[data-state="cancelled"]').waitFor();
+        await quiet.locator(`#jobs-table tr[data-id="${id}"][data-state="cancelled"]`).waitFor();
+        expect((await jobOf(service.url, id)).state).toBe('cancelled');
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await quiet.close();
+      }
+    },
+  );
+
+  browserIt(
     'uploads .npy files as multipart/form-data and plots x against the xStar read from them',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'levinv-npy-'));

@@ -25,7 +25,14 @@ export class JobView {
   private readonly section = $('#job');
   private readonly error = $('#job-error');
 
-  constructor(private readonly onChange: (id: string | undefined) => void) {
+  /**
+   * `onChange`: another job is open (or none); `onUpdate`: the open job as the page now has it, and as it
+   * had it before (undefined when just opened).
+   */
+  constructor(
+    private readonly onChange: (id: string | undefined) => void,
+    private readonly onUpdate: (job: Job, before: Job | undefined) => void,
+  ) {
     $('#job-cancel').addEventListener('click', () => void this.cancel());
     $('#job-delete').addEventListener('click', () => void this.remove());
   }
@@ -178,6 +185,7 @@ export class JobView {
 
   private render(job: Job): void {
     if (job.id !== this.id) return;
+    const before = this.job;
     this.job = job;
     this.section.dataset.state = job.state;
     const badge = $('#job-state');
@@ -222,6 +230,7 @@ export class JobView {
           : value,
       2,
     );
+    this.onUpdate(job, before);
   }
 
   private renderLinks(id: string): void {
