@@ -1,7 +1,8 @@
 /**
- * A typed client of the levinv HTTP API. Only fetch, streams, TextDecoder, FormData, Blob and
- * crypto.randomUUID: it runs in Node 20+ and in browsers. Request and response types come from the API's own
- * zod schemas (types.ts); the routes it calls are checked against openapi.yaml (routes.ts).
+ * A typed client of the levinv HTTP API. Only fetch, streams, TextDecoder, FormData, Blob and crypto's
+ * random numbers: it runs in Node 20+ and in browsers (the dashboard is built on it). Request and response
+ * types come from the API's own zod schemas (types.ts); the routes it calls are checked against
+ * openapi.yaml (routes.ts).
  */
 import { parseNpy } from '../problem/npy.js';
 import { errorFromResponse, isAbort, LevinvError, LevinvNetworkError, networkError } from './errors.js';
@@ -21,6 +22,7 @@ import type {
   Progress,
   ResultVector,
 } from './types.js';
+import { randomUuid } from './uuid.js';
 
 export interface LevinvClientOptions {
   /** the service's URL, e.g. `http://127.0.0.1:3000` (a path prefix is kept: `https://host/levinv/`) */
@@ -95,8 +97,15 @@ const MAX_PREFER_WAIT_SECONDS = 60;
 const isNpyProblem = (problem: unknown): problem is NpyProblem =>
   typeof problem === 'object' && problem !== null && 'npy' in problem;
 
-/** A problem as a POST /solve body: JSON, or a multipart form of .npy parts and a `json` part. */
-function solveBody(problem: Problem | NpyProblem | FormData): { body: string | FormData; json: boolean } {
+/**
+ * A problem as a POST /solve body: JSON (a document, or its text as it is), or a multipart form of .npy
+ * parts and a `json` part.
+ */
+function solveBody(problem: Problem | NpyProblem | FormData | string): {
+  body: string | FormData;
+  json: boolean;
+} {
+  if (typeof problem === 'string') return { body: problem, json: true };
   if (problem instanceof FormData) return { body: problem, json: false };
   if (!isNpyProblem(problem)) return { body: JSON.stringify(problem), json: true };
   const form = new FormData();
@@ -163,10 +172,15 @@ export class LevinvClient {
   }
 
   /**
-   * Submits a problem: a JSON document, an NpyProblem (binary .npy parts) or a ready FormData of such parts.
-   * Always sends an Idempotency-Key, so that retrying a 429 or 503 (or a lost answer) never makes two jobs.
+   * Submits a problem: a JSON document, an NpyProblem (binary .npy parts), a ready FormData of such parts,
+   * or a JSON document's text, sent as it is (a file's contents: not parsed and written again here, so the
+   * service judges exactly what was given). Always sends an Idempotency-Key, so that retrying a 429 or 503
+   * (or a lost answer) never makes two jobs.
    */
-  async solve(problem: Problem | NpyProblem | FormData, options: SolveCallOptions = {}): Promise<Job> {
+  async solve(
+    problem: Problem | NpyProblem | FormData | string,
+    options: SolveCallOptions = {},
+  ): Promise<Job> {
     const { signal, onProgress } = options;
     // true: no limit; a number of seconds > 0; anything else (false, 0, negative, NaN): no wait
     const waitSeconds =
@@ -179,7 +193,7 @@ export class LevinvClient {
     const { body, json } = solveBody(problem);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'idempotency-key': options.idempotencyKey ?? crypto.randomUUID(),
+      'idempotency-key': options.idempotencyKey ?? randomUuid(),
       ...(json ? { 'content-type': 'application/json' } : {}),
     };
     // A held request shows no progress: with onProgress, the events are followed instead.

@@ -1,33 +1,3 @@
 /** `levinv/client`: a typed client of the levinv HTTP API, and webhook verification for receivers. */
-export {
-  type CallOptions,
-  type EventsOptions,
-  type IteratesOptions,
-  LevinvClient,
-  type LevinvClientOptions,
-  type ListOptions,
-  type SolveCallOptions,
-  type WaitOptions,
-} from './client.js';
-export { LevinvError, LevinvNetworkError } from './errors.js';
-export { npyBytes } from './npy.js';
-export { EXCLUDED_OPERATIONS, ROUTES, type Route, type RouteName } from './routes.js';
-export { parseEventStream, type SseEvent } from './sse.js';
-export type {
-  Deliveries,
-  Iterate,
-  IteratePage,
-  Job,
-  JobEvent,
-  JobPage,
-  JobResult,
-  JobState,
-  NpyBytes,
-  NpyProblem,
-  NpyValue,
-  Problem,
-  ProblemDetails,
-  Progress,
-  ResultVector,
-} from './types.js';
+export * from './browser.js';
 export { LevinvWebhookError, verifyWebhook, type WebhookHeaders } from './webhook.js';

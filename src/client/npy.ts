@@ -1,11 +1,12 @@
 /**
  * `.npy` parts for a binary upload. The bytes come from src/problem/npy.ts's npyBytes, which needs no Node
- * Buffer, so a browser can send a Float64Array as it is.
+ * Buffer, so a browser can send a Float64Array as it is; its parseNpy (no Buffer either) reads .npy bytes
+ * back, as the service reads an upload.
  */
-import { npyBytes } from '../problem/npy.js';
+import { type NpyArray, npyBytes, parseNpy } from '../problem/npy.js';
 import type { NpyValue } from './types.js';
 
-export { npyBytes };
+export { type NpyArray, npyBytes, parseNpy };
 
 const blob = (bytes: Uint8Array): Blob => new Blob([bytes as Uint8Array<ArrayBuffer>]);
 

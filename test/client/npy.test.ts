@@ -1,6 +1,6 @@
 /** The client's Buffer-free .npy encoder writes what src/problem/npy.ts writes, and parses back. */
 import { describe, expect, it } from 'vitest';
-import { npyBytes } from '../../src/client/index.js';
+import { parseNpy as clientParseNpy, npyBytes } from '../../src/client/index.js';
 import { npyPart } from '../../src/client/npy.js';
 import { encodeNpy, parseNpy } from '../../src/problem/npy.js';
 
@@ -55,5 +55,26 @@ describe('npyPart', () => {
 
   it('refuses ragged rows (they are no matrix)', () => {
     expect(() => npyPart([[1, 2], [3]])).toThrow('rows of different lengths: expected 2 numbers in each');
+  });
+});
+
+describe('parseNpy (the client export)', () => {
+  it('reads back what npyBytes writes, shape and numbers, from a plain Uint8Array', () => {
+    const bytes = Uint8Array.from(npyBytes(Float64Array.of(1, -1, 1, 1, -1, 0.25), [3, 2]));
+    const { shape, data } = clientParseNpy(bytes, 'signs.npy');
+    expect(shape).toEqual([3, 2]);
+    expect(Array.from(data)).toEqual([1, -1, 1, 1, -1, 0.25]);
+  });
+
+  it('refuses what the service refuses, naming the file: not .npy, another dtype', () => {
+    expect(() => clientParseNpy(new TextEncoder().encode('{"sigma": [1]}'), 'sigma.npy')).toThrow(
+      'sigma.npy: not an .npy file (it does not start with \\x93NUMPY)',
+    );
+    // the same file saying float32: refused, not read as float64
+    const text = String.fromCharCode(...npyBytes(Float64Array.of(1), [1]));
+    const f4 = Uint8Array.from(text.replace("'<f8'", "'<f4'"), (c) => c.charCodeAt(0));
+    expect(() => clientParseNpy(f4, 'xStar.npy')).toThrow(
+      "xStar.npy: expected little-endian float64 ('<f8'), got dtype '<f4'; convert with a.astype('<f8')",
+    );
   });
 });

@@ -47,6 +47,9 @@ describe('the levinv/client package export', () => {
         'LevinvNetworkError',
         'verifyWebhook',
         'ROUTES',
+        'routePath',
+        'parseNpy',
+        'npyBytes',
       ]),
     );
   });
@@ -75,8 +78,18 @@ function externalImports(entry: string): [string, string][] {
 describe('the client core runs in browsers', () => {
   it('imports nothing from Node (node:*) or any package; only verifyWebhook needs standardwebhooks', () => {
     expect(externalImports(resolve(root, 'dist/client/client.js'))).toEqual([]);
+    // what the dashboard bundles
+    expect(externalImports(resolve(root, 'dist/client/browser.js'))).toEqual([]);
     expect(externalImports(resolve(root, 'dist/client/index.js'))).toEqual([
       ['dist/client/webhook.js', 'standardwebhooks'],
     ]);
+  });
+
+  it('the browser entry is levinv/client but for webhook verification', async () => {
+    const index = Object.keys(await import('../../src/client/index.js')).sort();
+    const browser = Object.keys(await import('../../src/client/browser.js')).sort();
+    expect(index.filter((name) => !browser.includes(name))).toEqual(['LevinvWebhookError', 'verifyWebhook']);
+    expect(browser.filter((name) => !index.includes(name))).toEqual([]);
+    expect(browser).toEqual(expect.arrayContaining(['LevinvClient', 'LevinvError', 'routePath', 'parseNpy']));
   });
 });

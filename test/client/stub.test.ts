@@ -1,13 +1,14 @@
 /**
  * The client's transport against tiny node:http stubs on loopback: Retry-After on 429 and 503, the
  * Idempotency-Key of a retried POST /solve, error bodies that are not problem+json, a refused connection,
- * an event stream that drops mid-way, and aborts.
+ * an event stream that drops mid-way, aborts, and the bodies and keys of POST /solve.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JobEvent, LevinvClient, LevinvError, LevinvNetworkError } from '../../src/client/index.js';
 import { retryDelayMs } from '../../src/client/retry.js';
+import { randomUuid } from '../../src/client/uuid.js';
 import { freePort } from '../../src/main/local-redis.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
@@ -184,6 +185,40 @@ describe('errors', () => {
     expect(s.requests[0].url).toBe('/levinv/jobs/a%2Fb%3Fc');
     expect(s.requests[0].headers.authorization).toBe('Bearer k1');
     expect(s.requests[0].headers['user-agent']).toBe('tests/1');
+  });
+});
+
+describe('solve bodies', () => {
+  it('a JSON text goes as it is, as application/json with an Idempotency-Key; a FormData as multipart', async () => {
+    const s = await stub((_req, res) => json(res, 202, JOB));
+    const client = new LevinvClient({ baseUrl: s.url });
+    // as a person typed it: spacing, a number JSON.stringify would write otherwise, a duplicate key
+    const text = '{ "A": [[1], [2]], "b": [0, 0e0], "sigma": [0.5, 0.50], "sigma": [0.5, 0.5] }';
+    expect((await client.solve(text)).id).toBe('j1');
+    expect(s.requests[0].body).toBe(text);
+    expect(s.requests[0].headers['content-type']).toBe('application/json');
+    expect(s.requests[0].headers['idempotency-key']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    const form = new FormData();
+    form.append('json', '{"method": "gd"}');
+    await client.solve(form);
+    expect(s.requests[1].headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(s.requests[1].body).toContain('{"method": "gd"}');
+    expect(s.requests[1].headers['idempotency-key']).not.toBe(s.requests[0].headers['idempotency-key']);
+  });
+
+  it('makes version-4 UUIDs from getRandomValues where randomUUID is missing (a page on plain http)', () => {
+    const getRandomValues = (array: Uint8Array<ArrayBuffer>) => crypto.getRandomValues(array);
+    const keys = new Set(Array.from({ length: 200 }, () => randomUuid({ getRandomValues })));
+    expect(keys.size).toBe(200);
+    for (const key of keys) {
+      expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+    // all-zero randomness shows exactly which bits are the version and the variant
+    const zeros = (array: Uint8Array<ArrayBuffer>) => array;
+    expect(randomUuid({ getRandomValues: zeros })).toBe('00000000-0000-4000-8000-000000000000');
+    expect(randomUuid({ getRandomValues: zeros, randomUUID: () => 'given' })).toBe('given');
   });
 });
 

@@ -131,6 +131,11 @@ describe('dashboard served by npm start (open service)', () => {
       expect(js.status).toBe(200);
       expect(js.headers.get('content-type')).toMatch(/javascript/);
       expect(js.headers.get('cache-control')).toContain('immutable');
+      // the bundled levinv/client: nothing of Node, and not the webhook verification (standardwebhooks)
+      const code = await js.text();
+      expect(code).toContain('text/event-stream');
+      expect(code).not.toMatch(/["']node:/);
+      expect(code).not.toContain('whsec_');
       expect((await api(service.url, '/assets/nope.js')).status).toBe(404);
 
       const docs = await api(service.url, '/docs/');
@@ -204,9 +209,11 @@ describe('dashboard served by npm start (open service)', () => {
     "sends a generated problem without signs or x0, and shows the found cell against the generator's",
     async () => {
       const sent: Record<string, unknown>[] = [];
+      const keys: (string | undefined)[] = [];
       const onRequest = (request: import('playwright-core').Request) => {
         if (request.method() === 'POST' && new URL(request.url()).pathname === '/solve') {
           sent.push(JSON.parse(request.postData() ?? 'null') as Record<string, unknown>);
+          keys.push(request.headers()['idempotency-key']);
         }
       };
       page.on('request', onRequest);
@@ -224,6 +231,8 @@ describe('dashboard served by npm start (open service)', () => {
         // the problem as sent: no hint of the cell or of a start
         expect(sent).toHaveLength(1);
         expect(Object.keys(sent[0]).sort()).toEqual(['A', 'b', 'method', 'options', 'sigma', 'xStar']);
+        // sent by levinv/client's solve(), which makes every submission safe to retry
+        expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
         // the generator's cell, drawn again in Node (the page's generator is held to this draw)
         const truth = generateInNode({ n: 60, d: 4, seed: 1, signs: 'mixed' }).signs!;
@@ -278,6 +287,44 @@ describe('dashboard served by npm start (open service)', () => {
     await page.locator(`#jobs-table tr[data-id="${id}"]`).waitFor({ state: 'detached' });
     expect(errors).toEqual([]);
   });
+
+  browserIt(
+    "keeps the open job's row current from its events, and polls the list only every 10 s",
+    async () => {
+      // The page's timers are recorded and never run: whatever the table shows comes from the open job's
+      // events and the list requests they prompt, not from the poll.
+      const quiet = await context.newPage();
+      const pageErrors = watchErrors(quiet);
+      try {
+        await quiet.addInitScript(
+          'window.intervals = []; window.setInterval = (_, ms) => window.intervals.push(ms ?? 0);',
+        );
+        await quiet.goto(`${service.url}/`);
+        await quiet.locator('#jobs-table tbody tr').first().waitFor();
+        expect(await quiet.evaluate('window.intervals')).toEqual([10_000]);
+
+        await quiet.click('.tabs [data-tab="paste"]');
+        await quiet.fill('#paste-text', JSON.stringify(slowBody(600)));
+        await quiet.click('#form-paste button[type="submit"]');
+        const id = await submittedId(quiet);
+        const row = quiet.locator(`#jobs-table tr[data-id="${id}"]`);
+        // queued, then running: a state event, so the list was asked for again
+        await quiet.locator(`#jobs-table tr[data-id="${id}"][data-state="running"]`).waitFor();
+        // its iteration and loss follow the progress events, as the job's own facts do
+        const iteration = async () => Number(await row.locator('td').nth(4).textContent());
+        await expect.poll(iteration, { timeout: LONG }).toBeGreaterThan(0);
+        const first = await iteration();
+        await expect.poll(iteration, { timeout: LONG }).toBeGreaterThan(first);
+        await quiet.click('#job-cancel');
+        await quiet.locator('#job[data-state="cancelled"]').waitFor();
+        await quiet.locator(`#jobs-table tr[data-id="${id}"][data-state="cancelled"]`).waitFor();
+        expect((await jobOf(service.url, id)).state).toBe('cancelled');
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await quiet.close();
+      }
+    },
+  );
 
   browserIt(
     'uploads .npy files as multipart/form-data and plots x against the xStar read from them',

@@ -1,13 +1,14 @@
 /**
- * The dashboard's DOM-free modules, in Node: the browser's problem generator, the cell comparison and the
- * event-stream parser.
+ * The dashboard's DOM-free modules, in Node: the browser's problem generator, the cell comparison and a job
+ * as its events (the client's JobEvent) leave it.
  */
 import { describe, expect, it } from 'vitest';
+import type { Job, JobEvent } from '../../src/client/index.js';
 import { generateProblem as generateInNode } from '../../src/problem/generate.js';
 import { leverageScores } from '../../src/solver/index.js';
 import { cellText, compareCells } from '../../web/src/cell.js';
 import { checkParams, generateProblem, leverageAt } from '../../web/src/generate.js';
-import { parseEvents } from '../../web/src/sse-parse.js';
+import { applyEvent } from '../../web/src/job-events.js';
 
 describe('web/src/generate.ts', () => {
   it.each([
@@ -97,23 +98,52 @@ describe('web/src/cell.ts', () => {
   });
 });
 
-describe('web/src/sse-parse.ts', () => {
-  it('splits events, joins data lines, skips comments and keeps the unfinished rest', () => {
-    const text =
-      'retry: 2000\n\n: keep-alive\n\nid: 1-0\nevent: state\ndata: {"state":"running"}\n\n' +
-      'id: 2-0\r\nevent: progress\r\ndata: {"iteration":1,\r\ndata: "loss":0.5}\r\n\r\nid: 3-0\nevent: done\ndata: {"st';
-    const { events, rest } = parseEvents(text);
-    expect(events).toEqual([
-      { id: '1-0', event: 'state', data: '{"state":"running"}' },
-      { id: '2-0', event: 'progress', data: '{"iteration":1,\n"loss":0.5}' },
-    ]);
-    expect(rest).toBe('id: 3-0\nevent: done\ndata: {"st');
-    const next = parseEvents(`${rest}ate":"succeeded"}\n\n`);
-    expect(next.events).toEqual([{ id: '3-0', event: 'done', data: '{"state":"succeeded"}' }]);
-    expect(next.rest).toBe('');
+describe('web/src/job-events.ts', () => {
+  const queued: Job = {
+    id: 'j1',
+    state: 'queued',
+    done: false,
+    method: 'newton',
+    n: 60,
+    d: 4,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    progress: null,
+    resumes: 0,
+    iterates: { recorded: 0, limit: 10000, truncated: false },
+  };
+
+  it('a state event changes the state, a progress event the progress, and nothing else', () => {
+    const state: JobEvent = { id: '1-0', type: 'state', data: { state: 'running', reason: 'worker-lost' } };
+    const running = applyEvent(queued, state);
+    expect(running).toEqual({ ...queued, state: 'running' });
+    const progress: JobEvent = {
+      id: '2-0',
+      type: 'progress',
+      data: { iteration: 3, loss: 0.25, gradNorm: 1e-3 },
+    };
+    const moving = applyEvent(running, progress);
+    expect(moving).toEqual({
+      ...queued,
+      state: 'running',
+      progress: { iteration: 3, loss: 0.25, gradNorm: 1e-3 },
+    });
+    // the job given is left as it was
+    expect(queued.state).toBe('queued');
+    expect(running.progress).toBeNull();
   });
 
-  it('names an event without `event:` a message, and drops one without data', () => {
-    expect(parseEvents('data:x\n\nevent: empty\n\n').events).toEqual([{ event: 'message', data: 'x' }]);
+  it('done replaces the job with the finished one it carries (also from a stream that ended early)', () => {
+    const finished: Job = {
+      ...queued,
+      state: 'succeeded',
+      done: true,
+      startedAt: '2026-01-01T00:00:01.000Z',
+      finishedAt: '2026-01-01T00:00:02.000Z',
+      progress: { iteration: 9, loss: 1e-30, gradNorm: 1e-16 },
+    };
+    expect(applyEvent(queued, { id: '9-0', type: 'done', data: finished })).toBe(finished);
+    expect(applyEvent(queued, { id: undefined, type: 'done', data: finished })).toBe(finished);
   });
 });

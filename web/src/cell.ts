@@ -20,8 +20,8 @@ const LISTED = 5;
 
 /** Undefined when the lengths differ (the result is not of this problem). */
 export function compareCells(
-  found: readonly number[],
-  generator: readonly number[],
+  found: ArrayLike<number>,
+  generator: ArrayLike<number>,
 ): CellComparison | undefined {
   if (found.length !== generator.length) return undefined;
   let negative = 0;

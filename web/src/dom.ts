@@ -1,5 +1,16 @@
 /** DOM helpers: look-ups that fail loudly, elements built without innerHTML, problems shown as sent. */
-import { ApiError } from './api.js';
+import { LevinvError } from '../../src/client/browser.js';
+
+/** A mistake the page itself catches before asking the service (not JSON, bad parameters): shown alike. */
+export class PageError extends Error {
+  constructor(
+    readonly title: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'PageError';
+  }
+}
 
 export function $<T extends HTMLElement = HTMLElement>(selector: string, root: ParentNode = document): T {
   const el = root.querySelector<T>(selector);
@@ -18,22 +29,25 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** An error as the service said it: status and title, the detail, and one line per JSON pointer. */
+/** Where a 400's entry points: the JSON pointer into the body (`/` for the whole), a parameter or a header. */
+function where(item: LevinvError['errors'][number]): string {
+  return item.pointer || item.parameter || item.header || '/';
+}
+
+/** An error as the service said it: status and title, the detail, and one line per bad field. */
 export function showError(target: HTMLElement, error: unknown): void {
   target.className = 'status error';
-  if (error instanceof ApiError) {
-    const { problem, status } = error;
-    const head = el(
-      'strong',
-      { class: 'problem-title' },
-      `${status ? `${status} ` : ''}${problem.title ?? 'Error'}`,
-    );
+  if (error instanceof LevinvError || error instanceof PageError) {
+    // status 0: the page's own check, or no answer at all (LevinvNetworkError)
+    const status = error instanceof LevinvError ? error.status : 0;
+    const head = el('strong', { class: 'problem-title' }, `${status ? `${status} ` : ''}${error.title}`);
     const children: Node[] = [head];
-    if (problem.detail) children.push(el('span', { class: 'problem-detail' }, problem.detail));
-    if (problem.errors && problem.errors.length > 0) {
+    if (error.message) children.push(el('span', { class: 'problem-detail' }, error.message));
+    const errors = error instanceof LevinvError ? error.errors : [];
+    if (errors.length > 0) {
       const list = el('ul', { class: 'problem-errors' });
-      for (const item of problem.errors) {
-        list.append(el('li', {}, el('code', { class: 'pointer' }, item.pointer || '/'), ` ${item.detail}`));
+      for (const item of errors) {
+        list.append(el('li', {}, el('code', { class: 'pointer' }, where(item)), ` ${item.detail}`));
       }
       children.push(list);
     }

@@ -4,27 +4,16 @@
  * target scores, where the page knows them (problems submitted from this tab), and for a problem the
  * page generated the cell the solver found against the generator's; cancel and delete.
  */
-import {
-  ApiError,
-  cancelJob,
-  deleteJob,
-  getIterates,
-  getJob,
-  type Job,
-  jobPath,
-  type Progress,
-  request,
-} from './api.js';
+import { type Job, type Progress, ROUTES, type Route, routePath } from '../../src/client/browser.js';
 import { cellText, compareCells } from './cell.js';
+import { client } from './client.js';
 import { $, clearStatus, el, short, showError, showStatus } from './dom.js';
+import { applyEvent } from './job-events.js';
 import { forget, recall } from './known.js';
-import { readNpyVector } from './npy.js';
 import { destroyPlots, LogSeries, scatter } from './plots.js';
-import { readEventStream } from './sse.js';
 
-/** Reconnects of a stream that ended before `done` (a restart, a proxy timeout), then polling stops. */
-const MAX_RECONNECTS = 20;
-const RECONNECT_MS = 1000;
+/** Iterates per request of the backfill (the API's most). */
+const ITERATES_PAGE = 1000;
 
 export class JobView {
   private controller: AbortController | undefined;
@@ -36,7 +25,14 @@ export class JobView {
   private readonly section = $('#job');
   private readonly error = $('#job-error');
 
-  constructor(private readonly onChange: (id: string | undefined) => void) {
+  /**
+   * `onChange`: another job is open (or none); `onUpdate`: the open job as the page now has it, and as it
+   * had it before (undefined when just opened).
+   */
+  constructor(
+    private readonly onChange: (id: string | undefined) => void,
+    private readonly onUpdate: (job: Job, before: Job | undefined) => void,
+  ) {
     $('#job-cancel').addEventListener('click', () => void this.cancel());
     $('#job-delete').addEventListener('click', () => void this.remove());
   }
@@ -75,7 +71,7 @@ export class JobView {
     this.loss = new LogSeries($('#plot-loss'), 'loss');
     this.grad = new LogSeries($('#plot-grad'), 'gradient norm');
     try {
-      this.render(await getJob(id));
+      this.render(await client().get(id, { signal: controller.signal }));
       await this.backfill(controller.signal);
       if (!this.job?.done) await this.follow(controller.signal);
       if (controller.signal.aborted) return;
@@ -87,12 +83,14 @@ export class JobView {
 
   /** Every recorded iterate after the ones already plotted. */
   private async backfill(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      if (signal.aborted || !this.id) return;
-      const page = await getIterates(this.id, this.iterateOffset);
+    const pages = client().iterates(this.id!, {
+      offset: this.iterateOffset,
+      pageSize: ITERATES_PAGE,
+      signal,
+    });
+    for await (const page of pages) {
       for (const it of page.items) this.addPoint(it);
       this.iterateOffset = page.nextOffset;
-      if (page.items.length === 0) return;
     }
   }
 
@@ -101,42 +99,21 @@ export class JobView {
     this.grad?.add(p.iteration, p.gradNorm);
   }
 
-  /** The event stream until `done` (reconnecting with Last-Event-ID when it ends early). */
+  /**
+   * The job's events until `done`. The client reopens a stream that breaks off (a restart, a proxy's
+   * timeout) with Last-Event-ID, and throws a refusal (401, 404) or a stream that does not come back.
+   */
   private async follow(signal: AbortSignal): Promise<void> {
-    const id = this.id!;
-    let lastEventId: string | undefined;
-    for (let attempt = 0; attempt <= MAX_RECONNECTS && !signal.aborted && !this.job?.done; attempt++) {
-      try {
-        lastEventId = await readEventStream(
-          `${jobPath(id)}/events`,
-          (event) => {
-            const data = JSON.parse(event.data) as Record<string, unknown>;
-            if (event.event === 'progress') {
-              const p = data as unknown as Progress;
-              this.addPoint(p);
-              if (this.job) this.render({ ...this.job, progress: p });
-            } else if (event.event === 'state' && this.job && typeof data.state === 'string') {
-              this.render({ ...this.job, state: data.state as Job['state'] });
-            } else if (event.event === 'done') {
-              this.render(data as unknown as Job);
-            }
-          },
-          signal,
-          lastEventId,
-        );
-      } catch (error) {
-        if (signal.aborted) return;
-        // a refusal (401, 404) will not get better by asking again
-        if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
-      }
-      if (!this.job?.done && !signal.aborted) await new Promise((r) => setTimeout(r, RECONNECT_MS));
+    for await (const event of client().events(this.id!, { signal })) {
+      if (event.type === 'progress') this.addPoint(event.data);
+      if (this.job) this.render(applyEvent(this.job, event));
     }
   }
 
   /** The finished job: the rest of its iterates, its result and the plots of x and the scores. */
   private async finish(signal: AbortSignal): Promise<void> {
     const id = this.id!;
-    const job = await getJob(id);
+    const job = await client().get(id, { signal });
     if (signal.aborted) return;
     this.render(job);
     // Live, the plots had the throttled progress events; done, they show every recorded iterate.
@@ -155,7 +132,10 @@ export class JobView {
 
     if (known.xStar && known.xStar.length === result.x.length) {
       scatter($('#plot-x'), 'xStar', 'x', result.x, known.xStar);
-      const maxError = Math.max(...result.x.map((v, j) => Math.abs(v - known.xStar![j])));
+      // a coordinate the API gives as null (not finite) makes the error NaN, not a small number
+      const maxError = Math.max(
+        ...result.x.map((v, j) => (v === null ? Number.NaN : Math.abs(v - known.xStar![j]))),
+      );
       this.fact('max |x - xStar|', maxError.toExponential(3), 'max-x-error');
       $('#plot-x-note').textContent = 'each point is one coordinate; on the dashed line x equals xStar';
     } else {
@@ -180,12 +160,11 @@ export class JobView {
   private async showCell(id: string, generator: number[], signal: AbortSignal): Promise<void> {
     let text: string;
     try {
-      const res = await request(`${jobPath(id)}/result/signs.npy`, { signal });
-      const found = readNpyVector(await res.arrayBuffer());
-      const comparison = found && compareCells(found, generator);
+      const found = await client().resultVector(id, 'signs', { signal });
+      const comparison = compareCells(found, generator);
       text = comparison
         ? cellText(comparison)
-        : `signs.npy is not ${generator.length} float64 signs: not compared`;
+        : `signs.npy has ${found.length} signs, not ${generator.length}: not compared`;
     } catch (error) {
       if (signal.aborted) return;
       // a result stored before the solver reported its cell has no signs (409): the rest still shows
@@ -206,6 +185,7 @@ export class JobView {
 
   private render(job: Job): void {
     if (job.id !== this.id) return;
+    const before = this.job;
     this.job = job;
     this.section.dataset.state = job.state;
     const badge = $('#job-state');
@@ -238,7 +218,7 @@ export class JobView {
         this.fact('negative slacks', `${r.negativeSlacks} of ${job.n}`, 'negative-slacks');
       }
       if (r.ambiguity) this.fact('ambiguity', r.ambiguity, 'ambiguity');
-      if (r.timings?.totalMs !== undefined) this.fact('time', `${Math.round(r.timings.totalMs)} ms`);
+      if (typeof r.timings?.totalMs === 'number') this.fact('time', `${Math.round(r.timings.totalMs)} ms`);
       if (r.warnings?.length) this.fact('warnings', r.warnings.join('; '));
     }
     if (job.error) this.fact('error', `${job.error.code}: ${job.error.message}`, 'job-error');
@@ -250,16 +230,19 @@ export class JobView {
           : value,
       2,
     );
+    this.onUpdate(job, before);
   }
 
   private renderLinks(id: string): void {
-    const path = jobPath(id);
+    const href = (route: Route, params: Record<string, string> = {}) =>
+      `/${routePath(route, { id, ...params })}`;
+    const vector = (name: string) => href(ROUTES.resultVector, { vector: name });
     const links = [
-      [path, 'job'],
-      [`${path}/iterates?limit=1000`, 'iterates'],
-      [`${path}/result/x.npy`, 'x.npy'],
-      [`${path}/result/leverage.npy`, 'leverage.npy'],
-      [`${path}/result/signs.npy`, 'signs.npy'],
+      [href(ROUTES.get), 'job'],
+      [`${href(ROUTES.iterates)}?limit=${ITERATES_PAGE}`, 'iterates'],
+      [vector('x.npy'), 'x.npy'],
+      [vector('leverage.npy'), 'leverage.npy'],
+      [vector('signs.npy'), 'signs.npy'],
     ].map(([href, text]) => el('a', { href, target: '_blank', rel: 'noopener' }, text));
     const holder = $('#job-links');
     holder.replaceChildren();
@@ -271,7 +254,7 @@ export class JobView {
     const id = this.id;
     if (!id) return;
     try {
-      const job = await cancelJob(id);
+      const job = await client().cancel(id);
       this.render(job);
       showStatus(this.error, job.done ? `cancelled` : 'asked to stop: it ends within one iteration');
     } catch (error) {
@@ -283,7 +266,7 @@ export class JobView {
     const id = this.id;
     if (!id) return;
     try {
-      await deleteJob(id);
+      await client().delete(id);
       forget(id);
       this.close();
     } catch (error) {

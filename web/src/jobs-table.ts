@@ -1,12 +1,15 @@
 /**
- * The jobs list: one page of GET /jobs (newest first) with a state filter, refreshed every few seconds,
- * paged with the API's cursors (a stack of them, to go back to newer pages).
+ * The jobs list: one page of GET /jobs (newest first) with a state filter, paged with the API's cursors (a
+ * stack of them, to go back to newer pages). The open job's row follows that job's events (show()); the
+ * page asks for the list again when the open job changes state, and every few seconds for the rest.
  */
-import { type Job, listJobs } from './api.js';
+import type { Job, JobState } from '../../src/client/browser.js';
+import { client } from './client.js';
 import { $, age, clearStatus, el, short, showError } from './dom.js';
 
 const PAGE_SIZE = 10;
-const REFRESH_MS = 2000;
+// GET /jobs has no event stream: jobs submitted elsewhere and the other jobs' progress come only by asking
+const REFRESH_MS = 10_000;
 
 export class JobsTable {
   /** cursors of the pages shown so far; the last is the current page's ('' for the first) */
@@ -14,6 +17,8 @@ export class JobsTable {
   private nextCursor: string | null = null;
   private selected: string | undefined;
   private loading = false;
+  /** a refresh asked for while one was under way, whose answer may predate what prompted it */
+  private again = false;
   private readonly body = $<HTMLTableSectionElement>('#jobs-table tbody');
   private readonly stateFilter = $<HTMLSelectElement>('#jobs-state');
   private readonly error = $('#jobs-error');
@@ -42,13 +47,34 @@ export class JobsTable {
     for (const row of this.body.rows) row.classList.toggle('selected', row.dataset.id === id);
   }
 
+  /** A job as its events have it now: its row, when shown, says so at once. */
+  show(job: Job): void {
+    for (const row of this.body.rows) {
+      if (row.dataset.id === job.id) row.replaceWith(this.row(job, Date.now()));
+    }
+  }
+
   async refresh(): Promise<void> {
-    if (this.loading) return;
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
     this.loading = true;
     try {
+      do {
+        this.again = false;
+        await this.load();
+      } while (this.again);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private async load(): Promise<void> {
+    try {
       const cursor = this.cursors[this.cursors.length - 1];
-      const state = this.stateFilter.value;
-      const page = await listJobs({
+      const state = this.stateFilter.value as JobState | '';
+      const page = await client().list({
         limit: PAGE_SIZE,
         ...(state ? { state } : {}),
         ...(cursor ? { cursor } : {}),
@@ -63,8 +89,6 @@ export class JobsTable {
     } catch (error) {
       showError(this.error, error);
       this.body.replaceChildren();
-    } finally {
-      this.loading = false;
     }
   }
 
@@ -74,23 +98,24 @@ export class JobsTable {
       this.body.replaceChildren(el('tr', {}, el('td', { colspan: '7', class: 'muted empty' }, 'no jobs')));
       return;
     }
-    const rows = jobs.map((job) => {
-      const open = el('button', { type: 'button', class: 'link', title: job.id }, job.id.slice(0, 8));
-      open.addEventListener('click', () => this.onOpen(job.id));
-      const row = el(
-        'tr',
-        { 'data-id': job.id, 'data-state': job.state },
-        el('td', {}, open),
-        el('td', {}, el('span', { class: `state ${job.state}` }, job.state)),
-        el('td', {}, job.method),
-        el('td', {}, `${job.n} x ${job.d}`),
-        el('td', { class: 'num' }, job.progress ? String(job.progress.iteration) : ''),
-        el('td', { class: 'num' }, short(job.progress?.loss)),
-        el('td', { class: 'num' }, age(job.createdAt, now)),
-      );
-      if (job.id === this.selected) row.classList.add('selected');
-      return row;
-    });
-    this.body.replaceChildren(...rows);
+    this.body.replaceChildren(...jobs.map((job) => this.row(job, now)));
+  }
+
+  private row(job: Job, now: number): HTMLTableRowElement {
+    const open = el('button', { type: 'button', class: 'link', title: job.id }, job.id.slice(0, 8));
+    open.addEventListener('click', () => this.onOpen(job.id));
+    const row = el(
+      'tr',
+      { 'data-id': job.id, 'data-state': job.state },
+      el('td', {}, open),
+      el('td', {}, el('span', { class: `state ${job.state}` }, job.state)),
+      el('td', {}, job.method),
+      el('td', {}, `${job.n} x ${job.d}`),
+      el('td', { class: 'num' }, job.progress ? String(job.progress.iteration) : ''),
+      el('td', { class: 'num' }, short(job.progress?.loss)),
+      el('td', { class: 'num' }, age(job.createdAt, now)),
+    );
+    if (job.id === this.selected) row.classList.add('selected');
+    return row;
   }
 }

@@ -1,6 +1,6 @@
 /** The dashboard page: the API key field, the submit panel, the jobs table and the job view, wired. */
 import '../style.css';
-import { apiKey, setApiKey } from './api.js';
+import { apiKey, setApiKey } from './client.js';
 import { $ } from './dom.js';
 import { JobView } from './job-view.js';
 import { JobsTable } from './jobs-table.js';
@@ -20,12 +20,19 @@ function jobFromHash(): string | undefined {
 }
 
 const table = new JobsTable((id) => void view.open(id));
-const view = new JobView((id) => {
-  table.select(id);
-  const hash = id ? `#job=${id}` : '';
-  if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
-  void table.refresh();
-});
+const view = new JobView(
+  (id) => {
+    table.select(id);
+    const hash = id ? `#job=${id}` : '';
+    if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
+    void table.refresh();
+  },
+  (job, before) => {
+    table.show(job);
+    // a new state may move the job in or out of the filtered page: the list itself, not only its row
+    if (before && before.state !== job.state) void table.refresh();
+  },
+);
 new SubmitPanel((job) => void view.open(job.id));
 
 $('#key-form').addEventListener('submit', (event) => {

@@ -35,11 +35,12 @@ export function destroyPlots(): void {
 }
 
 /**
- * log10 of a value, or a gap for what a log axis cannot show (0, negatives, non-finite). The series are
- * drawn as exponents on a linear scale: uPlot's own log scale formats its ticks with fixed decimals, which
- * breaks for the 1e-30 losses a converged Newton run reaches.
+ * log10 of a value, or a gap for what a log axis cannot show (0, negatives, non-finite: the API's null).
+ * The series are drawn as exponents on a linear scale: uPlot's own log scale formats its ticks with fixed
+ * decimals, which breaks for the 1e-30 losses a converged Newton run reaches.
  */
-const log10 = (v: number): number | null => (Number.isFinite(v) && v > 0 ? Math.log10(v) : null);
+const log10 = (v: number | null): number | null =>
+  v !== null && Number.isFinite(v) && v > 0 ? Math.log10(v) : null;
 const power = (exponent: number): string => {
   const rounded = Math.round(exponent);
   return Math.abs(exponent - rounded) < 1e-9 ? `1e${rounded}` : (10 ** exponent).toPrecision(3);
@@ -61,7 +62,7 @@ export class LogSeries {
   private readonly plot: uPlot;
   private readonly el: HTMLElement;
   private pending = false;
-  private lastValue = Number.NaN;
+  private lastValue: number | null = Number.NaN;
 
   constructor(el: HTMLElement, label: string) {
     this.el = el;
@@ -115,7 +116,7 @@ export class LogSeries {
   }
 
   /** Points at iterations past the last one (replayed events may repeat what a backfill brought). */
-  add(iteration: number, value: number): void {
+  add(iteration: number, value: number | null): void {
     if (iteration <= this.lastIteration) return;
     this.xs.push(iteration);
     this.ys.push(log10(value));
@@ -141,7 +142,13 @@ export class LogSeries {
  * `ys` against `xs` as points, with y = x drawn under them: points on the line are a perfect match.
  * Without `xs`, `ys` is drawn against its index.
  */
-export function scatter(el: HTMLElement, xLabel: string, yLabel: string, ys: number[], xs?: number[]): void {
+export function scatter(
+  el: HTMLElement,
+  xLabel: string,
+  yLabel: string,
+  ys: readonly (number | null)[],
+  xs?: readonly number[],
+): void {
   const order = ys.map((_, i) => i);
   if (xs) order.sort((i, j) => xs[i] - xs[j]);
   const px = order.map((i) => (xs ? xs[i] : i));

@@ -1,13 +1,22 @@
 /**
  * The three ways to submit: a problem generated in the browser, a pasted (or chosen) JSON document, and
- * .npy files as multipart/form-data. Each remembers the sigma and xStar it sent, for the job's plots, and
- * the generator the cell it drew (and did not send).
+ * .npy files as multipart/form-data, each sent with the client's solve(). Each remembers the sigma and
+ * xStar it sent, for the job's plots, and the generator the cell it drew (and did not send).
  */
-import { ApiError, type Job, submitForm, submitJson } from './api.js';
-import { $, el, showError, showStatus } from './dom.js';
+import { type Job, type Problem, parseNpy } from '../../src/client/browser.js';
+import { client } from './client.js';
+import { $, el, PageError, showError, showStatus } from './dom.js';
 import { checkParams, generateProblem, type SignPattern } from './generate.js';
 import { type KnownVectors, remember, vectorsOf } from './known.js';
-import { readNpyVector } from './npy.js';
+
+/** An uploaded vector, for the plots only: a file the service will refuse (and say why) is left out here. */
+function readVector(bytes: Uint8Array, name: string): number[] | undefined {
+  try {
+    return Array.from(parseNpy(bytes, name).data);
+  } catch {
+    return undefined;
+  }
+}
 
 export class SubmitPanel {
   private readonly status = $('#submit-status');
@@ -67,20 +76,20 @@ export class SubmitPanel {
     const d = Number(data.get('d'));
     const seed = Number(data.get('seed'));
     const bad = checkParams(n, d, seed);
-    if (bad) throw new ApiError(0, { title: 'Invalid parameters', detail: bad });
+    if (bad) throw new PageError('Invalid parameters', bad);
     const { A, b, sigma, xStar, cell } = generateProblem(n, d, seed, data.get('signs') as SignPattern);
     const maxIterations = Number(data.get('maxIterations'));
     // Neither signs nor x0: the solver finds the cell from A, b and sigma, and the page then holds the
     // cell it found against the generator's. xStar only gives the result its relError.
-    const body = {
+    const problem: Problem = {
       A,
       b,
       sigma,
       xStar,
-      method: data.get('method'),
+      method: data.get('method') as Problem['method'],
       ...(maxIterations > 0 ? { options: { maxIterations } } : {}),
     };
-    const job = await submitJson(JSON.stringify(body));
+    const job = await client().solve(problem);
     return { job, known: { sigma, xStar, cell } };
   }
 
@@ -91,9 +100,10 @@ export class SubmitPanel {
       parsed = JSON.parse(text);
     } catch (error) {
       // the service would say 400 too; saying it here names the JSON error
-      throw new ApiError(0, { title: 'Not JSON', detail: (error as Error).message });
+      throw new PageError('Not JSON', (error as Error).message);
     }
-    const job = await submitJson(text);
+    // the text as typed: the service judges exactly what the person gave
+    const job = await client().solve(text);
     return { job, known: vectorsOf(parsed) };
   }
 
@@ -105,13 +115,13 @@ export class SubmitPanel {
       if (!file) continue;
       data.append(input.name, file, file.name);
       if (input.name === 'sigma' || input.name === 'xStar') {
-        const vector = readNpyVector(await file.arrayBuffer());
+        const vector = readVector(new Uint8Array(await file.arrayBuffer()), file.name);
         if (vector) known[input.name] = vector;
       }
     }
     const json = (form.elements.namedItem('json') as HTMLTextAreaElement).value.trim();
     if (json) data.append('json', json);
-    const job = await submitForm(data);
+    const job = await client().solve(data);
     return { job, known };
   }
 }
