@@ -5,11 +5,14 @@
  * identity plugin, the held requests by their routes (held-requests.ts), the active jobs by the job store at
  * submit.
  */
+import { type JobLimits, solveSeconds } from '../limits/job-limits.js';
 import type { ParsedProblem } from '../problem/parse.js';
 import { estimateSolveBytes, resolveOptions } from '../solver/index.js';
 import { HttpProblem } from './problems.js';
 
-export interface Limits {
+/** The per-key quotas, and the per-job limits (src/limits/job-limits.ts) this process checks. */
+export interface Limits
+  extends Pick<JobLimits, 'maxProblemCells' | 'maxSolveSeconds' | 'maxIterations' | 'maxSolveMemoryMb'> {
   /** requests per second per key (per client address when open); 0: off */
   ratePerSecond: number;
   /** jobs queued or running at once per key; 0: off */
@@ -21,14 +24,6 @@ export interface Limits {
   maxHeldRequestsPerKey?: number;
   /** wrong credentials one client address may send per window before it gets 429; absent or limit 0: off */
   authFailures?: { limit: number; windowSeconds: number };
-  /** n x d */
-  maxProblemCells: number;
-  /** caps options.maxSeconds, and is its default */
-  maxSolveSeconds: number;
-  /** caps options.maxIterations */
-  maxIterations: number;
-  /** the solver's estimated working memory of one problem */
-  maxSolveMemoryMb: number;
   /** WEBHOOK_SECRET is set: a submission may carry a webhook (otherwise 422) */
   webhooksEnabled?: boolean;
 }
@@ -95,7 +90,7 @@ export function applyLimits(parsed: ParsedProblem, limits: Limits): ParsedProble
     ...parsed,
     options: {
       ...parsed.options,
-      maxSeconds: maxSeconds ?? limits.maxSolveSeconds,
+      maxSeconds: solveSeconds(maxSeconds, limits),
       ...(maxIterations === undefined && defaultIterations > limits.maxIterations
         ? { maxIterations: limits.maxIterations }
         : {}),

@@ -10,12 +10,19 @@
  *   it (closeFinished).
  * - cancel: a queued job is cancelled (CANCEL) then closed; a running one is flagged for its worker (FLAG).
  *
- * The producer (job-service.ts) and the consumer (processor.ts) each wrap one connection in a JobStore.
+ * The producer (job-service.ts) and the consumer (worker/start-workers.ts) each wrap one connection in a JobStore.
  */
+import { DEFAULT_JOB_LIMITS } from '../limits/job-limits.js';
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
 import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
-import { isFinished, type JobState, type StateField, type StateHash } from './job-record.js';
+import {
+  type DeliveryRecord,
+  isFinished,
+  type JobState,
+  type StateField,
+  type StateHash,
+} from './job-record.js';
 import { JobWriter } from './job-writer.js';
 import type { JobDataKeys, Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
@@ -82,7 +89,7 @@ export function parseMeta(state: StateHash, run: (string | null)[] = []): JobMet
     fingerprint: state.fingerprint ?? '',
     score: Number(state.score ?? 0),
     attempts: Number(state.attempts ?? 0),
-    recordLimit: Number(state.recordLimit ?? DEFAULT_RECORD_LIMIT),
+    recordLimit: Number(state.recordLimit ?? DEFAULT_JOB_LIMITS.maxRecordedIterates),
     provisional: state.provisional === '1',
     expiresAt: Number(state.expiresAt ?? 0),
     idempotencyKey: state.idempotencyKey ?? '',
@@ -95,9 +102,6 @@ export function parseMeta(state: StateHash, run: (string | null)[] = []): JobMet
   if (webhook) meta.webhook = webhook;
   return meta;
 }
-
-/** The default of MAX_RECORDED_ITERATES (config.ts), for a job stored without its own limit. */
-export const DEFAULT_RECORD_LIMIT = 10_000;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -475,6 +479,12 @@ export class JobStore {
   }
 
   /** Drops `ids` from the owner's index (list() found their jobs gone). */
+  /** What GET /jobs/{id}/deliveries shows: one record per webhook delivery attempt, oldest first. */
+  async readDeliveries(id: string): Promise<DeliveryRecord[]> {
+    const items = await this.redis.lrange(this.keys.data(id).deliveries, 0, -1);
+    return items.map((item) => JSON.parse(item) as DeliveryRecord);
+  }
+
   forgetListed(owner: string, ids: string[]): Promise<void> {
     return this.writer.forgetListed(owner, ids);
   }

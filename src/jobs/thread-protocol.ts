@@ -5,7 +5,7 @@ import type { JobProgress, JobResult } from './types.js';
 /** main -> thread (the blob is transferred, not copied) */
 export interface ThreadTask {
   blob: ArrayBuffer;
-  /** already capped by the worker (solve-caps.ts) */
+  /** already capped by the worker (capOptions, src/limits/job-limits.ts) */
   options: Partial<SolveOptions>;
   /** at most one iterates message per this many ms (plus the last) */
   flushMs: number;

@@ -5,10 +5,8 @@
  * (WORKER_METRICS_PORT), or the API's /metrics when API and workers share a process (`npm start`).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { SOLVE_SECONDS_BUCKETS } from '../limits/job-limits.js';
 import type { ThreadOutcome } from './thread-protocol.js';
-
-/** Seconds, as levinv_solve_duration_seconds. */
-const SOLVE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 /** How a solve ended, as a label: a bounded set, never a message. */
 export type SolveOutcome = 'converged' | 'not-converged' | 'error' | 'crashed';
@@ -36,7 +34,8 @@ export class WorkerMetrics {
       name: 'levinv_worker_solve_duration_seconds',
       help: 'wall time of the solves this process ran, by outcome (per process)',
       labelNames: ['outcome'],
-      buckets: SOLVE_BUCKETS,
+      // the same buckets as levinv_solve_duration_seconds
+      buckets: [...SOLVE_SECONDS_BUCKETS],
       registers,
     });
     this.running = new Gauge({

@@ -2,8 +2,10 @@
  * The one place the environment is read: a zod schema over process.env. A bad value stops start-up with a
  * message naming the variable.
  */
+
 import { z } from 'zod';
 import { parseClusterNodes, parseRedisTarget } from '../jobs/redis.js';
+import { DEFAULT_JOB_LIMITS } from '../limits/job-limits.js';
 import { KERNEL_CHOICES, MAX_SOLVER_THREADS } from '../solver/index.js';
 
 const port = z.coerce
@@ -96,19 +98,17 @@ export const configSchema = z.object({
   AUTH_FAILURE_LIMIT: nonNegativeInt.default(30),
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
 
-  // Per job.
+  // Per job: the defaults live in src/limits/job-limits.ts.
   /** n x d of one problem */
-  MAX_PROBLEM_CELLS: positiveInt.default(4_000_000),
+  MAX_PROBLEM_CELLS: positiveInt.default(DEFAULT_JOB_LIMITS.maxProblemCells),
   /** caps options.maxSeconds (and is its default) */
-  MAX_SOLVE_SECONDS: positiveInt.default(3600),
+  MAX_SOLVE_SECONDS: positiveInt.default(DEFAULT_JOB_LIMITS.maxSolveSeconds),
   /** caps options.maxIterations */
-  MAX_ITERATIONS: positiveInt.default(100_000),
+  MAX_ITERATIONS: positiveInt.default(DEFAULT_JOB_LIMITS.maxIterations),
   /** the solver's estimated working memory of one problem; also the solve thread's heap limit */
-  // 1 GiB: every problem shape up to 100000 x 40 fits by any method; the memory bomb (n = 2001,
-  // d = 700, Newton: an estimated 1.8 GB from a 3.3 MB body) does not.
-  MAX_SOLVE_MEMORY_MB: positiveInt.default(1024),
+  MAX_SOLVE_MEMORY_MB: positiveInt.default(DEFAULT_JOB_LIMITS.maxSolveMemoryMb),
   /** iterates kept per job (the first ones, then the last) */
-  MAX_RECORDED_ITERATES: positiveInt.default(10_000),
+  MAX_RECORDED_ITERATES: positiveInt.default(DEFAULT_JOB_LIMITS.maxRecordedIterates),
 
   // HTTP.
   /** a request (its body included) must arrive within this */

@@ -1,8 +1,9 @@
 /** The stored forms: the binary problem blob, compact iterate records, the duration histogram. */
 import { describe, expect, it } from 'vitest';
-import { bucketField, SOLVE_SECONDS_BOUNDS, toHistogram } from '../../src/jobs/histogram.js';
+import { bucketField, toHistogram } from '../../src/jobs/histogram.js';
 import { decodeProblem, encodeProblem, toAlignedArrayBuffer } from '../../src/jobs/problem-blob.js';
 import { decodeIterate, encodeIterate } from '../../src/jobs/records.js';
+import { SOLVE_SECONDS_BUCKETS as SOLVE_SECONDS_BOUNDS } from '../../src/limits/job-limits.js';
 import type { Problem } from '../../src/solver/index.js';
 
 const base = (): Problem => ({
