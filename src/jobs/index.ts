@@ -1,9 +1,11 @@
 /**
- * The job layer's public surface: the producer (`createJobService`, used by the API) and the consumer
- * (`startWorkers`, used by the worker entry and `npm start`). Only src/jobs imports bullmq.
+ * The job layer's public surface: the producer (`createJobService`, used by the API), the consumer
+ * (`startWorkers`, used by the worker entry and `npm start`), and the lifecycle events both announce to the
+ * listeners the entry points hand them (job-events.ts).
  */
+export type { JobEventSource, JobListener, JobListenerFactory } from './job-events.js';
 export { createJobService, InvalidCursorError, type JobServiceOptions } from './job-service.js';
 export { isEventId } from './keys.js';
-export { type StartWorkersOptions, startWorkers, type WorkerHandle } from './processor.js';
 export { DEFAULT_QUEUE_NAME } from './queue.js';
 export * from './types.js';
+export { type StartWorkersOptions, startWorkers, type WorkerHandle } from './worker/start-workers.js';

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { DEFAULT_JOB_LIMITS, recordLimit } from '../limits/job-limits.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
-import { readDeliveries } from '../webhooks/delivery-log.js';
-import { notifyWebhooks, type WebhookJobData } from '../webhooks/delivery-queue.js';
 import { toHistogram } from './histogram.js';
+import { JobEvents, type JobListenerFactory } from './job-events.js';
 import { VIEW_RUN_FIELDS } from './job-record.js';
 import { isJobId, Keys } from './keys.js';
 import { redactRedisUrl, safeLogger } from './log-safety.js';
@@ -26,7 +26,7 @@ import {
   type RedisClient,
   waitReady,
 } from './redis.js';
-import { DEFAULT_RECORD_LIMIT, type JobMeta, JobStore, parseMeta, toView } from './store.js';
+import { type JobMeta, JobStore, parseMeta, toView } from './store.js';
 import { Submissions } from './submission.js';
 import {
   isFinished,
@@ -53,8 +53,9 @@ export interface JobServiceOptions {
   /** how long create waits for the first connection before answering anyway (then 503s until Redis is up) */
   connectWaitMs?: number;
   /**
-   * how often a live event stream reads its job's events unwoken (default 1000 ms): a fallback, since every
-   * event write wakes the process's streams of that job through one shared subscriber (wakeups.ts)
+   * how often a live event stream (and a `Prefer: wait`) reads its job's events unwoken (default 15 s):
+   * every event write wakes them by push (wakeups.ts); this safety read only catches a wake-up lost while
+   * the subscriber reconnected
    */
   eventsPollMs?: number;
   /** how long an incomplete submission's keys live (default 120 s) */
@@ -63,6 +64,8 @@ export interface JobServiceOptions {
   maxRecordedIterates?: number;
   /** the Redis command timeout (default 10 s: one command may carry a problem blob of tens of MB) */
   commandTimeoutMs?: number;
+  /** told when a job of this process finishes (a queued job's cancel): e.g. the webhooks (src/main wires them) */
+  listeners?: readonly JobListenerFactory[];
 }
 
 /** A `cursor` that list() did not hand out. */
@@ -107,15 +110,17 @@ class RedisJobService implements JobService {
   private readonly store: JobStore;
   private readonly keys: Keys;
   private readonly queue: Queue<SolveJobData>;
-  /** webhook messages this process queues: `completed` of a job cancelled while queued */
-  private readonly webhookQueue: Queue<WebhookJobData>;
+  /** this process's job listeners: a queued job's cancel finishes it here */
+  private readonly lifecycle: JobEvents;
   private readonly submissions: Submissions;
   private readonly pollMs: number;
   /** this process's one subscriber: wakes the open event streams of a job when its scripts write events */
   private readonly wakeups: Wakeups;
   private closing: Promise<void> | undefined;
-  /** deletes expired jobs now and then (list and stats prune too) */
+  /** deletes expired jobs in the background (reads never write) */
   private readonly pruner: NodeJS.Timeout;
+  /** index entries list() found without their job, forgotten by the pruner */
+  private readonly staleListed = new Map<Owner, Set<string>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -125,7 +130,7 @@ class RedisJobService implements JobService {
     this.keys = new Keys(opts.keyPrefix);
     this.store = new JobStore(redis, this.keys, opts.jobTtlSeconds);
     // Events are pushed; the poll only catches a wake-up lost while the subscriber reconnected.
-    this.pollMs = opts.eventsPollMs ?? 1000;
+    this.pollMs = opts.eventsPollMs ?? 15_000;
     this.wakeups = new Wakeups(opts.redisUrl, 'levinv-api-wakeups', logger);
     this.queue = new Queue<SolveJobData>(opts.queueName ?? DEFAULT_QUEUE_NAME, {
       connection: redis,
@@ -138,9 +143,15 @@ class RedisJobService implements JobService {
       ...queueTelemetry(),
     });
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'queue error'));
-    this.webhookQueue = notifyWebhooks(this.store, redis, this.keys, this.logger).queue;
+    this.lifecycle = new JobEvents(opts.listeners ?? [], {
+      redisUrl: opts.redisUrl,
+      redis,
+      keys: this.keys,
+      store: this.store,
+      logger,
+    });
     this.pruner = setInterval(() => {
-      this.store.prune().catch((error) => this.logger.debug({ err: error }, 'prune'));
+      this.prune().catch((error) => this.logger.debug({ err: error }, 'prune'));
     }, PRUNE_EVERY_MS).unref();
     this.submissions = new Submissions(
       redis,
@@ -149,7 +160,9 @@ class RedisJobService implements JobService {
       {
         ttlSeconds: opts.jobTtlSeconds,
         provisionalTtlSeconds: opts.provisionalTtlSeconds ?? 120,
-        recordLimit: opts.maxRecordedIterates ?? DEFAULT_RECORD_LIMIT,
+        recordLimit: recordLimit({
+          maxRecordedIterates: opts.maxRecordedIterates ?? DEFAULT_JOB_LIMITS.maxRecordedIterates,
+        }),
       },
       logger,
     );
@@ -196,10 +209,7 @@ class RedisJobService implements JobService {
   deliveries(id: string, owner: Owner) {
     return guarded('deliveries', async () => {
       if (!isJobId(id)) return null;
-      const [state, items] = await Promise.all([
-        this.store.readState(id),
-        readDeliveries(this.redis, this.keys.data(id).deliveries),
-      ]);
+      const [state, items] = await Promise.all([this.store.readState(id), this.store.readDeliveries(id)]);
       if (!state || !canSee(parseMeta(state), owner)) return null;
       return items;
     });
@@ -242,7 +252,6 @@ class RedisJobService implements JobService {
   list(query: { owner: Owner; state?: JobState; limit: number; cursor?: string }): Promise<JobPage> {
     return guarded('list', async () => {
       let max = query.cursor === undefined ? '+inf' : `(${decodeCursor(query.cursor)}`;
-      await this.store.prune();
       const index = this.keys.owner(query.owner);
       const key = query.state ? index.byState[query.state] : index.all;
       const found: { view: JobView; score: number }[] = [];
@@ -284,7 +293,7 @@ class RedisJobService implements JobService {
         max = `(${raw[raw.length - 1]}`;
         if (found.length >= want || raw.length < 2 * batch) break;
       }
-      if (stale.length > 0) await this.store.forgetListed(query.owner, stale);
+      if (stale.length > 0) this.forgetLater(query.owner, stale);
       const items = found.slice(0, query.limit);
       const nextCursor = found.length > query.limit ? encodeCursor(items[items.length - 1].score) : null;
       return { items: items.map((f) => f.view), nextCursor };
@@ -394,7 +403,6 @@ class RedisJobService implements JobService {
 
   stats(): Promise<QueueStats> {
     return guarded('stats', async () => {
-      await this.store.prune();
       const pipeline = this.redis.pipeline();
       for (const state of JOB_STATES) pipeline.zcard(this.keys.byState[state]);
       pipeline.hgetall(this.keys.solveSeconds);
@@ -409,11 +417,25 @@ class RedisJobService implements JobService {
     });
   }
 
+  async prune(): Promise<void> {
+    await this.store.prune();
+    const stale = [...this.staleListed];
+    this.staleListed.clear();
+    for (const [owner, ids] of stale) await this.store.forgetListed(owner, [...ids]);
+  }
+
+  private forgetLater(owner: Owner, ids: string[]): void {
+    const set = this.staleListed.get(owner) ?? new Set<string>();
+    // bounded: a flood of stale entries waits for prune, which removes them with their jobs anyway
+    for (const id of ids) if (set.size < 10_000) set.add(id);
+    this.staleListed.set(owner, set);
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.pruner);
       await this.queue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
-      await this.webhookQueue.close().catch((error) => this.logger.warn({ err: error }, 'closing the queue'));
+      await this.lifecycle.close();
       await this.wakeups.close();
       await closeConnection(this.redis);
     })();

@@ -63,7 +63,7 @@ export const TRANSITIONS = [
   { from: 'absent', event: 'commit', when: 'expired or rolled back', reply: '', to: 'absent' },
   { from: 'provisional', event: 'release', reply: 1, to: 'absent' },
   { from: 'queued', event: 'release', when: 'completing it failed late', reply: 1, to: 'absent' },
-  // a worker's attempt (processor.ts, store.ts)
+  // a worker's attempt (worker/process-job.ts, store.ts)
   { from: 'queued', event: 'start', reply: 'started', to: 'running' },
   { from: 'provisional', event: 'start', when: 'not committed yet', reply: 'started', to: 'running' },
   { from: 'running', event: 'start', when: 'another attempt takes over', reply: 'started', to: 'running' },

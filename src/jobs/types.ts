@@ -148,6 +148,11 @@ export interface JobService {
   /** True when Redis answers. */
   ping(): Promise<boolean>;
   stats(): Promise<QueueStats>;
+  /**
+   * Deletes the jobs whose time is up, and the index entries list() found without their job: the round the
+   * service runs in the background every minute (reads never write), run now.
+   */
+  prune(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }

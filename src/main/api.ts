@@ -20,7 +20,7 @@ import {
   redactUrl,
   warnIfOpen,
 } from './runtime.js';
-import { appOptionsFromConfig } from './service-options.js';
+import { appOptionsFromConfig, jobServiceOptionsFromConfig } from './service-options.js';
 
 const PROGRAM = 'levinv api';
 
@@ -31,13 +31,7 @@ async function main(): Promise<void> {
   // before the app and the queue exist: they install their instrumentation only when tracing is on
   const tracing = startTracing(config, 'levinv-api');
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const jobs = await createJobService({
-    redisUrl,
-    keyPrefix: config.KEY_PREFIX,
-    jobTtlSeconds: config.JOB_TTL_SECONDS,
-    maxRecordedIterates: config.MAX_RECORDED_ITERATES,
-    logger,
-  });
+  const jobs = await createJobService({ redisUrl, logger, ...jobServiceOptionsFromConfig(config) });
   const rateLimit = createRateLimitRedis(redisUrl, logger);
   const app = buildApp({
     jobs,

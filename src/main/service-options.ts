@@ -5,9 +5,10 @@
 import type { AppDeps } from '../api/app.js';
 import type { AuthOptions } from '../api/auth.js';
 import type { Limits } from '../api/limits.js';
-import type { StartWorkersOptions } from '../jobs/index.js';
+import type { JobServiceOptions, StartWorkersOptions } from '../jobs/index.js';
 import { defaultSolverThreads } from '../solver/index.js';
 import type { WebhookDeliveryOptions } from '../webhooks/delivery-worker.js';
+import { webhookListener } from '../webhooks/job-listener.js';
 import type { Config } from './config.js';
 
 export function limitsFromConfig(config: Config): Limits {
@@ -65,6 +66,17 @@ export function appOptionsFromConfig(config: Config, auth: AuthOptions | undefin
   } satisfies Partial<AppDeps>;
 }
 
+/** The settings of createJobService besides the connection and logger. */
+export function jobServiceOptionsFromConfig(config: Config) {
+  return {
+    keyPrefix: config.KEY_PREFIX,
+    jobTtlSeconds: config.JOB_TTL_SECONDS,
+    maxRecordedIterates: config.MAX_RECORDED_ITERATES,
+    // a queued job's cancel queues its `completed` webhook message here
+    listeners: [webhookListener()],
+  } satisfies Partial<JobServiceOptions>;
+}
+
 /** The settings of startWorkers besides the connection, key prefix and logger. */
 export function workerOptionsFromConfig(config: Config) {
   return {
@@ -78,6 +90,7 @@ export function workerOptionsFromConfig(config: Config) {
     maxRecordedIterates: config.MAX_RECORDED_ITERATES,
     maxSolveMemoryMb: config.MAX_SOLVE_MEMORY_MB,
     solverThreads: config.SOLVER_THREADS ?? defaultSolverThreads(config.WORKER_CONCURRENCY),
-    ...(config.WEBHOOK_SECRET ? { webhooks: webhookOptionsFromConfig(config) } : {}),
+    // every worker queues its jobs' webhook messages; with WEBHOOK_SECRET set it delivers them too
+    listeners: [webhookListener(webhookOptionsFromConfig(config))],
   } satisfies Partial<StartWorkersOptions>;
 }

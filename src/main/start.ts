@@ -25,7 +25,11 @@ import {
   useKernelsOrExit,
   warnIfOpen,
 } from './runtime.js';
-import { appOptionsFromConfig, workerOptionsFromConfig } from './service-options.js';
+import {
+  appOptionsFromConfig,
+  jobServiceOptionsFromConfig,
+  workerOptionsFromConfig,
+} from './service-options.js';
 
 const PROGRAM = 'levinv';
 async function main(): Promise<void> {
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
   const tracing = startTracing(config, 'levinv');
   if (tracing) closers.push(() => tracing.shutdown());
   try {
-    const jobs = await createJobService({ ...common, maxRecordedIterates: config.MAX_RECORDED_ITERATES });
+    const jobs = await createJobService({ ...common, ...jobServiceOptionsFromConfig(config) });
     closers.push(() => jobs.close());
     // one process, one /metrics: the workers' solve counters go into the API's registry
     const metrics = new ApiMetrics();

@@ -1,8 +1,8 @@
 /**
- * What `GET /jobs/{id}/deliveries` shows: one record per delivery attempt, in order, the last
- * MAX_DELIVERIES kept. A list in the job's data slot (`P:job:{id}:deliveries`), so it lives and dies with
- * the job's data: deleted with it (DELETE, prune), and given the TTL its run hash has at each write. A
- * record for a job that is gone is dropped rather than left behind.
+ * The log of a job's webhook deliveries, which `GET /jobs/{id}/deliveries` shows (the job store reads it):
+ * one record per delivery attempt, in order, the last MAX_DELIVERIES kept. A list in the job's data slot
+ * (`P:job:{id}:deliveries`), so it lives and dies with the job's data: deleted with it (DELETE, prune), and
+ * given the TTL its run hash has at each write. A record for a job that is gone is dropped, not left behind.
  */
 import type { DeliveryRecord } from '../jobs/job-record.js';
 import { appendDelivery as append } from '../jobs/job-writer.js';
@@ -19,9 +19,4 @@ export async function appendDelivery(
   record: DeliveryRecord,
 ): Promise<boolean> {
   return append(redis, keys, { record: JSON.stringify(record), keep: MAX_DELIVERIES });
-}
-
-export async function readDeliveries(redis: RedisClient, key: string): Promise<DeliveryRecord[]> {
-  const items = await redis.lrange(key, 0, -1);
-  return items.map((item) => JSON.parse(item) as DeliveryRecord);
 }

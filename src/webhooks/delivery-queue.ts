@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Keys } from '../jobs/keys.js';
 import { QUEUE_EVENTS_MAX_LEN } from '../jobs/queue.js';
 import type { RedisClient } from '../jobs/redis.js';
-import type { JobMeta, JobStore } from '../jobs/store.js';
+import type { JobMeta } from '../jobs/store.js';
 import type { JobProgress, JobView } from '../jobs/types.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
 import { jobJson } from './job-json.js';
@@ -157,16 +157,10 @@ export class WebhookNotifier {
 const wants = (meta: JobMeta, event: WebhookEvent): boolean => meta.webhook?.events.includes(event) ?? false;
 
 /**
- * The producer side for one process's store (the API's, for cancels of queued jobs; a worker's): the
- * webhook queue on `redis`, and the store's finished jobs queued as `completed`. Returns the notifier (for
- * start and progress) and the queue, for the caller to close.
+ * The webhook queue on `redis` (the job layer's connection of this process): the caller closes it.
+ * Enqueueing never waits for a connection, so a Redis outage costs a solve nothing here.
  */
-export function notifyWebhooks(
-  store: JobStore,
-  redis: RedisClient,
-  keys: Keys,
-  logger: Logger,
-): { queue: Queue<WebhookJobData>; notifier: WebhookNotifier } {
+export function webhookQueue(redis: RedisClient, keys: Keys, logger: Logger): Queue<WebhookJobData> {
   const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, {
     connection: redis,
     prefix: keys.bullPrefix,
@@ -177,7 +171,5 @@ export function notifyWebhooks(
     ...queueTelemetry(),
   });
   queue.on('error', (error) => logger.warn({ err: error }, 'webhook queue error'));
-  const notifier = new WebhookNotifier(queue, logger);
-  store.onFinished = (meta) => notifier.finished(meta);
-  return { queue, notifier };
+  return queue;
 }

@@ -4,6 +4,7 @@
  * request and answers what the test says. WEBHOOK_ALLOW_HOSTS is 127.0.0.1 only, so every other loopback
  * name or address is refused; nothing here sends traffic anywhere but 127.0.0.1.
  */
+
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import { Keys } from '../../src/jobs/keys.js';
 import { createClient, type RedisClient } from '../../src/jobs/redis.js';
 import type { JobService } from '../../src/jobs/types.js';
 import type { WebhookDeliveryOptions } from '../../src/webhooks/delivery-worker.js';
+import { webhookListener } from '../../src/webhooks/job-listener.js';
 import { apiKeys, DEFAULT_MAX_BODY_BYTES, TEST_LIMITS } from '../api/harness.js';
 import { type TestRedis, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -113,7 +115,7 @@ export async function startWebhookHarness(name: string, redisUrl?: string): Prom
   const redis: TestRedis = redisUrl ? { url: redisUrl, close: async () => {} } : await testRedis();
   const keyPrefix = uniquePrefix(name);
   const common = { redisUrl: redis.url, keyPrefix, jobTtlSeconds: 600 };
-  const jobs = await createJobService(common);
+  const jobs = await createJobService({ ...common, listeners: [webhookListener()] });
   const raw = createClient(redis.url, { maxRetriesPerRequest: 1 }, 'webhook-tests');
   let workers: WorkerHandle | undefined;
   const app = buildApp({
@@ -137,7 +139,7 @@ export async function startWebhookHarness(name: string, redisUrl?: string): Prom
       workers = await startWorkers({
         ...common,
         concurrency: 2,
-        webhooks: { ...WEBHOOK_OPTIONS, ...webhooks },
+        listeners: [webhookListener({ ...WEBHOOK_OPTIONS, ...webhooks })],
       });
       return workers;
     },
