@@ -26,6 +26,7 @@ import { ApiMetrics } from './metrics.js';
 import { openapiInfo, transformObject } from './openapi-document.js';
 import { ParsePool } from './parse-pool.js';
 import { PROBLEM_JSON, toProblem } from './problems.js';
+import { RequestLog } from './request-log.js';
 import { jobRoutes } from './routes/jobs.js';
 import { solveRoutes } from './routes/solve.js';
 import { systemRoutes } from './routes/system.js';
@@ -102,8 +103,7 @@ export function buildApp(deps: AppDeps): App {
     ...serverOptions(deps.requestTimeoutMs),
     // genReqId reads X-Request-Id itself, so that a hostile value never reaches the logs.
     requestIdHeader: false,
-    // one line per request, written in onResponse below (fastify's own are two, both at info)
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     genReqId: requestId,
     // Routes like /jobs/:id/events/ should not 404 on a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
@@ -145,12 +145,6 @@ export function buildApp(deps: AppDeps): App {
     // The route template, never the raw URL, so that job ids do not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    // A read that succeeded is debug: a dashboard or a client polling a job would flood the info log.
-    const read = (request.method === 'GET' || request.method === 'HEAD') && reply.statusCode < 400;
-    request.log[read ? 'debug' : 'info'](
-      { req: request, res: reply, responseTime: reply.elapsedTime },
-      'request completed',
-    );
   });
 
   app.register(fastifySwagger, {

@@ -3,7 +3,7 @@
  * A preference the server does not understand is ignored (RFC 7240 section 2), so a malformed one is too.
  */
 
-/** The longest a request may be held (the bound; below the 75 s idle timeout of the connection). */
+/** The longest a request may be held: below the 75 s idle timeout of the connection, so it is never cut. */
 export const MAX_WAIT_SECONDS = 60;
 
 /** Seconds to wait, capped at MAX_WAIT_SECONDS; undefined when the header asks for no (valid) wait. */

@@ -20,7 +20,7 @@ export function findStart(problem: Problem): Float64Array {
 
 /**
  * Assumes a validated problem (shapes, finiteness, full column rank). The row sums run on `kernels`
- * (default: the ones in force, see kernels.ts); they change the centre by rounding only. Its n x d
+ * (default: the ones in force, see kernels.ts); every kernel gives the same centre bit for bit. Its n x d
  * working arrays go to `release` once it is found (for the solver to reuse).
  */
 export function analyticCentre(
