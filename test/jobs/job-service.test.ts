@@ -509,6 +509,11 @@ describe('retention', () => {
     await h.raw.hset(h.keys.state(old), 'expiresAt', Date.now() - 1);
     await h.raw.zadd(h.keys.expiry, Date.now() - 1, old);
     expect(await h.service.get(old, OWNER)).toBeNull();
+    // a read writes nothing: the job's keys stay until the background prune comes by
+    await h.service.list({ owner: OWNER, limit: 10 });
+    await h.service.stats();
+    expect(await h.raw.zscore(h.keys.owner(OWNER).all, old)).not.toBeNull();
+    await h.service.prune();
     const page = await h.service.list({ owner: OWNER, limit: 10 });
     expect(page.items.map((j) => j.id)).toEqual([kept]);
     expect(await scanKeys(h.raw, `${h.prefix}:job:{${old}}`)).toEqual([]);
@@ -523,7 +528,7 @@ describe('retention', () => {
     await h.raw.hset(h.keys.state(backlog), 'expiresAt', Date.now() - 1);
     await h.raw.zadd(h.keys.expiry, Date.now() - 1, backlog);
     await h.raw.expire(h.keys.data(backlog).problem, 5);
-    await h.service.stats();
+    await h.service.prune();
     expect(Number(await h.raw.hget(h.keys.state(backlog), 'expiresAt'))).toBeGreaterThan(
       Date.now() + (TTL - 5) * 1000,
     );

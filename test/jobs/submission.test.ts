@@ -107,8 +107,8 @@ it('leaves only unlisted keys that expire with the provisional TTL when the subm
 
   await sleep(PROVISIONAL * 1000 + 500);
   expect(await scanKeys(h.raw, `${h.prefix}:job:`)).toEqual([]);
-  // the state is past its expiry: prune (here through stats) deletes it
-  await h.service.stats();
+  // the state is past its expiry: the background prune deletes it
+  await h.service.prune();
   expect(await scanKeys(h.raw, `${h.keys.control}:job:`)).toEqual([]);
   // the dead submission's quota reservation lapsed with it
   expect((await h.service.submit({ ...generated(40, 3), maxActiveJobs: 1 })).created).toBe(true);
