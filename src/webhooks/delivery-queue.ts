@@ -12,13 +12,13 @@
  */
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { jobJson } from '../contract/job-json.js';
 import type { Keys } from '../jobs/keys.js';
 import { QUEUE_EVENTS_MAX_LEN } from '../jobs/queue.js';
 import type { RedisClient } from '../jobs/redis.js';
 import type { JobMeta, JobStore } from '../jobs/store.js';
 import type { JobProgress, JobView } from '../jobs/types.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
-import { jobJson } from './job-json.js';
 import type { WebhookEvent } from './schema.js';
 
 export const WEBHOOK_QUEUE_NAME = 'webhook';
