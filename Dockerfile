@@ -4,12 +4,15 @@
 ARG NODE_VERSION=20
 
 # Compile TypeScript, the AssemblyScript kernels to dist/solver/kernels.wasm, and the dashboard (web/, vite)
-# to dist/web, with the full (dev) dependencies.
+# to dist/web, with the full (dev) dependencies. The client package (packages/client, an npm workspace) is
+# built too, as the root build does, but not copied into the image; npm ci needs its package.json.
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages/client/tsconfig.json ./packages/client/
 COPY src ./src
 COPY assembly ./assembly
 COPY web ./web
@@ -21,6 +24,7 @@ FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

@@ -7,8 +7,8 @@
 import type { Readable } from 'node:stream';
 import { errorCodes, type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
+import type { WebhookConfig } from '../jobs/webhook-config.js';
 import type { ParsedProblem } from '../problem/parse.js';
-import type { WebhookConfig } from '../webhooks/schema.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem, RequestValidationError } from './problems.js';
 import { prepareSolveBody, type SolveBodyOutcome } from './solve-body.js';

@@ -5,8 +5,9 @@
  */
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import { NPY_PARTS, type NpyPart } from '../contract/npy.js';
 import { type SolveSubmission, toSubmission } from './body-parser.js';
-import { NPY_PARTS, type NpyPart, prepareNpyBody } from './npy-body.js';
+import { prepareNpyBody } from './npy-body.js';
 import type { ParsePool } from './parse-pool.js';
 import { HttpProblem } from './problems.js';
 import { whileArriving } from './upload-gate.js';

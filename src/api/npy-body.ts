@@ -5,12 +5,8 @@
  * has arrays, so one schema checks both with the same messages and pointers. Pure and synchronous: it runs
  * inline for small uploads and on a parse thread for large ones, like solve-body.ts.
  */
-import { NpyError, parseNpy } from '../problem/npy.js';
+import { NPY_PARTS, NpyError, type NpyPart, parseNpy } from '../contract/npy.js';
 import { prepareSolveDoc, type SolveBodyOutcome } from './solve-body.js';
-
-/** The names of the .npy parts; `json` is the other part. */
-export const NPY_PARTS = ['A', 'b', 'sigma', 'x0', 'signs', 'regularization', 'xStar'] as const;
-export type NpyPart = (typeof NPY_PARTS)[number];
 
 const fail = (name: string, message: string): SolveBodyOutcome => ({
   ok: false,

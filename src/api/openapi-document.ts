@@ -66,6 +66,31 @@ function collectRefs(value: unknown, into: Set<string>): void {
 }
 
 /**
+ * The order of the document's components. The library lists them in the order their schemas were
+ * registered, which is the order their modules happen to load in; this fixes it. A component not named
+ * here comes after these (stably, in registration order); `XInput` sorts with `X`.
+ */
+const COMPONENT_ORDER = [
+  'Webhook',
+  'Problem',
+  'Iterate',
+  'Progress',
+  'JobResult',
+  'JobError',
+  'IteratesSummary',
+  'Job',
+  'JobPage',
+  'IteratePage',
+  'ProblemDetails',
+  'Deliveries',
+];
+
+function componentRank(name: string): number {
+  const rank = COMPONENT_ORDER.indexOf(name.replace(/Input$/, ''));
+  return rank < 0 ? COMPONENT_ORDER.length : rank;
+}
+
+/**
  * The library's components step, then only the components the paths reach: it emits every registered schema
  * in both an input (`JobInput`) and an output (`Job`) form, and most of those are never used.
  */
@@ -86,7 +111,11 @@ export const transformObject: SwaggerTransformObject = (documentObject) => {
     frontier = [...found].filter((name) => !reached.has(name));
     for (const name of frontier) reached.add(name);
   }
-  const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => reached.has(name)));
+  const kept = Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([name]) => reached.has(name))
+      .sort(([a], [b]) => componentRank(a) - componentRank(b)),
+  );
   return {
     ...document,
     components: { ...document.components, schemas: kept },

@@ -1,5 +1,5 @@
 /** The messages between the parse pool (parse-pool.ts, on the API thread) and its threads (parse-thread.ts). */
-import type { NpyPart } from './npy-body.js';
+import type { NpyPart } from '../contract/npy.js';
 import type { SolveBodyOutcome } from './solve-body.js';
 
 /** One body to parse. */

@@ -3,9 +3,9 @@
  * status and a problem+json body.
  */
 import type { FastifyError } from 'fastify';
+import type { ProblemDetails } from '../contract/problem-details.js';
 import { IdempotencyConflictError, QuotaExceededError, StoreUnavailableError } from '../jobs/types.js';
 import { type InputIssue, summarizeIssues } from '../problem/errors.js';
-import type { ProblemDetails } from './schemas.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
 

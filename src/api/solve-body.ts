@@ -4,17 +4,14 @@
  * inline for small bodies and on a parse thread for large ones (parse-thread.ts).
  */
 
+import { solveDocSchema } from '../contract/solve.js';
 // the pure encoder only: the jobs index would load bullmq and ioredis into the parse thread
 import { encodeProblem } from '../jobs/problem-blob.js';
+import { toWebhookConfig, type WebhookConfig } from '../jobs/webhook-config.js';
 import type { InputIssue } from '../problem/errors.js';
 import { errorMap, inputErrorFromZod } from '../problem/issues.js';
 import { type ParsedProblem, toParsedProblem } from '../problem/parse.js';
-import { problemSchema } from '../problem/schema.js';
-import { toWebhookConfig, type WebhookConfig, webhookSchema } from '../webhooks/schema.js';
 import { fingerprint } from './fingerprint.js';
-
-/** The POST /solve document: a problem, and optionally where to POST the job (src/webhooks). */
-export const solveDocSchema = problemSchema.safeExtend({ webhook: webhookSchema.optional() });
 
 export type SolveBodyOutcome =
   /** `blob`: the job store's encoding of the numbers, made here when asked (off the event loop) */

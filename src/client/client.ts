@@ -4,7 +4,7 @@
  * types come from the API's own zod schemas (types.ts); the routes it calls are checked against
  * openapi.yaml (routes.ts).
  */
-import { parseNpy } from '../problem/npy.js';
+import { parseNpy } from '../contract/npy.js';
 import { errorFromResponse, isAbort, LevinvError, LevinvNetworkError, networkError } from './errors.js';
 import { npyPart } from './npy.js';
 import { retryDelayMs, sleep } from './retry.js';

@@ -1,9 +1,9 @@
 /**
- * `.npy` parts for a binary upload. The bytes come from src/problem/npy.ts's npyBytes, which needs no Node
- * Buffer, so a browser can send a Float64Array as it is; its parseNpy (no Buffer either) reads .npy bytes
- * back, as the service reads an upload.
+ * `.npy` parts for a binary upload. The bytes come from the contract's npyBytes (src/contract/npy.ts), which
+ * needs no Node Buffer, so a browser can send a Float64Array as it is; its parseNpy (no Buffer either) reads
+ * .npy bytes back, as the service reads an upload.
  */
-import { type NpyArray, npyBytes, parseNpy } from '../problem/npy.js';
+import { type NpyArray, npyBytes, parseNpy } from '../contract/npy.js';
 import type { NpyValue } from './types.js';
 
 export { type NpyArray, npyBytes, parseNpy };

@@ -1,9 +1,9 @@
 /**
- * The client's request and response types, taken from the zod schemas that validate the API and generate
- * openapi.yaml, so the two cannot drift. Type imports only: the client's runtime needs no zod.
+ * The client's request and response types, taken from the API's contract (src/contract: the zod schemas
+ * that validate the API and generate openapi.yaml), so the two cannot drift. Type imports only: the
+ * client's runtime needs no zod.
  */
 import type { z } from 'zod';
-import type { NpyPart } from '../api/npy-body.js';
 import type {
   deliveriesSchema,
   iteratePageSchema,
@@ -11,10 +11,11 @@ import type {
   jobPageSchema,
   jobSchema,
   jobStateSchema,
-  problemDetailsSchema,
   resultVectorSchema,
-  solveBodySchema,
-} from '../api/schemas.js';
+} from '../contract/job.js';
+import type { NpyPart } from '../contract/npy.js';
+import type { problemDetailsSchema } from '../contract/problem-details.js';
+import type { solveBodySchema } from '../contract/solve.js';
 
 /** A job as GET /jobs/{id} returns it. */
 export type Job = z.output<typeof jobSchema>;

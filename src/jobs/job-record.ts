@@ -4,10 +4,10 @@
  * store and the webhook log read and write these names; test/jobs/state-machine.test.ts checks that the
  * scripts use no field that is not declared here.
  */
-import type { WebhookEvent } from '../webhooks/schema.js';
+import type { JobState } from '../contract/enums.js';
+import type { WebhookEvent } from '../contract/webhook.js';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export { JOB_STATES, type JobState } from '../contract/enums.js';
 /** The states a job never leaves (only deletion follows). */
 export const FINISHED_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 export const isFinished = (state: JobState): boolean => FINISHED_STATES.includes(state);

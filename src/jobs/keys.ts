@@ -12,6 +12,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { JOB_STATES, type JobState } from './job-record.js';
 
+export { isEventId } from '../contract/events.js';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const newJobId = (): string => randomUUID();
@@ -143,11 +145,3 @@ export class Keys {
 }
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
-
-const U64_MAX = 2n ** 64n - 1n;
-
-/** A Redis stream id `ms-seq` with both parts in range: anything else (Last-Event-ID) is the client's 400. */
-export function isEventId(id: string): boolean {
-  const match = /^(\d{1,20})-(\d{1,20})$/.exec(id);
-  return match !== null && BigInt(match[1]) <= U64_MAX && BigInt(match[2]) <= U64_MAX;
-}

@@ -14,7 +14,6 @@
  */
 import { DEFAULT_JOB_LIMITS } from '../limits/job-limits.js';
 import type { Checkpoint, Method, SolveOptions } from '../solver/index.js';
-import { parseWebhookConfig, type WebhookConfig } from '../webhooks/schema.js';
 import { bucketField } from './histogram.js';
 import {
   type DeliveryRecord,
@@ -28,6 +27,7 @@ import type { JobDataKeys, Keys } from './keys.js';
 import { execAll, type RedisClient } from './redis.js';
 import { resultJson, shownResultJson } from './result-json.js';
 import type { JobError, JobProgress, JobResult, JobView } from './types.js';
+import { parseWebhookConfig, type WebhookConfig } from './webhook-config.js';
 
 /** Events kept per job stream (approximately: Redis trims whole nodes). Progress is throttled to ~10/s. */
 export const EVENTS_MAX_LEN = 1000;

@@ -3,8 +3,8 @@
  * JobService; only src/jobs imports bullmq or talks to Redis about jobs.
  */
 import type { Iterate, Method, Problem, SolveOptions, SolveResult } from '../solver/index.js';
-import type { WebhookConfig } from '../webhooks/schema.js';
 import type { DeliveryRecord, JobState } from './job-record.js';
+import type { WebhookConfig } from './webhook-config.js';
 
 export { isFinished, JOB_STATES, type JobState } from './job-record.js';
 

@@ -3,16 +3,10 @@
  * it trusts shapes and lengths.
  */
 import type { z } from 'zod';
+import { type MatrixJson, matrixShape, type ProblemJson, problemSchema } from '../contract/problem.js';
 import { DEFAULT_RECORD_LIMIT, type Problem, type SolveOptions } from '../solver/index.js';
 import { errorMap, inputErrorFromZod } from './issues.js';
-import {
-  type LeverageInputJson,
-  leverageInputSchema,
-  type MatrixJson,
-  matrixShape,
-  type ProblemJson,
-  problemSchema,
-} from './schema.js';
+import { type LeverageInputJson, leverageInputSchema } from './schema.js';
 
 export interface ParsedProblem {
   problem: Problem;

@@ -4,13 +4,14 @@
  * (`P:job:{id}:deliveries`), so it lives and dies with the job's data: deleted with it (DELETE, prune), and
  * given the TTL its run hash has at each write. A record for a job that is gone is dropped, not left behind.
  */
+import { MAX_DELIVERIES } from '../contract/job.js';
 import type { DeliveryRecord } from '../jobs/job-record.js';
 import { appendDelivery as append } from '../jobs/job-writer.js';
 import type { RedisClient } from '../jobs/redis.js';
 
 export type { DeliveryRecord } from '../jobs/job-record.js';
 
-export const MAX_DELIVERIES = 100;
+export { MAX_DELIVERIES };
 
 /** False when the job is gone (nothing written: lua/append-delivery.lua). */
 export async function appendDelivery(

@@ -12,14 +12,14 @@
  */
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { jobJson } from '../contract/job-json.js';
+import type { WebhookEvent } from '../contract/webhook.js';
 import type { Keys } from '../jobs/keys.js';
 import { QUEUE_EVENTS_MAX_LEN } from '../jobs/queue.js';
 import type { RedisClient } from '../jobs/redis.js';
 import type { JobMeta } from '../jobs/store.js';
 import type { JobProgress, JobView } from '../jobs/types.js';
 import { queueTelemetry } from '../telemetry/instrumentation.js';
-import { jobJson } from './job-json.js';
-import type { WebhookEvent } from './schema.js';
 
 export const WEBHOOK_QUEUE_NAME = 'webhook';
 /** the backoff strategy's name (the delivery worker computes the delays: WEBHOOK_BACKOFF_MS) */

@@ -15,6 +15,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
+import { jobJson } from '../contract/job-json.js';
 import type { Keys } from '../jobs/keys.js';
 import { closeConnection, createClient, isClusterUrl, reconnect, WORKER_OPTIONS } from '../jobs/redis.js';
 import { type JobStore, toView } from '../jobs/store.js';
@@ -26,7 +27,6 @@ import { postWebhook } from './deliver.js';
 import { appendDelivery } from './delivery-log.js';
 import { WEBHOOK_BACKOFF, WEBHOOK_QUEUE_NAME, type WebhookJobData } from './delivery-queue.js';
 import { shareKeyOf } from './fair-share.js';
-import { jobJson } from './job-json.js';
 
 export interface WebhookDeliveryOptions {
   /** WEBHOOK_SECRET (`whsec_` and base64) */

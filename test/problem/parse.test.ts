@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { problemJsonSchema } from '../../src/contract/problem.js';
 import { formatPath, InputError, toPointer } from '../../src/problem/errors.js';
 import { generateProblem } from '../../src/problem/generate.js';
 import { parseLeverageInput, parseProblem } from '../../src/problem/parse.js';
-import { problemJsonSchema } from '../../src/problem/schema.js';
 import { findStart, SolverError, solve } from '../../src/solver/index.js';
 import { TESTDATA_DIR } from '../helpers/testdata.js';
 

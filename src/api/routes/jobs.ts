@@ -1,23 +1,25 @@
 /** The job resource: read, page iterates, stream events, cancel, delete, list. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import {
+  deliveriesSchema,
+  iteratePageSchema,
+  jobPageSchema,
+  jobSchema,
+  resultVectorSchema,
+} from '../../contract/job.js';
 import type { JobService } from '../../jobs/types.js';
 import { encodeNpy } from '../../problem/npy.js';
 import { HttpProblem, jobNotFound, PROBLEM_TYPES } from '../problems.js';
 import {
-  deliveriesSchema,
   eventsHeadersSchema,
   eventsQuerySchema,
-  iteratePageSchema,
   iteratesQuerySchema,
   jobIdParamsSchema,
-  jobPageSchema,
-  jobSchema,
   jsonResponse,
   listQuerySchema,
   problemResponse,
   rateLimitedResponse,
-  resultVectorSchema,
   unauthorizedResponse,
 } from '../schemas.js';
 import { streamEvents } from '../sse.js';

@@ -1,6 +1,8 @@
 /** `POST /solve`: validate the problem, apply the per-job limits, queue a job, answer 202 with where to follow it. */
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { jobSchema } from '../../contract/job.js';
+import { solveBodySchema } from '../../contract/solve.js';
 import type { JobService, JobView } from '../../jobs/types.js';
 import {
   INLINE_PARSE_BYTES,
@@ -12,7 +14,7 @@ import { applyLimits, checkWebhookAllowed, type Limits } from '../limits.js';
 import { readMultipartSolve, refuseEncodedMultipart } from '../multipart-body.js';
 import type { ParsePool } from '../parse-pool.js';
 import { preferredWait } from '../prefer.js';
-import { jobSchema, jsonResponse, problemResponse, solveBodySchema, solveHeadersSchema } from '../schemas.js';
+import { jsonResponse, problemResponse, solveHeadersSchema } from '../schemas.js';
 import { DEFAULT_UPLOAD_LIMITS, type UploadLimits, uploadGate } from '../upload-gate.js';
 
 /** Seconds a client should wait before polling a job in `state`. */

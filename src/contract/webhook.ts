@@ -1,7 +1,7 @@
 /**
  * The `webhook` field of a POST /solve body: where to POST the job, and on which events. Only the syntax is
  * checked here (scheme, length); whether the address may be reached is decided at delivery time, after DNS
- * (address-guard.ts), since a name can resolve elsewhere by then.
+ * (src/webhooks/address-guard.ts), since a name can resolve elsewhere by then.
  */
 import { z } from 'zod';
 
@@ -50,24 +50,3 @@ export const webhookSchema = z
   });
 
 export type WebhookInput = z.output<typeof webhookSchema>;
-
-/** A job's webhook as stored with it (never with the secret). */
-export interface WebhookConfig {
-  url: string;
-  events: WebhookEvent[];
-}
-
-export function toWebhookConfig(input: WebhookInput): WebhookConfig {
-  return { url: input.url, events: [...new Set(input.events ?? ['completed'])] as WebhookEvent[] };
-}
-
-/** A stored config back (the state hash's `webhook` field); undefined for none or a damaged one. */
-export function parseWebhookConfig(raw: string | undefined): WebhookConfig | undefined {
-  if (!raw) return undefined;
-  try {
-    const value = JSON.parse(raw) as WebhookConfig;
-    return typeof value.url === 'string' && Array.isArray(value.events) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
