@@ -148,14 +148,14 @@ function maxRelError(lev: Float64Array, sigma: Float64Array): number {
 const MAX_LOG_STEP = 8;
 /** conjugate-gradient iterations per Newton step at most */
 const MAX_CG = 100;
-/** Newton steps that do not improve the scores before the iteration is taken to be at rounding level */
+/** Newton steps in a row that do not halve the best score error before it is taken to be at rounding level */
 const STALL_STEPS = 4;
 
 /**
  * Truncated Newton on F from `at` (its Q factor in `at.q`, kernels' memory). Counts a pass per F
  * evaluation (one QR) and per Hessian product (two O(n d^2) kernel calls, about as dear); returns the best
- * weights seen. Stops at the tolerance, at maxPasses, or when STALL_STEPS steps in a row improve nothing
- * (the scores are then as close as rounding lets them be).
+ * weights seen. Stops at the tolerance, at maxPasses, or when STALL_STEPS steps in a row fail to halve the
+ * best score error (the scores are then as close as rounding lets them be).
  */
 function newtonWeights(
   A: Float64Array,
