@@ -42,14 +42,19 @@ export interface WeightsOptions {
  * F and sigma(w) at v (w = e^v): one thin QR, in `scaled` (n x d, the kernels' memory, overwritten: one
  * buffer for every pass spares allocating and first-touching 8 n d bytes a pass).
  */
+/** What every pass works on: the rows, the target scores, the kernels and the stop. */
+interface WeightsProblem {
+  A: Float64Array;
+  n: number;
+  d: number;
+  sigma: Float64Array;
+  kernels: Kernels;
+  stop: Stopper;
+}
+
 function evaluate(
-  A: Float64Array,
-  n: number,
-  d: number,
+  { A, n, d, sigma, kernels, stop }: WeightsProblem,
   v: Float64Array,
-  sigma: Float64Array,
-  kernels: Kernels,
-  stop: Stopper,
   scaled: Float64Array,
 ): { f: number; lev: Float64Array; q: Float64Array } {
   for (let i = 0, o = 0; i < n; i++, o += d) {
@@ -89,10 +94,11 @@ export function leverageWeights(
   const maxPasses = options.maxPasses ?? 1000;
   const memory = options.memory ?? 8;
   const newtonAfter = options.newtonAfter ?? 40;
+  const problem: WeightsProblem = { A, n, d, sigma, kernels, stop };
   const scaled = kernels.alloc(n * d);
   const fitScratch = kernels.alloc(n * memory);
   let v: Float64Array = new Float64Array(n);
-  let { f, lev, q } = evaluate(A, n, d, v, sigma, kernels, stop, scaled);
+  let { f, lev, q } = evaluate(problem, v, scaled);
   // past iterates and their fixed-point residuals g = log(sigma / sigma(w)), newest last
   let pastV: Float64Array[] = [];
   let pastG: Float64Array[] = [];
@@ -115,7 +121,7 @@ export function leverageWeights(
     const plain = centred(v.map((vi, i) => vi + g[i]));
     const accelerated =
       pastG.length > 1 ? anderson(v, g, pastV, pastG, kernels, stop, fitScratch) : undefined;
-    let next = accelerated ? evaluate(A, n, d, accelerated, sigma, kernels, stop, scaled) : undefined;
+    let next = accelerated ? evaluate(problem, accelerated, scaled) : undefined;
     let nextV = accelerated;
     // F is a sum of n terms: a rise within its rounding is no rise (rejecting those stalled the iteration)
     if (!next || !(next.f <= f + 1e-11 * (1 + Math.abs(f)))) {
@@ -125,7 +131,7 @@ export function leverageWeights(
         pastG = [];
       }
       nextV = plain;
-      next = evaluate(A, n, d, plain, sigma, kernels, stop, scaled);
+      next = evaluate(problem, plain, scaled);
     }
     v = nextV as Float64Array;
     f = next.f;
@@ -133,9 +139,15 @@ export function leverageWeights(
     q = next.q;
   }
   if (passes < maxPasses && relResidual > tolerance) {
-    return newtonWeights(A, n, d, sigma, kernels, stop, { v, f, lev, q }, passes, tolerance, maxPasses);
+    return newtonWeights(problem, { v, f, lev, q }, passes, tolerance, maxPasses);
   }
   return { w: v.map(Math.exp), passes, relResidual };
+}
+
+function maxAbs(x: Float64Array): number {
+  let big = 0;
+  for (let i = 0; i < x.length; i++) big = Math.max(big, Math.abs(x[i]));
+  return big;
 }
 
 function maxRelError(lev: Float64Array, sigma: Float64Array): number {
@@ -158,17 +170,13 @@ const STALL_STEPS = 4;
  * best score error (the scores are then as close as rounding lets them be).
  */
 function newtonWeights(
-  A: Float64Array,
-  n: number,
-  d: number,
-  sigma: Float64Array,
-  kernels: Kernels,
-  stop: Stopper,
+  problem: WeightsProblem,
   at: { v: Float64Array; f: number; lev: Float64Array; q: Float64Array },
   passesSoFar: number,
   tolerance: number,
   maxPasses: number,
 ): WeightsResult {
+  const { n, d, sigma, kernels, stop } = problem;
   let { v, f, lev, q } = at;
   // the current point's Q stays in `q` while trial points are factored into `trial`; swapped on acceptance
   let trial = kernels.alloc(n * d);
@@ -179,8 +187,8 @@ function newtonWeights(
   const u = kernels.alloc(n);
   const hessianTimes = (x: Float64Array): Float64Array => {
     u.set(x);
+    // Q^T diag(u) Q, both triangles filled by the kernels
     const M = kernels.weightedGram(q, n, d, u, stop);
-    for (let k = 0; k < d; k++) for (let l = 0; l < k; l++) M[k * d + l] = M[l * d + k];
     const pp = kernels.quadForms(q, n, d, M, stop);
     for (let i = 0; i < n; i++) pp[i] = lev[i] * x[i] - pp[i];
     return pp;
@@ -202,15 +210,12 @@ function newtonWeights(
     );
     passes += products;
     centred(p);
-    let big = 0;
-    for (let i = 0; i < n; i++) big = Math.max(big, Math.abs(p[i]));
-    if (!(big > 0)) {
+    if (!(maxAbs(p) > 0)) {
       // no Newton direction: the plain multiplicative step (a descent direction for F)
       for (let i = 0; i < n; i++) p[i] = Math.log(sigma[i] / lev[i]);
       centred(p);
-      big = 0;
-      for (let i = 0; i < n; i++) big = Math.max(big, Math.abs(p[i]));
     }
+    const big = maxAbs(p);
     if (big > MAX_LOG_STEP) for (let i = 0; i < n; i++) p[i] *= MAX_LOG_STEP / big;
     let slope = 0;
     for (let i = 0; i < n; i++) slope += g[i] * p[i];
@@ -219,7 +224,7 @@ function newtonWeights(
     let accepted: { v: Float64Array; f: number; lev: Float64Array; q: Float64Array } | undefined;
     while (passes < maxPasses && t > 1e-10) {
       const vt = centred(v.map((vi, i) => vi + t * p[i]));
-      const next = evaluate(A, n, d, vt, sigma, kernels, stop, trial);
+      const next = evaluate(problem, vt, trial);
       passes++;
       if (next.f <= f + 1e-4 * t * slope + 1e-11 * (1 + Math.abs(f))) {
         accepted = { v: vt, ...next };
