@@ -5,7 +5,6 @@
  */
 export type { JobEventSource, JobListener, JobListenerFactory } from './job-events.js';
 export { createJobService, InvalidCursorError, type JobServiceOptions } from './job-service.js';
-export { isEventId } from './keys.js';
 export { DEFAULT_QUEUE_NAME } from './queue.js';
 export * from './types.js';
 export { type StartWorkersOptions, startWorkers, type WorkerHandle } from './worker/start-workers.js';

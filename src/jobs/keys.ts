@@ -12,8 +12,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { JOB_STATES, type JobState } from './job-record.js';
 
-export { isEventId } from '../contract/events.js';
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const newJobId = (): string => randomUUID();

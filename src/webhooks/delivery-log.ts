@@ -11,8 +11,6 @@ import type { RedisClient } from '../jobs/redis.js';
 
 export type { DeliveryRecord } from '../jobs/job-record.js';
 
-export { MAX_DELIVERIES };
-
 /** False when the job is gone (nothing written: lua/append-delivery.lua). */
 export async function appendDelivery(
   redis: RedisClient,
